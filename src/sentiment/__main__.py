@@ -1,0 +1,50 @@
+"""`python -m sentiment predict TEXT...`: score a text with the local model artifact."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sentiment.artifact import ArtifactError
+from sentiment.loader import load_model
+from sentiment.settings import get_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sentiment", description="Sentiment model command line.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser("predict", help="score a text (words are joined with spaces)")
+    predict.add_argument("text", nargs="+", help="the text to score, e.g. have a nice day!")
+    predict.add_argument(
+        "--model", type=Path, help="model artifact directory (default: MODEL_DIR or artifacts/candidate)"
+    )
+    predict.add_argument("--json", action="store_true", help="print the API's JSON instead of a line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.model is not None:
+        settings = settings.model_copy(update={"model_dir": args.model})
+    try:
+        model = load_model(settings)
+    except ArtifactError as exc:
+        print(f"sentiment: {exc}", file=sys.stderr)
+        return 2
+    text = " ".join(args.text)
+    if not text.strip():
+        print("sentiment: the text is empty", file=sys.stderr)
+        return 2
+    result = model.predict([text])[0]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['score']:.4f} {result['label']}  (model {result['model_version']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,29 @@
+"""gunicorn settings, chosen deliberately; each can be overridden by the matching GUNICORN_* variable.
+
+Threaded workers: each thread gets its own LiteRT interpreter (see sentiment.runtime).
+No preload: the model loads in the workers, never in the master.
+"""
+
+import multiprocessing
+import os
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"GUNICORN_{name}", default)
+
+
+bind = _env("BIND", "0.0.0.0:8000")
+workers = int(_env("WORKERS", str(min(4, multiprocessing.cpu_count()))))
+worker_class = "gthread"
+threads = int(_env("THREADS", "4"))
+timeout = int(_env("TIMEOUT", "30"))  # a request never legitimately takes this long
+graceful_timeout = 20
+keepalive = 5
+preload_app = False
+limit_request_line = 4096  # the API has short URLs; long ones are probes
+limit_request_fields = 50
+limit_request_field_size = 8190
+max_requests = int(_env("MAX_REQUESTS", "0"))  # recycling is off: the service does not leak (see the soak test)
+accesslog = _env("ACCESSLOG", "-") or None  # GUNICORN_ACCESSLOG= (empty) turns it off
+errorlog = "-"
+loglevel = _env("LOGLEVEL", "info")

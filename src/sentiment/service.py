@@ -1,0 +1,149 @@
+"""The Falcon WSGI application. `create_app` takes a loaded model so tests can build one freely.
+
+Every error, including unknown routes and unexpected exceptions, is a JSON body
+{"error": {"status": ..., "title": ..., "description": ...}}; bad input is a 4xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import falcon
+
+from sentiment import __version__
+from sentiment.runtime import SentimentModel
+
+MAX_BODY_BYTES = 1_000_000
+MAX_TEXT_CHARS = 10_000
+MAX_BATCH = 256
+
+USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
+
+  {{"text": "a wonderful film"}}             -> {{"score": 0.97, "label": "positive", "model_version": "..."}}
+  {{"texts": ["great", "awful", ...]}}       -> a list of those (at most {MAX_BATCH} texts)
+
+Texts are non-empty strings of at most {MAX_TEXT_CHARS} characters; bodies at most {MAX_BODY_BYTES} bytes.
+"""
+
+log = logging.getLogger("sentiment")
+
+
+def _bad(description: str) -> falcon.HTTPBadRequest:
+    return falcon.HTTPBadRequest(title="Invalid request", description=description)
+
+
+def _read_json(req: falcon.Request) -> Any:
+    if req.content_type is None or req.content_type.split(";")[0].strip().lower() != "application/json":
+        raise falcon.HTTPUnsupportedMediaType(description="Content-Type must be application/json")
+    if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
+        raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
+    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
+    if not raw:
+        raise _bad("request body is empty; expected a JSON object")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _bad("body is not valid UTF-8") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise _bad(f"body is not valid JSON: {exc}") from exc
+
+
+def _check_text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(f"{where} must be a string")
+    if not value.strip():
+        raise _bad(f"{where} must not be empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise _bad(f"{where} is longer than {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def parse_predict_body(body: Any) -> tuple[list[str], bool]:
+    """Return (texts, is_batch) or raise a 400 naming the problem."""
+    if not isinstance(body, dict):
+        raise _bad('expected a JSON object with "text" or "texts"')
+    if ("text" in body) == ("texts" in body):
+        raise _bad('give exactly one of "text" or "texts"')
+    if "text" in body:
+        return [_check_text(body["text"], '"text"')], False
+    texts = body["texts"]
+    if not isinstance(texts, list) or not texts:
+        raise _bad('"texts" must be a non-empty list of strings')
+    if len(texts) > MAX_BATCH:
+        raise _bad(f'"texts" has {len(texts)} items; at most {MAX_BATCH} are allowed')
+    return [_check_text(t, f'"texts"[{i}]') for i, t in enumerate(texts)], True
+
+
+class Predict:
+    def __init__(self, model: SentimentModel) -> None:
+        self.model = model
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = USAGE
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        texts, is_batch = parse_predict_body(_read_json(req))
+        results = self.model.predict(texts)
+        resp.media = results if is_batch else results[0]
+
+
+class Health:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = "OK"
+
+
+class Ready:
+    def __init__(self, model: SentimentModel | None) -> None:
+        self.model = model
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self.model is None:
+            raise falcon.HTTPServiceUnavailable(description="model not loaded")
+        resp.media = {"ready": True, "model_version": self.model.version}
+
+
+class Version:
+    def __init__(self, info: dict[str, str]) -> None:
+        self.info = info
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.info
+
+
+def _serialize_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
+    # Always JSON, whatever the client's Accept header says.
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps({"error": {"status": exc.status_code, "title": exc.title, "description": exc.description}})
+
+
+def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
+    if isinstance(exc, falcon.HTTPError):
+        raise exc
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    raise falcon.HTTPInternalServerError(description="internal error; see the service log")
+
+
+def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
+    app = falcon.App()
+    app.req_options.strip_url_path_trailing_slash = True
+    app.set_error_serializer(_serialize_error)
+    app.add_error_handler(Exception, _unexpected)
+    version_info = {
+        "model_version": model.version,
+        "service_version": __version__,
+        "image": image_ref,
+        "git_sha": git_sha,
+        "model_git_sha": str(model.metadata.get("git_sha", "")),
+        "model_created": str(model.metadata.get("created", "")),
+    }
+    app.add_route("/predict", Predict(model))
+    app.add_route("/health", Health())
+    app.add_route("/ready", Ready(model))
+    app.add_route("/version", Version(version_info))
+    return app

@@ -1,0 +1,172 @@
+"""Text -> model input, shared by training and serving so the two cannot disagree.
+
+String operations cannot run inside the LiteRT runtime, so the model's input is
+a dense feature vector built here in Python:
+
+  word n-grams (n <= max_n) and character n-grams of each padded word,
+  each block weighted by sublinear tf * idf and L2-normalised on its own,
+  then scaled per term by the naive-Bayes log-count ratio learned at training
+  (the NB-SVM recipe of Wang & Manning, 2012).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+VOCABULARY_SCHEMA = 2
+CHAR_MARK = "#"  # prefixes character n-grams; "#" never occurs in a word token
+
+# Keep apostrophes inside words ("don't", "isn't") because negation matters for
+# sentiment; everything else that is not a letter or digit separates tokens.
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def standardize(text: str) -> str:
+    """Lower-case, fold accents and unify apostrophes."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower().replace("\u2019", "'").replace("`", "'")
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(standardize(text))
+
+
+def word_ngrams(tokens: Sequence[str], max_n: int) -> list[str]:
+    grams = list(tokens)
+    for n in range(2, max_n + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def char_ngrams(tokens: Sequence[str], min_n: int, max_n: int) -> list[str]:
+    grams = []
+    for token in tokens:
+        padded = f" {token} "
+        for n in range(min_n, min(max_n, len(padded)) + 1):
+            grams.extend(CHAR_MARK + padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    max_word_terms: int = 20000
+    max_char_terms: int = 30000
+    word_max_n: int = 2
+    char_min_n: int = 2
+    char_max_n: int = 5
+    min_df: int = 2
+
+
+def _grams(text: str, config: FeatureConfig) -> tuple[list[str], list[str]]:
+    tokens = tokenize(text)
+    return word_ngrams(tokens, config.word_max_n), char_ngrams(tokens, config.char_min_n, config.char_max_n)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Word terms then character terms; a term's column is its position in `terms`."""
+
+    config: FeatureConfig
+    terms: tuple[str, ...]
+    idf: tuple[float, ...]
+    ratio: tuple[float, ...]  # naive-Bayes log-count ratio, positive = evidence for "positive"
+
+    def __post_init__(self) -> None:
+        if not len(self.terms) == len(self.idf) == len(self.ratio):
+            raise ValueError("vocabulary terms, idf and ratio differ in length")
+        object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.terms)})
+        object.__setattr__(self, "_idf", np.asarray(self.idf, dtype=np.float32))
+        object.__setattr__(self, "_ratio", np.asarray(self.ratio, dtype=np.float32))
+
+    @property
+    def size(self) -> int:
+        return len(self.terms)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], labels: Sequence[int], config: FeatureConfig) -> Vocabulary:
+        """Most frequent terms by document frequency (ties alphabetical, so fitting is deterministic)."""
+        docs = [tuple(set(block) for block in _grams(t, config)) for t in texts]
+        df_word: Counter[str] = Counter()
+        df_char: Counter[str] = Counter()
+        for words, chars in docs:
+            df_word.update(words)
+            df_char.update(chars)
+        terms: list[str] = []
+        for df, limit in ((df_word, config.max_word_terms), (df_char, config.max_char_terms)):
+            ranked = sorted((t for t, n in df.items() if n >= config.min_df), key=lambda t: (-df[t], t))
+            terms.extend(ranked[:limit])
+        n_docs = len(docs)
+        df_all = df_word | df_char
+        # Smoothed idf (as scikit-learn's) keeps every weight finite and positive.
+        idf = [round(math.log((1 + n_docs) / (1 + df_all[t])) + 1.0, 6) for t in terms]
+
+        index = {t: i for i, t in enumerate(terms)}
+        pos = np.ones(len(terms))  # add-one smoothing
+        neg = np.ones(len(terms))
+        for (words, chars), label in zip(docs, labels, strict=True):
+            cols = [index[g] for g in words | chars if g in index]
+            (pos if label == 1 else neg)[cols] += 1
+        ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+        return cls(config=config, terms=tuple(terms), idf=tuple(idf), ratio=tuple(round(float(r), 6) for r in ratio))
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse features of one text: (column indices int64, values float32)."""
+        index = self._index  # type: ignore[attr-defined]
+        blocks = []
+        for grams in _grams(text, self.config):
+            counts = Counter(index[g] for g in grams if g in index)
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+            values = tf * self._idf[cols]  # type: ignore[attr-defined]
+            norm = float(np.linalg.norm(values))
+            blocks.append((cols, values / norm if norm > 0 else values))
+        cols = np.concatenate([c for c, _ in blocks])
+        values = np.concatenate([v for _, v in blocks]) * self._ratio[cols]  # type: ignore[attr-defined]
+        return cols, values.astype(np.float32)
+
+    def vectorize(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense feature rows, float32 [len(texts), size]: the serving model's input."""
+        out = np.zeros((len(texts), self.size), dtype=np.float32)
+        for row, text in enumerate(texts):
+            cols, values = self.features(text)
+            out[row, cols] = values
+        return out
+
+    def to_json(self) -> str:
+        doc = {
+            "schema": VOCABULARY_SCHEMA,
+            "config": self.config.__dict__,
+            "terms": list(self.terms),
+            "idf": list(self.idf),
+            "ratio": list(self.ratio),
+        }
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Vocabulary:
+        doc = json.loads(raw)
+        if doc.get("schema") != VOCABULARY_SCHEMA:
+            raise ValueError(f"unsupported vocabulary schema {doc.get('schema')!r}")
+        return cls(
+            config=FeatureConfig(**doc["config"]),
+            terms=tuple(doc["terms"]),
+            idf=tuple(float(x) for x in doc["idf"]),
+            ratio=tuple(float(x) for x in doc["ratio"]),
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Vocabulary:
+        return cls.from_json(path.read_text(encoding="utf-8"))

@@ -1,0 +1,116 @@
+"""Every endpoint and every bad input, through falcon.testing against the real model."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from falcon import testing
+
+from sentiment.service import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app
+
+
+@pytest.fixture(scope="module")
+def client(model):
+    return testing.TestClient(create_app(model, image_ref="registry/sentiment:abc-123", git_sha="abc"))
+
+
+def post(client, body, content_type="application/json"):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.simulate_post("/predict", body=raw, headers={"Content-Type": content_type})
+
+
+def test_predict_single(client, model):
+    resp = post(client, {"text": "have a nice day!"})
+    assert resp.status_code == 200
+    assert set(resp.json) == {"score", "label", "model_version"}
+    assert 0.0 <= resp.json["score"] <= 1.0
+    assert resp.json["label"] == "positive"
+    assert resp.json["model_version"] == model.version
+
+
+def test_predict_batch_keeps_order(client):
+    resp = post(client, {"texts": ["a superb, moving film", "a boring, awful mess"]})
+    assert resp.status_code == 200
+    assert [r["label"] for r in resp.json] == ["positive", "negative"]
+
+
+def test_predict_accepts_charset_parameter(client):
+    resp = post(client, {"text": "great"}, content_type="application/json; charset=utf-8")
+    assert resp.status_code == 200
+
+
+def test_get_predict_is_usage_text(client):
+    resp = client.simulate_get("/predict")
+    assert resp.status_code == 200 and "POST /predict" in resp.text
+
+
+def test_health_ready_version(client, model):
+    assert client.simulate_get("/health").text == "OK"
+    assert client.simulate_get("/ready").json == {"ready": True, "model_version": model.version}
+    version = client.simulate_get("/version").json
+    assert version["model_version"] == model.version
+    assert version["image"] == "registry/sentiment:abc-123"
+
+
+BAD_INPUTS = [
+    pytest.param(b"{not json", "application/json", 400, "not valid JSON", id="malformed-json"),
+    pytest.param(b"\xff\xfe{}", "application/json", 400, "UTF-8", id="invalid-utf8"),
+    pytest.param(b"", "application/json", 400, "empty", id="empty-body"),
+    pytest.param(b'{"text": "hi"}', "text/plain", 415, "application/json", id="wrong-content-type"),
+    pytest.param(b'{"text": "hi"}', None, 415, "application/json", id="no-content-type"),
+    pytest.param(b"[1, 2]", "application/json", 400, "JSON object", id="not-an-object"),
+    pytest.param(b"{}", "application/json", 400, "exactly one", id="missing-text"),
+    pytest.param(b'{"text": "a", "texts": ["b"]}', "application/json", 400, "exactly one", id="both-fields"),
+    pytest.param(b'{"text": ""}', "application/json", 400, "empty", id="empty-text"),
+    pytest.param(b'{"text": "   "}', "application/json", 400, "empty", id="blank-text"),
+    pytest.param(b'{"text": 42}', "application/json", 400, "string", id="number-text"),
+    pytest.param(b'{"text": null}', "application/json", 400, "string", id="null-text"),
+    pytest.param(b'{"texts": []}', "application/json", 400, "non-empty list", id="empty-list"),
+    pytest.param(b'{"texts": "abc"}', "application/json", 400, "non-empty list", id="texts-not-list"),
+    pytest.param(b'{"texts": ["ok", 3]}', "application/json", 400, '"texts"[1]', id="texts-item-not-string"),
+    pytest.param(
+        json.dumps({"text": "x" * (MAX_TEXT_CHARS + 1)}).encode(),
+        "application/json",
+        400,
+        "longer than",
+        id="text-too-long",
+    ),
+    pytest.param(
+        json.dumps({"texts": ["ok"] * (MAX_BATCH + 1)}).encode(),
+        "application/json",
+        400,
+        "at most",
+        id="too-many-texts",
+    ),
+    pytest.param(b'{"text": "' + b"a" * MAX_BODY_BYTES + b'"}', "application/json", 413, "exceeds", id="body-too-big"),
+    pytest.param(b"[" * 600_000 + b"]" * 600_000, "application/json", 413, "exceeds", id="deep-json-too-big"),
+    pytest.param(b"[" * 50_000 + b"]" * 50_000, "application/json", 400, "", id="deep-json"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "message"), BAD_INPUTS)
+def test_bad_input_is_a_4xx_with_a_json_error(client, body, content_type, status, message):
+    headers = {"Content-Type": content_type} if content_type else {}
+    resp = client.simulate_post("/predict", body=body, headers=headers)
+    assert resp.status_code == status
+    error = resp.json["error"]
+    assert error["status"] == status and message in error["description"]
+
+
+def test_errors_are_json_even_when_xml_is_preferred(client):
+    resp = client.simulate_get("/nope", headers={"Accept": "application/xml"})
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/json") and resp.json["error"]["status"] == 404
+
+
+def test_wrong_method_is_405_json(client):
+    resp = client.simulate_delete("/predict")
+    assert resp.status_code == 405 and resp.json["error"]["status"] == 405
+
+
+def test_concurrent_requests_get_the_same_answers_as_serial(client):
+    texts = [f"{adj} film number {i}" for i, adj in enumerate(["great", "awful", "fine", "dull", "superb"] * 40)]
+    serial = [post(client, {"text": t}).json["score"] for t in texts]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        concurrent = list(pool.map(lambda t: post(client, {"text": t}).json["score"], texts))
+    assert concurrent == serial

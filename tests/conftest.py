@@ -1,0 +1,43 @@
+"""Shared fixtures. The real model is trained once per session (about half a minute)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipeline.modeling import HyperParameters
+    from pipeline.train import train
+
+    out = tmp_path_factory.mktemp("model") / "candidate"
+    train(out, HyperParameters(), with_anchors=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def model(trained_dir: Path):
+    from sentiment.runtime import SentimentModel
+
+    return SentimentModel(trained_dir)
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a subprocess run from a scratch directory (no .env there)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "ARTIFACTS_"))}
+    env["HOME"] = str(tmp_path)
+    return env

@@ -1,0 +1,30 @@
+"""Same data + seed => same weights => same version (content hash of the serving files)."""
+
+import pytest
+
+from pipeline.modeling import HyperParameters
+from pipeline.train import train
+from sentiment.artifact import SERVING_FILES
+
+pytestmark = pytest.mark.slow
+
+SMALL = dict(max_word_terms=3000, max_char_terms=3000, max_epochs=3)
+
+
+def test_same_seed_gives_the_same_version(tmp_path):
+    a = train(tmp_path / "a", HyperParameters(**SMALL), with_anchors=False).metadata
+    b = train(tmp_path / "b", HyperParameters(**SMALL), with_anchors=False).metadata
+    # model.tflite holds the weights; model.keras is a zip with timestamps, so it is not compared
+    for name in SERVING_FILES:
+        assert a["files"][name] == b["files"][name], name
+    assert a["version"] == b["version"]
+
+
+def test_unchanged_inputs_reuse_the_candidate_and_force_retrains(tmp_path):
+    params = HyperParameters(**SMALL)
+    first = train(tmp_path / "c", params, with_anchors=False)
+    again = train(tmp_path / "c", params, with_anchors=False)
+    assert not first.reused and again.reused and again.metadata["version"] == first.metadata["version"]
+    assert not train(tmp_path / "c", params, force=True, with_anchors=False).reused
+    other = train(tmp_path / "c", HyperParameters(**SMALL, seed=7), with_anchors=False)
+    assert not other.reused and other.metadata["version"] != first.metadata["version"]
