@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN kernels can reorder float sums
-
 import keras
+import numpy as np
 import tensorflow as tf
 
 from sentiment.text import FeatureConfig, Vocabulary

@@ -65,8 +65,29 @@ def _xy(examples: tuple[data.Example, ...]) -> tuple[list[str], np.ndarray]:
     return [ex.text for ex in examples], np.array([ex.label for ex in examples], dtype=np.float32)
 
 
-def _write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
+def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
     (directory / artifact.METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+
+
+def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Write the artifact files and their metadata (checksums, version, provenance) into `directory`."""
+    vocab.save(directory / artifact.VOCABULARY_FILE)
+    modeling.export_litert(model, vocab.size, directory / artifact.MODEL_FILE)
+    model.save(directory / artifact.KERAS_FILE)
+    hashes = {name: artifact.sha256_file(directory / name) for name in (*artifact.SERVING_FILES, artifact.KERAS_FILE)}
+    metadata: dict[str, Any] = {
+        "schema": artifact.METADATA_SCHEMA,
+        "version": artifact.version_from_hashes(hashes),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": git_sha(),
+        **provenance,
+        "input": {"name": "features", "shape": [None, vocab.size], "dtype": "float32"},
+        "decision_threshold": 0.5,
+        "files": hashes,
+        "libraries": library_versions(*LIBRARIES),
+    }
+    write_metadata(directory, metadata)
+    return metadata
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -96,31 +117,19 @@ def train(
     log(STAGE, f"vocabulary: {vocab.size} word and character n-grams; training up to {params.max_epochs} epochs")
     model = modeling.fit(vocab, train_xy, val_xy, params)
 
+    provenance = {
+        "data": {
+            "source": f"{data.CORPUS_PACKAGE}/{data.CORPUS_RESOURCE}",
+            "fingerprint": splits.fingerprint,
+            "sizes": splits.sizes,
+        },
+        "hyperparameters": params.as_dict(),
+        "training_inputs": inputs_hash,
+    }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        vocab.save(work / artifact.VOCABULARY_FILE)
-        modeling.export_litert(model, vocab.size, work / artifact.MODEL_FILE)
-        model.save(work / artifact.KERAS_FILE)
-        hashes = {name: artifact.sha256_file(work / name) for name in (*artifact.SERVING_FILES, artifact.KERAS_FILE)}
-        metadata: dict[str, Any] = {
-            "schema": artifact.METADATA_SCHEMA,
-            "version": artifact.version_from_hashes(hashes),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "git_sha": git_sha(),
-            "data": {
-                "source": f"{data.CORPUS_PACKAGE}/{data.CORPUS_RESOURCE}",
-                "fingerprint": splits.fingerprint,
-                "sizes": splits.sizes,
-            },
-            "hyperparameters": params.as_dict(),
-            "training_inputs": inputs_hash,
-            "input": {"name": "features", "shape": [None, vocab.size], "dtype": "float32"},
-            "decision_threshold": 0.5,
-            "files": hashes,
-            "libraries": library_versions(*LIBRARIES),
-        }
-        _write_metadata(work, metadata)
+        metadata = package(work, vocab, model, provenance)
         # Metrics come from the exported artifact through the serving loader: what ships is what is measured.
         served = SentimentModel(work)
         metadata["metrics"] = {
@@ -130,7 +139,7 @@ def train(
             log(STAGE, "scoring the anchors (VADER, TF-IDF + logistic regression) on the same test split")
             metadata["anchors"] = baselines.anchors(splits, params.seed)
         metadata["training_seconds"] = round(time.monotonic() - started, 1)
-        _write_metadata(work, metadata)
+        write_metadata(work, metadata)
         _replace_dir(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)

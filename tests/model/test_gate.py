@@ -1,0 +1,173 @@
+"""The quality gate blocks what it must and blesses what it should, through its command line."""
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pipeline import blessing
+from pipeline.gate import main as gate_main
+from sentiment import artifact
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+QUALITY_GATES = REPO / "quality_gates"
+THRESHOLDS = QUALITY_GATES / "thresholds.toml"
+
+
+def gate(model_dir, reports, *extra, thresholds=THRESHOLDS):
+    argv = [
+        "--model",
+        str(model_dir),
+        "--reports",
+        str(reports),
+        "--thresholds",
+        str(thresholds),
+        "--quality-gates",
+        str(QUALITY_GATES),
+        *extra,
+    ]
+    return gate_main(argv)
+
+
+def junit(reports):
+    suite = ET.parse(reports / "gate.xml").getroot().find("testsuite")
+    failed = {tc.get("name") for tc in suite.iter("testcase") if tc.find("failure") is not None}
+    return int(suite.get("tests")), int(suite.get("failures")), failed
+
+
+def with_thresholds(tmp_path, edit):
+    """A copy of the real thresholds file with some limits rewritten."""
+    text = THRESHOLDS.read_text()
+    path = tmp_path / "thresholds.toml"
+    path.write_text(edit(text))
+    return path
+
+
+@pytest.fixture
+def candidate(trained_dir, tmp_path):
+    copy = tmp_path / "candidate"
+    shutil.copytree(trained_dir, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def zeroed_dir(trained_dir, tmp_path_factory):
+    """The trained model with every weight set to zero: it scores 0.5 for everything."""
+    import keras
+
+    from pipeline.train import package
+    from sentiment.text import Vocabulary
+
+    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
+    model.set_weights([w * 0 for w in model.get_weights()])
+    meta = json.loads((trained_dir / artifact.METADATA_FILE).read_text())
+    out = tmp_path_factory.mktemp("zeroed")
+    provenance = {k: meta[k] for k in ("data", "hyperparameters", "training_inputs")}
+    package(out, Vocabulary.load(trained_dir / artifact.VOCABULARY_FILE), model, provenance)
+    return out
+
+
+def test_good_model_is_blessed_with_three_reports(candidate, tmp_path, capsys):
+    reports = tmp_path / "reports"
+    assert gate(candidate, reports) == 0
+    report = json.loads((reports / "gate.json").read_text())
+    assert report["passed"] and not report["failed"]
+    tests, failures, _ = junit(reports)
+    assert tests == len(report["checks"]) and failures == 0
+    meta = artifact.verify(candidate)
+    blessing.verify(candidate, meta["version"], THRESHOLDS, QUALITY_GATES)
+    assert "PASSED" in capsys.readouterr().out
+
+
+def test_impossible_threshold_blocks_and_removes_the_blessing(candidate, tmp_path, capsys):
+    assert gate(candidate, tmp_path / "ok") == 0
+    strict = with_thresholds(
+        tmp_path, lambda t: t.replace("[test.accuracy]\nmin = 0.78", "[test.accuracy]\nmin = 0.999")
+    )
+    reports = tmp_path / "strict"
+    assert gate(candidate, reports, thresholds=strict) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^gate: FAILED test\.accuracy = 0\.7\d+ \(required >= 0\.999\)", out, re.M)
+    tests, failures, failed = junit(reports)
+    assert failed == {"accuracy"} and failures == 1 and tests > 10
+    assert not (candidate / blessing.BLESSING_FILE).exists()
+
+
+def test_zeroed_weights_are_blocked_with_the_checks_named(zeroed_dir, tmp_path, capsys):
+    assert gate(zeroed_dir, tmp_path) == 1
+    failed = set(json.loads((tmp_path / "gate.json").read_text())["failed"])
+    assert {"test.accuracy", "test.roc_auc", "sanity.accuracy", "sanity.roc_auc", "slice.plain"} <= failed
+    out = capsys.readouterr().out
+    assert "gate: FAILED sanity.roc_auc" in out
+    assert not (zeroed_dir / blessing.BLESSING_FILE).exists()
+
+
+def test_regression_against_a_better_champion_is_blocked(zeroed_dir, trained_dir, tmp_path):
+    # Relax every absolute limit so that only the champion comparison can block.
+    def relax(text):
+        text = re.sub(r"^min = [0-9.]+$", "min = 0.0", text, flags=re.M)
+        return re.sub(r"^max = [0-9.]+$(?=\nreason = \"(?!a new|nor))", "max = 1000000.0", text, flags=re.M)
+
+    relaxed = with_thresholds(tmp_path, relax)
+    assert gate(zeroed_dir, tmp_path / "alone", thresholds=relaxed) == 0
+    assert gate(zeroed_dir, tmp_path / "vs", "--baseline", str(trained_dir), thresholds=relaxed) == 1
+    report = json.loads((tmp_path / "vs" / "gate.json").read_text())
+    assert set(report["failed"]) == {
+        "champion.test_accuracy_drop",
+        "champion.test_roc_auc_drop",
+        "champion.sanity_accuracy_drop",
+    }
+
+
+def test_same_model_as_champion_passes(candidate, trained_dir, tmp_path):
+    assert gate(candidate, tmp_path, "--baseline", str(trained_dir)) == 0
+    report = json.loads((tmp_path / "gate.json").read_text())
+    assert report["champion_version"] == report["model_version"]
+    assert report["measurements"]["champion.test_accuracy_drop"] == 0
+
+
+BAD_THRESHOLDS = [
+    ("[test.accuracy\nmin = 1", "not valid TOML"),
+    ("[test.accuracy]\nmin = 0.5\n", "needs a one-line `reason`"),
+    ('[test.accuracy]\nmin = "high"\nreason = "x"\n', "must be a number"),
+    ('[test.accuracy]\nmin = 0.5\nmax = 0.9\nreason = "x"\n', "exactly one of"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_THRESHOLDS)
+def test_malformed_thresholds_exit_2_with_one_line(candidate, tmp_path, capsys, content, message):
+    from pipeline.cli import run
+
+    path = tmp_path / "t.toml"
+    path.write_text(content)
+    assert run("gate", lambda argv: gate(candidate, tmp_path, thresholds=path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0
+
+
+def test_missing_artifact_and_corrupt_sanity_set_exit_2(tmp_path, capsys):
+    from pipeline.cli import run
+    from pipeline.gate import main
+
+    assert run("gate", main, ["--model", str(tmp_path / "none"), "--reports", str(tmp_path)]) == 2
+    assert "no model artifact" in capsys.readouterr().err
+    broken = tmp_path / "qg"
+    shutil.copytree(QUALITY_GATES, broken)
+    with (broken / "sanity_set.jsonl").open("a") as fh:
+        fh.write('{"text": "fine", "label": "meh", "tags": ["plain"]}\n')
+    argv = ["--model", str(tmp_path), "--quality-gates", str(broken), "--reports", str(tmp_path)]
+    assert run("gate", main, argv) == 2
+    assert "`label` must be one of" in capsys.readouterr().err
+
+
+def test_unknown_threshold_name_is_refused(candidate, tmp_path, capsys):
+    from pipeline.cli import run
+
+    typo = with_thresholds(tmp_path, lambda t: t + '\n[test.acurracy]\nmin = 0.5\nreason = "typo"\n')
+    assert run("gate", lambda argv: gate(candidate, tmp_path, thresholds=typo)) == 2
+    assert "test.acurracy" in capsys.readouterr().err
