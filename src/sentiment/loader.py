@@ -1,15 +1,42 @@
-"""Find and load the model the service should serve, or fail with one clear line."""
+"""Find and load the model the service should serve, or fail with one clear line.
+
+MODEL_VERSION (a version or `champion`) fetches from the model bucket into
+MODEL_CACHE_DIR and verifies every file; without it, the local MODEL_DIR is used.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from sentiment.artifact import ArtifactError
+from sentiment.registry import ModelRegistry, RegistryError, cached_copy, s3_client
 from sentiment.runtime import SentimentModel
 from sentiment.settings import Settings
 
 
+def fetch_from_registry(settings: Settings, version: str) -> Path:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        registry = ModelRegistry(s3_client(settings.aws_default_region), settings.model_bucket)
+        return registry.fetch(registry.resolve(version), settings.model_cache_dir)
+    except (BotoCoreError, ClientError) as exc:
+        if version == "champion":
+            raise RegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc
+        try:
+            directory = cached_copy(settings.model_cache_dir, version)
+        except RegistryError:
+            reason = f"model bucket {settings.model_bucket} is unreachable ({exc})"
+            raise RegistryError(f"{reason} and no verified copy of {version} is cached") from exc
+        print(f"sentiment: bucket unreachable; serving the verified cached copy of {version}", file=sys.stderr)
+        return directory
+
+
 def load_model(settings: Settings) -> SentimentModel:
-    """The local artifact directory (MODEL_DIR, default artifacts/candidate)."""
-    directory = settings.serving_model_dir
+    directory = (
+        fetch_from_registry(settings, settings.model_version) if settings.model_version else settings.serving_model_dir
+    )
     try:
         return SentimentModel(directory)
     except ArtifactError:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     seed: int = 42
 
+    aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
+    local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")
+
     @property
     def model_bucket(self) -> str:
         return self.model_bucket_name or f"{self.project_name}-{self.project_env}-models"
@@ -50,6 +53,10 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.artifacts_dir / "reports"
+
+    @property
+    def local_aws_dir(self) -> Path:
+        return self.artifacts_dir / "localaws"
 
     @property
     def serving_model_dir(self) -> Path:

@@ -19,7 +19,9 @@ def run(args, env=None, cwd=REPO, timeout=120):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
 
 
-@pytest.mark.parametrize("module", ["sentiment", "pipeline", *(f"pipeline.{s}" for s in STAGES)])
+@pytest.mark.parametrize(
+    "module", ["sentiment", "pipeline", "pipeline.localaws", "pipeline.models", *(f"pipeline.{s}" for s in STAGES)]
+)
 def test_every_cli_has_help(module):
     out = run(["-m", module, "--help"])
     assert out.returncode == 0, out.stderr

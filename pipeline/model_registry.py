@@ -1,0 +1,101 @@
+"""The S3 model registry, write side: publish a blessed version, promote a champion, read history.
+
+See sentiment.registry for the bucket layout. A version becomes visible only when
+its manifest is written, after every file is uploaded and read back verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, MANIFEST_FILE, ModelRegistry, RegistryError, version_prefix
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _put_verified(registry: ModelRegistry, key: str, body: bytes) -> dict[str, Any]:
+    digest = hashlib.sha256(body)
+    registry.s3.put_object(
+        Bucket=registry.bucket,
+        Key=key,
+        Body=body,
+        ChecksumSHA256=base64.b64encode(digest.digest()).decode(),  # S3 rejects a corrupted upload
+    )
+    stored = registry.s3.get_object(Bucket=registry.bucket, Key=key)["Body"].read()
+    if hashlib.sha256(stored).hexdigest() != digest.hexdigest():
+        raise RegistryError(f"s3://{registry.bucket}/{key} does not read back as uploaded")
+    return {"sha256": digest.hexdigest(), "size": len(body)}
+
+
+def publish(
+    registry: ModelRegistry, files: dict[str, Path], metadata: dict[str, Any], progress: Callable[[str], None] = print
+) -> tuple[dict[str, Any], bool]:
+    """Upload `files` under models/<version>/ and write the manifest last. Returns (manifest, newly_published)."""
+    version = metadata["version"]
+    local = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+    existing = registry.manifest(version)
+    if existing is not None:
+        if {name: f["sha256"] for name, f in existing["files"].items()} != local:
+            raise RegistryError(f"version {version} is already published with different files")
+        return existing, False
+    entries = {}
+    for number, (name, path) in enumerate(sorted(files.items()), 1):
+        progress(f"uploading {name} ({number}/{len(files)})")
+        entries[name] = _put_verified(registry, version_prefix(version) + name, path.read_bytes())
+    manifest = {
+        "schema": 1,
+        "version": version,
+        "files": entries,
+        "published": _now(),
+        "created": metadata.get("created"),
+        "git_sha": metadata.get("git_sha"),
+        "metrics": metadata.get("metrics", {}),
+    }
+    try:
+        registry.s3.put_object(
+            Bucket=registry.bucket,
+            Key=version_prefix(version) + MANIFEST_FILE,
+            Body=json.dumps(manifest).encode(),
+            IfNoneMatch="*",  # never overwrite a published version
+        )
+    except registry.s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            raise
+        return publish(registry, files, metadata, progress)  # published concurrently: compare and return
+    return manifest, True
+
+
+def promote(registry: ModelRegistry, version: str, release: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make `version` the champion; the previous champion is kept in the history."""
+    if registry.manifest(version) is None:
+        raise RegistryError(f"cannot promote {version}: it is not published in bucket {registry.bucket}")
+    previous = registry.champion()
+    champion = {
+        "version": version,
+        "previous": previous["version"] if previous else None,
+        "promoted": _now(),
+        **(release or {}),
+    }
+    body = json.dumps(champion).encode()
+    stamp = champion["promoted"].replace(":", "").replace("-", "").replace(".", "")
+    registry.s3.put_object(Bucket=registry.bucket, Key=f"{HISTORY_PREFIX}{stamp}-{version}.json", Body=body)
+    registry.s3.put_object(Bucket=registry.bucket, Key=CHAMPION_KEY, Body=body)
+    return champion
+
+
+def history(registry: ModelRegistry) -> list[dict[str, Any]]:
+    """Every promotion, oldest first."""
+    events = []
+    paginator = registry.s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=registry.bucket, Prefix=HISTORY_PREFIX):
+        for obj in page.get("Contents", []):
+            events.append(registry.get_json(obj["Key"]))
+    return sorted((e for e in events if e), key=lambda e: e["promoted"])

@@ -1,0 +1,126 @@
+"""The S3 model registry, read side: what the service needs to fetch a version and verify it.
+
+Bucket layout:
+  models/<version>/model.tflite, vocabulary.json, model.keras, metadata.json,
+                   blessing.json, gate.json       the files of one version
+  models/<version>/manifest.json                  written last: a version exists only once
+                                                  its manifest does. schema 1:
+                                                  {"schema", "version", "files": {name: {"sha256", "size"}},
+                                                   "published", "git_sha", "created", "metrics"}
+  registry/champion.json                          the version serving in this environment
+  registry/history/<time>-<version>.json          one object per promotion, never rewritten
+
+Only JSON and the LiteRT flatbuffer are ever read: no pickle, no code from the bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sentiment import artifact
+from sentiment.artifact import ArtifactError, sha256_file
+
+MANIFEST_FILE = "manifest.json"
+CHAMPION_KEY = "registry/champion.json"
+HISTORY_PREFIX = "registry/history/"
+SERVED_FILES = (*artifact.SERVING_FILES, artifact.METADATA_FILE)
+
+
+class RegistryError(ArtifactError):
+    """A version is missing from the registry, or its files do not match the manifest."""
+
+
+def version_prefix(version: str) -> str:
+    return f"models/{version}/"
+
+
+def s3_client(region: str) -> Any:
+    """An S3 client that gives up quickly: a service must fail fast, not hang, when the bucket is away."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=3, read_timeout=15, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client("s3", region_name=region, config=config)
+
+
+def verify_against_manifest(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    for name in SERVED_FILES:
+        path = directory / name
+        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        if not path.is_file() or sha256_file(path) != expected:
+            raise RegistryError(f"{path} does not match the registry manifest of {manifest.get('version')}")
+    return artifact.verify(directory)
+
+
+class ModelRegistry:
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def get_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    def manifest(self, version: str) -> dict[str, Any] | None:
+        return self.get_json(version_prefix(version) + MANIFEST_FILE)
+
+    def champion(self) -> dict[str, Any] | None:
+        return self.get_json(CHAMPION_KEY)
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Manifests of every published version, oldest first. Versions without a manifest are invisible."""
+        manifests = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix="models/", Delimiter="/"):
+            for prefix in page.get("CommonPrefixes", []):
+                manifest = self.manifest(prefix["Prefix"].split("/")[1])
+                if manifest is not None:
+                    manifests.append(manifest)
+        return sorted(manifests, key=lambda m: m["published"])
+
+    def resolve(self, version: str) -> str:
+        if version != "champion":
+            return version
+        champion = self.champion()
+        if champion is None:
+            raise RegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
+        return str(champion["version"])
+
+    def fetch(self, version: str, cache_dir: Path) -> Path:
+        """A verified local copy of `version`: from the cache (re-verified) or downloaded now."""
+        manifest = self.manifest(version)
+        if manifest is None:
+            raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
+        target = cache_dir / version
+        if target.exists():
+            verify_against_manifest(target, manifest)
+            return target
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=cache_dir))
+        try:
+            for name in SERVED_FILES:
+                self.s3.download_file(self.bucket, version_prefix(version) + name, str(work / name))
+            (work / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+            verify_against_manifest(work, manifest)
+            work.rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return target
+
+
+def cached_copy(cache_dir: Path, version: str) -> Path:
+    """The cached copy of `version`, verified against the manifest stored beside it."""
+    target = cache_dir / version
+    try:
+        manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"no cached copy of model {version} in {cache_dir}") from exc
+    verify_against_manifest(target, manifest)
+    return target
