@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from pipeline import localaws
-from sentiment.registry import ModelRegistry, s3_client
+from sentiment.registry import ModelRegistry, RegistryError, s3_client
 from sentiment.settings import Settings
 
 
@@ -21,25 +21,28 @@ def connect(settings: Settings) -> None:
     endpoint = settings.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         endpoint = localaws.up(settings.local_aws_dir, settings.local_aws_port).endpoint
-    os.environ.update(localaws.environment(settings, endpoint))
+    os.environ.update(localaws.environment(settings.aws_default_region, endpoint))
 
 
-def ensure_local_bucket(s3: Any, settings: Settings) -> None:
-    """In `local` only, create the model bucket if missing (the provision stage will own it with Terraform)."""
-    if settings.project_env != "local":
-        return
-    bucket = settings.model_bucket
+def ensure_state_bucket(settings: Settings) -> str:
+    """Create the Terraform state bucket if missing: versioned, encrypted, private. Returns its name."""
+    s3 = s3_client(settings.aws_default_region)
+    bucket = settings.tf_state_bucket
     try:
         s3.head_bucket(Bucket=bucket)
-        return
-    except s3.exceptions.ClientError:
-        pass
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws_default_region})
+        return bucket
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+            raise
+    create: dict[str, Any] = {"Bucket": bucket}
+    if settings.aws_default_region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_default_region}
+    s3.create_bucket(**create)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
         Bucket=bucket,
         ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
         },
     )
     s3.put_public_access_block(
@@ -51,10 +54,17 @@ def ensure_local_bucket(s3: Any, settings: Settings) -> None:
             "RestrictPublicBuckets": True,
         },
     )
+    return bucket
 
 
 def registry(settings: Settings) -> ModelRegistry:
+    """The model registry in the environment's bucket, which the provision stage creates."""
     connect(settings)
     s3 = s3_client(settings.aws_default_region)
-    ensure_local_bucket(s3, settings)
+    try:
+        s3.head_bucket(Bucket=settings.model_bucket)
+    except s3.exceptions.ClientError as exc:
+        raise RegistryError(
+            f"model bucket {settings.model_bucket} is not reachable ({exc}): run `python -m pipeline.provision` first"
+        ) from exc
     return ModelRegistry(s3, settings.model_bucket)

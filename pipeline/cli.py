@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
 
 class StageError(Exception):
     """A stage cannot go on. exit_code 1 = a check failed, 2 = bad input or setup."""
@@ -14,12 +17,22 @@ class StageError(Exception):
         self.exit_code = exit_code
 
 
+def _settings_problem(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+
+
 def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     try:
         return main(argv)
     except StageError as exc:
         print(f"{stage}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ValidationError as exc:
+        print(f"{stage}: error: invalid settings (.env or environment): {_settings_problem(exc)}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        print(f"{stage}: error: AWS: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{stage}: interrupted", file=sys.stderr)
         return 130

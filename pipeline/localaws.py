@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.cli import StageError, run
-from sentiment.settings import Settings, get_settings
+from sentiment.settings import get_settings
 
 STAGE = "localaws"
 HOST = "127.0.0.1"
@@ -126,8 +126,8 @@ def down(state_dir: Path) -> bool:
     return True
 
 
-def environment(settings: Settings, endpoint: str) -> dict[str, str]:
-    return {"AWS_ENDPOINT_URL": endpoint, **DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": settings.aws_default_region}
+def environment(region: str, endpoint: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": endpoint, **DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": region}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             print(f"local AWS emulator: running at {emulator.endpoint} (pid {emulator.pid})")
         else:
-            print("\n".join(f"export {k}={v}" for k, v in environment(settings, emulator.endpoint).items()))
+            print(
+                "\n".join(
+                    f"export {k}={v}" for k, v in environment(settings.aws_default_region, emulator.endpoint).items()
+                )
+            )
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -19,6 +20,19 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "candidate"
     train(out, HyperParameters(), with_anchors=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the trained model that passed the real gate, and its reports directory."""
+    from pipeline.gate import main as gate_main
+
+    root = tmp_path_factory.mktemp("blessed")
+    model = root / "candidate"
+    shutil.copytree(trained_dir, model)
+    reports = root / "reports"
+    assert gate_main(["--model", str(model), "--reports", str(reports)]) == 0
+    return model, reports
 
 
 @pytest.fixture(scope="session")

@@ -27,3 +27,6 @@ max_requests = int(_env("MAX_REQUESTS", "0"))  # recycling is off: the service d
 accesslog = _env("ACCESSLOG", "-") or None  # GUNICORN_ACCESSLOG= (empty) turns it off
 errorlog = "-"
 loglevel = _env("LOGLEVEL", "info")
+# gunicorn's control socket is unused; its fixed path under $HOME would be shared by two
+# releases running side by side and cannot be created on a read-only root filesystem.
+control_socket_disable = True

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         return self.ecr_repository_name or f"{self.project_name}-{self.project_env}"
 
     @property
+    def tf_state_bucket(self) -> str:
+        return f"{self.project_name}-{self.project_env}-tfstate"
+
+    @property
     def candidate_dir(self) -> Path:
         return self.artifacts_dir / "candidate"
 

@@ -1,14 +1,12 @@
 """A real moto_server per module, started the way the pipeline starts it."""
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 
 from pipeline import aws, localaws
-from pipeline.gate import main as gate_main
 from sentiment.registry import ModelRegistry, s3_client
 from sentiment.settings import Settings
 
@@ -43,20 +41,9 @@ def settings(emulator, tmp_path, monkeypatch):
 
 @pytest.fixture
 def registry(settings) -> ModelRegistry:
+    """A fresh bucket per test, made with boto3 (Terraform owns it in the pipeline)."""
+    aws.connect(settings)
+    s3_client(settings.aws_default_region).create_bucket(
+        Bucket=settings.model_bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws_default_region}
+    )
     return aws.registry(settings)
-
-
-@pytest.fixture(scope="module")
-def blessed(trained_dir, tmp_path_factory):
-    """A copy of the trained model that passed the real gate, with its reports."""
-    root = tmp_path_factory.mktemp("blessed")
-    model = root / "candidate"
-    shutil.copytree(trained_dir, model)
-    reports = root / "reports"
-    assert gate_main(["--model", str(model), "--reports", str(reports)]) == 0
-    return model, reports
-
-
-@pytest.fixture
-def fast_s3(settings):
-    return s3_client(settings.aws_default_region)

@@ -1,0 +1,150 @@
+# One hardened EC2 instance running the service image as a systemd unit, behind an Elastic IP.
+
+data "aws_region" "current" {}
+
+data "aws_vpc" "default" {
+  default = true
+}
+
+data "aws_subnets" "default" {
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.default.id]
+  }
+}
+
+data "aws_ami" "al2023" {
+  count       = var.ami_id == null ? 1 : 0
+  most_recent = true
+  owners      = ["amazon"]
+  filter {
+    name   = "name"
+    values = ["al2023-ami-2023.*-x86_64"]
+  }
+}
+
+locals {
+  ami_id = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
+  user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
+    image         = var.image
+    registry      = split("/", var.image)[0]
+    model_version = var.model_version
+    model_bucket  = var.model_bucket_name
+    region        = data.aws_region.current.name
+    port          = var.port
+  })
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-server"
+  description = "Service port from the allowed CIDRs; HTTPS out for ECR, S3 and packages"
+  vpc_id      = data.aws_vpc.default.id
+  tags        = var.tags
+
+  dynamic "ingress" {
+    for_each = length(var.allowed_cidrs) > 0 ? [1] : []
+    content {
+      description = "service port"
+      from_port   = var.port
+      to_port     = var.port
+      protocol    = "tcp"
+      cidr_blocks = var.allowed_cidrs
+    }
+  }
+
+  egress {
+    description = "HTTPS to AWS APIs, ECR and the OS package mirrors"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${var.name}-server"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+# Least privilege: read the model bucket, decrypt with its key, pull from the one repository.
+data "aws_iam_policy_document" "this" {
+  statement {
+    sid       = "ReadModels"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [var.model_bucket_arn, "${var.model_bucket_arn}/*"]
+  }
+  statement {
+    sid       = "DecryptModels"
+    actions   = ["kms:Decrypt"]
+    resources = [var.model_bucket_kms_key_arn]
+  }
+  statement {
+    sid       = "PullImage"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+    resources = [var.repository_arn]
+  }
+  #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken has no resource-level permissions; AWS requires "*".
+  statement {
+    sid       = "RegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name}-server"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name = "${var.name}-server"
+  role = aws_iam_role.this.name
+  tags = var.tags
+}
+
+resource "aws_instance" "this" {
+  ami                         = local.ami_id
+  instance_type               = var.instance_type
+  subnet_id                   = sort(data.aws_subnets.default.ids)[0]
+  vpc_security_group_ids      = [aws_security_group.this.id]
+  iam_instance_profile        = aws_iam_instance_profile.this.name
+  monitoring                  = var.detailed_monitoring
+  ebs_optimized               = true
+  user_data                   = local.user_data
+  user_data_replace_on_change = true
+  tags                        = merge(var.tags, { Name = "${var.name}-server" })
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2 # the container reaches IMDSv2 through docker's bridge
+  }
+
+  root_block_device {
+    volume_type = "gp3"
+    volume_size = var.root_volume_size
+    encrypted   = true
+  }
+}
+
+resource "aws_eip" "this" {
+  domain = "vpc"
+  tags   = var.tags
+}
+
+resource "aws_eip_association" "this" {
+  instance_id   = aws_instance.this.id
+  allocation_id = aws_eip.this.id
+}

@@ -1,0 +1,5 @@
+# The local AWS emulator (moto_server). Everything emulator-specific lives here.
+emulator            = true
+max_retries         = 1
+detailed_monitoring = false # hangs the emulator
+allowed_cidrs       = ["127.0.0.1/32"]

@@ -1,0 +1,3 @@
+# prod: real AWS.
+instance_type = "t3.medium"
+allowed_cidrs = ["0.0.0.0/0"] # public API; narrow it per organisation

@@ -1,0 +1,3 @@
+# qa: real AWS.
+instance_type = "t3.small"
+allowed_cidrs = ["0.0.0.0/0"] # public API; narrow it per organisation

@@ -1,0 +1,84 @@
+variable "project_name" {
+  description = "Project name (PROJECT_NAME), used in tags and resource names."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment (PROJECT_ENV): local, dev, qa or prod."
+  type        = string
+  validation {
+    condition     = contains(["local", "dev", "qa", "prod"], var.environment)
+    error_message = "environment must be local, dev, qa or prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+}
+
+variable "emulator" {
+  description = "Talking to the local AWS emulator: skip credential and account checks, path-style S3."
+  type        = bool
+  default     = false
+}
+
+variable "max_retries" {
+  description = "AWS API retries; keep low for the emulator, where retries only hide errors."
+  type        = number
+  default     = 25
+}
+
+variable "image" {
+  description = "Image reference of the release (from the build stage)."
+  type        = string
+}
+
+variable "model_version" {
+  description = "Model version of the release (from the publish stage)."
+  type        = string
+}
+
+variable "model_bucket_name" {
+  description = "Model bucket name (output of infra/shared)."
+  type        = string
+}
+
+variable "model_bucket_arn" {
+  description = "Model bucket ARN (output of infra/shared)."
+  type        = string
+}
+
+variable "model_bucket_kms_key_arn" {
+  description = "Model bucket KMS key ARN (output of infra/shared)."
+  type        = string
+}
+
+variable "repository_arn" {
+  description = "ECR repository ARN (output of infra/shared)."
+  type        = string
+}
+
+variable "allowed_cidrs" {
+  description = "CIDR blocks allowed to reach the service."
+  type        = list(string)
+  default     = []
+}
+
+variable "instance_type" {
+  description = "EC2 instance type."
+  type        = string
+  default     = "t3.small"
+}
+
+variable "ami_id" {
+  description = "AMI to boot; null looks up the latest Amazon Linux 2023."
+  type        = string
+  default     = null
+}
+
+variable "detailed_monitoring" {
+  description = "One-minute CloudWatch metrics. Off for the emulator, where it hangs."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,2 @@
+# dev: real AWS.
+keep_images = 10

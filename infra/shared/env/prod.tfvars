@@ -1,0 +1,2 @@
+# prod: real AWS.
+keep_images = 50

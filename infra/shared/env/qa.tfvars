@@ -1,0 +1,2 @@
+# qa: real AWS.
+keep_images = 10

@@ -1,0 +1,119 @@
+"""Run a release on this machine (PROJECT_ENV=local), where the emulated EC2 instance never boots.
+
+Blue/green on loopback ports: the new release starts on a free port, must answer
+/ready, and only then is the previous one stopped. A release that fails to start is
+killed and the previous one keeps serving. State: artifacts/local_release/current.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli import StageError
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 60
+
+
+def _state_dir(artifacts_dir: Path) -> Path:
+    return artifacts_dir / "local_release"
+
+
+def current(artifacts_dir: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads((_state_dir(artifacts_dir) / "current.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return state if _alive(state["pid"]) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=2) as resp:  # noqa: S310 - loopback http only
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)
+
+
+def _last_error(log: Path) -> str:
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()] if log.exists() else []
+    errors = [ln for ln in lines if "cannot start" in ln or "Error" in ln]
+    return (errors or lines or ["no output"])[-1]
+
+
+def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Start `release` under gunicorn, wait for /ready, then stop the previous release."""
+    state_dir = _state_dir(artifacts_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    previous = current(artifacts_dir)
+    port = _free_port()
+    url = f"http://{HOST}:{port}"
+    log = state_dir / f"service-{port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:sentiment.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        "sentiment.app:api",
+    ]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not _ready(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop(proc.pid)
+            keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""
+            raise StageError(f"the release did not become ready: {_last_error(log)}{keep}")
+        time.sleep(0.2)
+    state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release}
+    (state_dir / "current.json").write_text(json.dumps(state, indent=2))
+    if previous is not None:
+        _stop(previous["pid"])
+    return state
+
+
+def stop(artifacts_dir: Path) -> bool:
+    running = current(artifacts_dir)
+    if running is None:
+        return False
+    _stop(running["pid"])
+    (_state_dir(artifacts_dir) / "current.json").unlink(missing_ok=True)
+    return True

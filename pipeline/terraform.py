@@ -1,0 +1,143 @@
+"""Terraform, driven from the stages: one small wrapper over the terraform CLI.
+
+Why not python-terraform: it is unmaintained since 2019 and wrong for Terraform 1.x
+in exactly the calls we need (destroy passes the removed -force, output() parses an
+old format, apply without skip_plan waits for approval); working around it meant
+replacing those methods anyway. This module runs the CLI directly instead.
+
+Offline provider installs: when the filesystem mirror (TF_PLUGIN_MIRROR, default
+/opt/tf-plugins) exists and TF_CLI_CONFIG_FILE is not set, a CLI config pointing at
+it is written under artifacts/terraform/ (a TF_CLI_CONFIG_FILE naming a missing file
+counts as unset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli import StageError
+
+INFRA = Path(__file__).resolve().parents[1] / "infra"
+DEFAULT_MIRROR = "/opt/tf-plugins"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cli_config(mirror: Path) -> str:
+    return (
+        "provider_installation {\n"
+        f'  filesystem_mirror {{ path = "{mirror}" }}\n'
+        '  direct { exclude = ["registry.terraform.io/*/*"] }\n'
+        "}\n"
+    )
+
+
+def summarize_error(output: str) -> str:
+    """The `Error:` lines of Terraform's output, joined on one line."""
+    text = _ANSI.sub("", output)
+    errors = []
+    for block in re.split(r"\n(?=\S*\s*Error: )", text):
+        match = re.search(r"Error: (.+?)(?:\n|$)((?:.*\n){0,6})", block)
+        if match:
+            detail = " ".join(ln.strip(" │╷╵") for ln in match.group(2).splitlines() if ln.strip(" │╷╵"))
+            errors.append(f"{match.group(1).strip()}{': ' + detail[:300] if detail else ''}")
+    if errors:
+        return "; ".join(dict.fromkeys(errors))
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "no output"
+
+
+class Terraform:
+    """One root stack (infra/<stack>) in one environment, with its own data directory."""
+
+    def __init__(self, stack: str, environment: str, work_dir: Path, log: Callable[[str], None] = print) -> None:
+        self.stack = stack
+        self.environment = environment
+        self.dir = INFRA / stack
+        self.work_dir = work_dir / environment / stack
+        self.log = log
+        binary = shutil.which("terraform")
+        if binary is None:
+            raise StageError("terraform not found on PATH (Terraform >= 1.5 is required)", exit_code=2)
+        self.binary = binary
+        self.env = self._environment(work_dir)
+
+    def _environment(self, work_dir: Path) -> dict[str, str]:
+        env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        env["TF_DATA_DIR"] = str(self.work_dir / ".terraform")
+        mirror = Path(os.environ.get("TF_PLUGIN_MIRROR", DEFAULT_MIRROR))
+        configured = env.get("TF_CLI_CONFIG_FILE")
+        if (not configured or not Path(configured).is_file()) and mirror.is_dir():
+            config = work_dir / "cli.tfrc"
+            config.parent.mkdir(parents=True, exist_ok=True)
+            config.write_text(cli_config(mirror))
+            env["TF_CLI_CONFIG_FILE"] = str(config)
+        return env
+
+    @property
+    def var_file(self) -> Path:
+        return self.dir / "env" / f"{self.environment}.tfvars"
+
+    def run(
+        self, *args: str, ok_codes: tuple[int, ...] = (0,), quiet: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        command = [self.binary, f"-chdir={self.dir}", *args, "-no-color"]
+        proc = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            # Progress on long steps: resource-level lines, not the whole plan.
+            if not quiet and re.match(
+                r"^\S.*: (Creating|Destroying|Modifying|Creation complete|Destruction complete|Still)", line
+            ):
+                self.log(f"terraform {self.stack}: {line.rstrip()}")
+        code = proc.wait()
+        output = "".join(lines)
+        if code not in ok_codes:
+            raise StageError(f"terraform {args[0]} of infra/{self.stack} failed: {summarize_error(output)}")
+        return subprocess.CompletedProcess(command, code, output, "")
+
+    def init(self, backend: Mapping[str, str]) -> None:
+        backend_file = self.dir / "backend" / f"{self.environment}.s3.tfbackend"
+        args = ["init", "-input=false", "-reconfigure", f"-backend-config={backend_file}"]
+        args += [f"-backend-config={k}={v}" for k, v in backend.items()]
+        self.run(*args, quiet=True)
+
+    def _var_args(self, variables: Mapping[str, Any]) -> list[str]:
+        args = [f"-var-file={self.var_file}"]
+        for name, value in variables.items():
+            args.append(f"-var={name}={json.dumps(value) if not isinstance(value, str) else value}")
+        return args
+
+    def plan(self, variables: Mapping[str, Any], out: Path, destroy: bool = False) -> bool:
+        """Save a plan to `out`; True if it changes anything."""
+        out = out.resolve()  # terraform runs with -chdir into the stack
+        out.parent.mkdir(parents=True, exist_ok=True)
+        args = ["plan", "-input=false", "-detailed-exitcode", f"-out={out}", *self._var_args(variables)]
+        if destroy:
+            args.append("-destroy")
+        return self.run(*args, ok_codes=(0, 2), quiet=True).returncode == 2
+
+    def apply(self, plan_file: Path) -> None:
+        """Apply exactly a saved plan (no new plan, no approval prompt)."""
+        if not plan_file.is_file():
+            raise StageError(f"no saved plan at {plan_file}: run the plan step first", exit_code=2)
+        self.run("apply", "-input=false", "-auto-approve", str(plan_file.resolve()))
+
+    def outputs(self) -> dict[str, Any]:
+        command = [self.binary, f"-chdir={self.dir}", "output", "-json", "-no-color"]
+        proc = subprocess.run(command, env=self.env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise StageError(f"terraform output of infra/{self.stack} failed: {summarize_error(proc.stderr)}")
+        return {name: item["value"] for name, item in json.loads(proc.stdout or "{}").items()}
+
+    def destroy(self, variables: Mapping[str, Any]) -> None:
+        self.run("apply", "-destroy", "-input=false", "-auto-approve", *self._var_args(variables))
