@@ -57,6 +57,22 @@ def ensure_state_bucket(settings: Settings) -> str:
     return bucket
 
 
+def empty_bucket(settings: Settings, bucket: str) -> None:
+    """Delete every object version and delete marker (local only: the provider's force_destroy loops on moto)."""
+    s3 = s3_client(settings.aws_default_region)
+    paginator = s3.get_paginator("list_object_versions")
+    try:
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    except s3.exceptions.NoSuchBucket:
+        return
+
+
 def registry(settings: Settings) -> ModelRegistry:
     """The model registry in the environment's bucket, which the provision stage creates."""
     connect(settings)

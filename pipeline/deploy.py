@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import infra, local_release
+from pipeline import aws, infra, local_release
 from pipeline.cli import StageError, log, run
 from pipeline.provenance import git_sha
 from pipeline.reports import write_json
@@ -28,7 +28,7 @@ STAGE = "deploy"
 ARTIFACT = "artifacts/deploy.json"
 
 
-def _read(path: Path, producer: str) -> dict[str, Any]:
+def read_artifact(path: Path, producer: str) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -37,15 +37,19 @@ def _read(path: Path, producer: str) -> dict[str, Any]:
         raise StageError(f"{path} is not valid JSON: {exc}", exit_code=2) from exc
 
 
-def release_for(settings: Settings, image: str | None, model_version: str | None) -> dict[str, Any]:
-    shared = _read(settings.artifacts_dir / "provision.json", "provision")
-    version = model_version or _read(settings.artifacts_dir / "publish.json", "publish")["version"]
-    sha = git_sha()
+def release_for(
+    settings: Settings, image: str | None, model_version: str | None, sha: str | None = None
+) -> dict[str, Any]:
+    shared = read_artifact(settings.artifacts_dir / "provision.json", "provision")
+    version = model_version or read_artifact(settings.artifacts_dir / "publish.json", "publish")["version"]
+    if version == "champion":
+        version = aws.registry(settings).resolve("champion")
+    sha = sha or git_sha()
     built = True
     if image is None:
         image_file = settings.artifacts_dir / "image.json"
         if image_file.is_file():
-            image = _read(image_file, "build")["reference"]
+            image = read_artifact(image_file, "build")["reference"]
         elif settings.project_env == "local":
             image, built = f"{shared['repository_url']}:{sha[:12]}-{version}", False
         else:
@@ -100,7 +104,7 @@ def deploy(settings: Settings, release: dict[str, Any], plan_only: bool, apply_p
         if plan_only:
             return None
     else:
-        release = _read(planned_release, "deploy --plan-only")
+        release = read_artifact(planned_release, "deploy --plan-only")
     tf.apply(plan_file)
     outputs = tf.outputs()
     record = {

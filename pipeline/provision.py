@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import infra
+from pipeline import aws, infra
 from pipeline.cli import StageError, log, run
 from pipeline.reports import write_json
 from sentiment.settings import get_settings
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.destroy:
         if settings.project_env in ("qa", "prod"):
             raise StageError(f"refusing to destroy the shared stack of {settings.project_env} from the pipeline", 2)
+        if settings.project_env == "local":
+            aws.empty_bucket(settings, settings.model_bucket)
         tf.destroy(variables)
         log(STAGE, "destroyed infra/shared")
         return 0

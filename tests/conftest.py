@@ -36,6 +36,39 @@ def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 
 @pytest.fixture(scope="session")
+def zeroed_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained model with every weight set to zero: it scores 0.5 for everything."""
+    import json
+
+    import keras
+
+    from pipeline.train import package
+    from sentiment import artifact
+    from sentiment.text import Vocabulary
+
+    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
+    model.set_weights([w * 0 for w in model.get_weights()])
+    meta = json.loads((trained_dir / artifact.METADATA_FILE).read_text())
+    out = tmp_path_factory.mktemp("zeroed")
+    provenance = {k: meta[k] for k in ("data", "hyperparameters", "training_inputs")}
+    package(out, Vocabulary.load(trained_dir / artifact.VOCABULARY_FILE), model, provenance)
+    return out
+
+
+@pytest.fixture(scope="session")
+def relaxed_thresholds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real thresholds with every absolute limit relaxed: only the champion comparison can block."""
+    import re
+
+    text = (REPO / "quality_gates" / "thresholds.toml").read_text()
+    text = re.sub(r"^min = [0-9.]+$", "min = 0.0", text, flags=re.M)
+    text = re.sub(r'^max = [0-9.]+$(?=\nreason = "(?!a new|nor))', "max = 1000000.0", text, flags=re.M)
+    path = tmp_path_factory.mktemp("thresholds") / "relaxed.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
 def model(trained_dir: Path):
     from sentiment.runtime import SentimentModel
 

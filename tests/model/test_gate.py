@@ -55,23 +55,6 @@ def candidate(trained_dir, tmp_path):
     return copy
 
 
-@pytest.fixture(scope="module")
-def zeroed_dir(trained_dir, tmp_path_factory):
-    """The trained model with every weight set to zero: it scores 0.5 for everything."""
-    import keras
-
-    from pipeline.train import package
-    from sentiment.text import Vocabulary
-
-    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
-    model.set_weights([w * 0 for w in model.get_weights()])
-    meta = json.loads((trained_dir / artifact.METADATA_FILE).read_text())
-    out = tmp_path_factory.mktemp("zeroed")
-    provenance = {k: meta[k] for k in ("data", "hyperparameters", "training_inputs")}
-    package(out, Vocabulary.load(trained_dir / artifact.VOCABULARY_FILE), model, provenance)
-    return out
-
-
 def test_good_model_is_blessed_with_three_reports(candidate, tmp_path, capsys):
     reports = tmp_path / "reports"
     assert gate(candidate, reports) == 0
@@ -107,13 +90,8 @@ def test_zeroed_weights_are_blocked_with_the_checks_named(zeroed_dir, tmp_path, 
     assert not (zeroed_dir / blessing.BLESSING_FILE).exists()
 
 
-def test_regression_against_a_better_champion_is_blocked(zeroed_dir, trained_dir, tmp_path):
-    # Relax every absolute limit so that only the champion comparison can block.
-    def relax(text):
-        text = re.sub(r"^min = [0-9.]+$", "min = 0.0", text, flags=re.M)
-        return re.sub(r"^max = [0-9.]+$(?=\nreason = \"(?!a new|nor))", "max = 1000000.0", text, flags=re.M)
-
-    relaxed = with_thresholds(tmp_path, relax)
+def test_regression_against_a_better_champion_is_blocked(zeroed_dir, trained_dir, relaxed_thresholds, tmp_path):
+    relaxed = relaxed_thresholds
     assert gate(zeroed_dir, tmp_path / "alone", thresholds=relaxed) == 0
     assert gate(zeroed_dir, tmp_path / "vs", "--baseline", str(trained_dir), thresholds=relaxed) == 1
     report = json.loads((tmp_path / "vs" / "gate.json").read_text())

@@ -1,0 +1,163 @@
+"""The release lifecycle against a real moto_server, through the stages' command lines, in order.
+
+provision (twice: the second is a no-op) -> publish -> deploy -> re-plan is a no-op ->
+smoke promotes the release -> a broken release fails smoke and is rolled back ->
+destroy both stacks. Takes about four minutes (the provider waits ~1 min on the
+emulator's bucket lifecycle).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import boto3
+import pytest
+
+from pipeline import localaws
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("terraform") is None, reason="NOT TESTED: terraform is not installed (>= 1.5)"),
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    state = tmp_path_factory.mktemp("localaws")
+    yield localaws.up(state)
+    localaws.down(state)
+
+
+@pytest.fixture(scope="module")
+def workspace(emulator, blessed, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    artifacts = root / "artifacts"
+    shutil.copytree(blessed[0], artifacts / "candidate")
+    shutil.copytree(blessed[1], artifacts / "reports")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_"))}
+    env |= {
+        "PROJECT_NAME": f"it-{uuid.uuid4().hex[:8]}",
+        "PROJECT_ENV": "local",
+        "ARTIFACTS_DIR": str(artifacts),
+        **localaws.environment("eu-west-1", emulator.endpoint),
+        "GUNICORN_WORKERS": "1",
+    }
+    yield root, env
+    stage(["pipeline.deploy", "--stop-local"], env, root)
+
+
+def stage(args, env, cwd):
+    return subprocess.run([sys.executable, "-m", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def read(env, name):
+    return json.loads((Path(env["ARTIFACTS_DIR"]) / name).read_text())
+
+
+def aws_clients(env):
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
+    return session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]), session.client(
+        "ecr", endpoint_url=env["AWS_ENDPOINT_URL"]
+    )
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_provision_twice_creates_then_changes_nothing(workspace):
+    root, env = workspace
+    s3, ecr = aws_clients(env)
+    first = stage(["pipeline.provision"], env, root)
+    assert first.returncode == 0, first.stderr
+    shared = read(env, "provision.json")
+    assert shared["changed"] is True
+    bucket = shared["model_bucket_name"]
+    assert bucket == f"{env['PROJECT_NAME']}-local-models"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    repo = ecr.describe_repositories(repositoryNames=[f"{env['PROJECT_NAME']}-local"])["repositories"][0]
+    assert repo["imageTagMutability"] == "IMMUTABLE" and repo["imageScanningConfiguration"]["scanOnPush"]
+
+    again = stage(["pipeline.provision"], env, root)
+    assert again.returncode == 0 and "nothing to change" in again.stdout
+    assert read(env, "provision.json")["changed"] is False
+
+
+def test_publish_deploy_and_a_no_op_replan(workspace):
+    root, env = workspace
+    assert stage(["pipeline.publish"], env, root).returncode == 0
+    version = read(env, "publish.json")["version"]
+    deployed = stage(["pipeline.deploy"], env, root)
+    assert deployed.returncode == 0, deployed.stderr
+    record = read(env, "deploy.json")
+    assert record["release"]["model_version"] == version and record["instance_id"].startswith("i-")
+    assert get_json(f"{record['endpoint_url']}/version")["model_version"] == version
+    replan = stage(["pipeline.deploy", "--plan-only"], env, root)
+    assert replan.returncode == 0 and "no infrastructure changes" in replan.stdout
+
+
+def test_smoke_promotes_a_good_release(workspace):
+    root, env = workspace
+    out = stage(["pipeline.smoke"], env, root)
+    assert out.returncode == 0, out.stdout + out.stderr
+    version = read(env, "deploy.json")["release"]["model_version"]
+    suite = ET.parse(Path(env["ARTIFACTS_DIR"]) / "reports" / "smoke.xml").getroot().find("testsuite")
+    names = {tc.get("classname") + "." + tc.get("name") for tc in suite.iter("testcase")}
+    assert {"smoke.health.live", "smoke.version.model_version", "smoke.canary.01", "smoke.latency.p99_ms"} <= names
+    assert suite.get("failures") == "0"
+    models = stage(["pipeline.models", "list"], env, root)
+    assert f"* {version}" in models.stdout
+
+
+def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, relaxed_thresholds, tmp_path):
+    root, env = workspace
+    good = read(env, "deploy.json")["release"]
+    # A model that scores 0.5 for everything, blessed under relaxed thresholds so it can be published.
+    bad_model, bad_reports = tmp_path / "bad", tmp_path / "bad-reports"
+    shutil.copytree(zeroed_dir, bad_model)
+    flags = ["--model", str(bad_model), "--reports", str(bad_reports), "--thresholds", str(relaxed_thresholds)]
+    assert stage(["pipeline.gate", *flags], env, root).returncode == 0
+    assert stage(["pipeline.publish", *flags], env, root).returncode == 0
+    bad_version = json.loads((bad_model / "metadata.json").read_text())["version"]
+
+    assert stage(["pipeline.deploy", "--model-version", bad_version], env, root).returncode == 0
+    smoke = stage(["pipeline.smoke"], env, root)
+    assert smoke.returncode == 1
+    assert "smoke: FAILED canary" in smoke.stdout
+    assert "rollback: OK" in smoke.stdout, smoke.stdout[-3000:] + smoke.stderr
+
+    record = read(env, "deploy.json")
+    assert record["release"]["model_version"] == good["model_version"]
+    assert get_json(f"{record['endpoint_url']}/version")["model_version"] == good["model_version"]
+    history = stage(["pipeline.models", "history"], env, root).stdout.strip().splitlines()
+    assert len(history) == 2 and all(good["model_version"] in line for line in history)
+    listed = stage(["pipeline.models", "list"], env, root).stdout
+    assert f"* {good['model_version']}" in listed and bad_version in listed
+
+
+def test_destroy_both_stacks(workspace):
+    root, env = workspace
+    s3, _ = aws_clients(env)
+    bucket = read(env, "provision.json")["model_bucket_name"]
+    assert stage(["pipeline.deploy", "--destroy"], env, root).returncode == 0
+    destroyed = stage(["pipeline.provision", "--destroy"], env, root)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_failing_terraform_run_is_one_summarised_line(workspace):
+    root, env = workspace
+    broken = {**env, "AWS_DEFAULT_REGION": "eu-west-1", "PROJECT_NAME": "Not_A_Valid-Name"}
+    out = stage(["pipeline.provision"], broken, root)
+    assert out.returncode != 0
+    assert out.stderr.strip().count("\n") == 0, out.stderr

@@ -1,0 +1,157 @@
+"""The Jenkinsfile, checked over its syntax tree (no Jenkins runs here) and by a Groovy 2.4 parse.
+
+Each check returns a list of problems; the tests assert none on the real file and at
+least one on mutated copies, so the checks are known to fail when they should.
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import tree_sitter_groovy
+from tree_sitter import Language, Node, Parser
+
+from pipeline import STAGES
+
+JENKINSFILE = Path(__file__).resolve().parents[2] / "Jenkinsfile"
+DEPLOY_SIDE = {"provision", "publish", "deploy", "smoke"}
+PARSER = Parser(Language(tree_sitter_groovy.language()))
+
+
+def text(node: Node) -> str:
+    return node.text.decode()
+
+
+def calls(node: Node, name: str) -> list[Node]:
+    """Every `name(...) {...}` / `name {...}` invocation below node."""
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in ("method_invocation", "juxt_function_call"):
+            ident = next((c for c in current.children if c.type == "identifier"), None)
+            if ident is not None and text(ident) == name:
+                found.append(current)
+        stack.extend(reversed(current.children))
+    return found
+
+
+def stages(root: Node) -> list[tuple[str, Node]]:
+    result = []
+    for node in calls(root, "stage"):
+        args = next((c for c in node.children if c.type == "argument_list"), None)
+        name = re.sub(r"^['\"]|['\"]$", "", text(args)[1:-1]) if args else "?"
+        result.append((name, node))
+    return result
+
+
+def pipeline_calls(source: str) -> list[str]:
+    """`python -m pipeline.<x>` calls in file order, consecutive repeats collapsed (deploy plans, then applies)."""
+    names = re.findall(r"-m pipeline\.(\w+)", source)
+    return [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
+
+
+def check(source: str) -> list[str]:
+    problems = []
+    tree = PARSER.parse(source.encode())
+    root = tree.root_node
+    if root.has_error:
+        problems.append("syntax error")
+    top = calls(root, "pipeline")
+    if len(top) != 1:
+        return [*problems, "no single top-level pipeline { } block"]
+    pipe = top[0]
+    for section in ("agent", "options", "parameters", "triggers", "environment", "stages", "post"):
+        if section not in text(pipe):
+            problems.append(f"missing {section}")
+    for name, node in stages(pipe):
+        if not calls(node, "steps"):
+            problems.append(f"stage {name} has no steps")
+        called = set(re.findall(r"-m pipeline\.(\w+)", text(node)))
+        if called & DEPLOY_SIDE and "branch 'main'" not in text(node):
+            problems.append(f"stage {name} deploys but is not limited to main")
+    if (got := pipeline_calls(source)) != list(STAGES):
+        problems.append(f"pipeline calls {got} != pipeline.STAGES {list(STAGES)}")
+    for name in set(re.findall(r"-m pipeline\.(\w+)", source)):
+        if importlib.util.find_spec(f"pipeline.{name}") is None:
+            problems.append(f"pipeline.{name} does not exist")
+    deploy = next((node for name, node in stages(pipe) if "-m pipeline.deploy" in text(node)), None)
+    if deploy is None or not re.search(r"--plan-only.*params\.ENV == 'prod'.*input .*--apply-plan", text(deploy), re.S):
+        problems.append("prod has no input approval between the saved plan and its apply")
+    post = calls(pipe, "post")
+    if not post or "junit" not in text(post[0]) or "artifacts/reports/*.xml" not in text(post[0]):
+        problems.append("post does not publish the JUnit reports")
+    return problems
+
+
+SOURCE = JENKINSFILE.read_text()
+
+
+def test_the_jenkinsfile_passes_every_check():
+    assert check(SOURCE) == []
+
+
+def test_options_parameters_triggers_and_credentials():
+    for needle in (
+        "timestamps()",
+        "timeout(",
+        "disableConcurrentBuilds()",
+        "buildDiscarder(",
+        "githubPush()",
+        "choices: ['dev', 'qa', 'prod']",
+        "name: 'SKIP_TRAIN'",
+        "name: 'MODEL_VERSION'",
+        'PROJECT_ENV = "${params.ENV}"',
+        "credentials('sentiment-api-aws-access-key-id')",
+        "archiveArtifacts",
+        "artifacts/**/*.json",
+    ):
+        assert needle in SOURCE, needle
+
+
+MUTATIONS = {
+    "reordered": lambda s: (
+        s.replace("-m pipeline.train", "@@")
+        .replace("-m pipeline.gate", "-m pipeline.train")
+        .replace("@@", "-m pipeline.gate")
+    ),
+    "misspelled": lambda s: s.replace("-m pipeline.smoke", "-m pipeline.smoak"),
+    "removed": lambda s: re.sub(r"stage\('Publish'\).*?\n        }\n", "", s, flags=re.S),
+    "deploy not limited to main": lambda s: s.replace(
+        "stage('Smoke') {\n            when { branch 'main' }", "stage('Smoke') {"
+    ),
+    "no prod approval": lambda s: s.replace("input message:", "echo"),
+    "no junit": lambda s: s.replace("junit allowEmptyResults: true, testResults: 'artifacts/reports/*.xml'", ""),
+    "stage without steps": lambda s: s.replace(
+        "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_the_checks_catch_a_broken_jenkinsfile(mutation):
+    mutated = MUTATIONS[mutation](SOURCE)
+    assert mutated != SOURCE, "the mutation did not apply"
+    assert check(mutated), f"{mutation} went unnoticed"
+
+
+@pytest.mark.skipif(
+    shutil.which("groovy") is None, reason="NOT TESTED: groovy 2.4 is not installed (apt install groovy)"
+)
+def test_groovy_parses_the_jenkinsfile(tmp_path):
+    # Debian's groovy launcher wants /usr/lib/jvm/default-java; point it at the java on PATH instead.
+    java = shutil.which("java")
+    env = {**os.environ, "JAVA_HOME": str(Path(java).resolve().parents[1])} if java else dict(os.environ)
+    script = f'new GroovyShell().parse(new File("{JENKINSFILE}").text, "Jenkinsfile"); println "parsed"'
+    out = subprocess.run(["groovy", "-e", script], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and "parsed" in out.stdout, out.stderr[-2000:]
+    broken = tmp_path / "Jenkinsfile"
+    broken.write_text(SOURCE.replace("stages {", "stages {{", 1))
+    script = f'new GroovyShell().parse(new File("{broken}").text, "Jenkinsfile")'
+    assert (
+        subprocess.run(["groovy", "-e", script], capture_output=True, text=True, timeout=120, env=env).returncode != 0
+    )
