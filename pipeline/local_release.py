@@ -8,9 +8,6 @@ killed and the previous one keeps serving. State: artifacts/local_release/curren
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +15,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from pipeline import processes
 from pipeline.cli import StageError
 
-HOST = "127.0.0.1"
+HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 60
 
 
@@ -33,15 +31,7 @@ def current(artifacts_dir: Path) -> dict[str, Any] | None:
         state = json.loads((_state_dir(artifacts_dir) / "current.json").read_text())
     except (OSError, ValueError):
         return None
-    return state if _alive(state["pid"]) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except (OSError, IndexError):
-        return False
+    return state if processes.alive(state["pid"]) else None
 
 
 def _ready(url: str) -> bool:
@@ -50,24 +40,6 @@ def _ready(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _stop(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
-        if not _alive(pid):
-            return
-        time.sleep(0.1)
-    os.killpg(pid, signal.SIGKILL)
 
 
 def _last_error(log: Path) -> str:
@@ -81,7 +53,7 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> 
     state_dir = _state_dir(artifacts_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     previous = current(artifacts_dir)
-    port = _free_port()
+    port = processes.free_port()
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
     command = [
@@ -99,14 +71,14 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not _ready(url):
         if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc.pid)
+            processes.stop_group(proc.pid)
             keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""
             raise StageError(f"the release did not become ready: {_last_error(log)}{keep}")
         time.sleep(0.2)
     state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release}
     (state_dir / "current.json").write_text(json.dumps(state, indent=2))
     if previous is not None:
-        _stop(previous["pid"])
+        processes.stop_group(previous["pid"])
     return state
 
 
@@ -114,6 +86,6 @@ def stop(artifacts_dir: Path) -> bool:
     running = current(artifacts_dir)
     if running is None:
         return False
-    _stop(running["pid"])
+    processes.stop_group(running["pid"])
     (_state_dir(artifacts_dir) / "current.json").unlink(missing_ok=True)
     return True

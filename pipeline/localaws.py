@@ -13,8 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +20,12 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline import processes
 from pipeline.cli import StageError, run
 from sentiment.settings import get_settings
 
 STAGE = "localaws"
-HOST = "127.0.0.1"
+HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 30
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -47,12 +46,6 @@ def _state_file(state_dir: Path) -> Path:
     return state_dir / "state.json"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def answers(endpoint: str) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as resp:  # noqa: S310 - loopback http only
@@ -61,27 +54,13 @@ def answers(endpoint: str) -> bool:
         return False
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still "exists"; treat it as gone.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def status(state_dir: Path) -> Emulator | None:
     """The emulator recorded in state_dir, if it is still running and answering."""
     try:
         emulator = Emulator(**json.loads(_state_file(state_dir).read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    return emulator if _pid_alive(emulator.pid) and answers(emulator.endpoint) else None
+    return emulator if processes.alive(emulator.pid) and answers(emulator.endpoint) else None
 
 
 def up(state_dir: Path, port: int = 0) -> Emulator:
@@ -90,7 +69,7 @@ def up(state_dir: Path, port: int = 0) -> Emulator:
     server = shutil.which("moto_server", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if server is None:
         raise StageError("moto_server not found: install the emulator with pip install 'moto[server]'", exit_code=2)
-    port = port or _free_port()
+    port = port or processes.free_port()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "moto.log"
     with log_path.open("ab") as log:
@@ -114,14 +93,7 @@ def down(state_dir: Path) -> bool:
         emulator = Emulator(**json.loads(_state_file(state_dir).read_text()))
     except (OSError, ValueError, TypeError):
         return False
-    if _pid_alive(emulator.pid):
-        os.kill(emulator.pid, signal.SIGTERM)
-        for _ in range(50):
-            if not _pid_alive(emulator.pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(emulator.pid, signal.SIGKILL)
+    processes.stop_group(emulator.pid, grace_s=5)
     _state_file(state_dir).unlink(missing_ok=True)
     return True
 

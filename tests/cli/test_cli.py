@@ -20,7 +20,16 @@ def run(args, env=None, cwd=REPO, timeout=120):
 
 
 @pytest.mark.parametrize(
-    "module", ["sentiment", "pipeline", "pipeline.localaws", "pipeline.models", *(f"pipeline.{s}" for s in STAGES)]
+    "module",
+    [
+        "sentiment",
+        "pipeline",
+        "pipeline.localaws",
+        "pipeline.models",
+        "pipeline.rollback",
+        "bench",
+        *(f"pipeline.{s}" for s in STAGES),
+    ],
 )
 def test_every_cli_has_help(module):
     out = run(["-m", module, "--help"])

@@ -1,37 +1,12 @@
 # Versioned, KMS-encrypted, private S3 bucket for model artifacts (or Terraform state).
 
-resource "aws_kms_key" "this" {
-  description             = "Encrypts s3://${var.name}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.key.json
-  tags                    = var.tags
+module "key" {
+  source      = "../kms_key"
+  description = "Encrypts s3://${var.name}"
+  alias       = var.name
+  tags        = var.tags
 }
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
-# The account root administers the key; services get access through IAM policies.
-data "aws_iam_policy_document" "key" {
-  # In a key policy, "*" is this key; account-root administration is AWS's default key policy.
-  #checkov:skip=CKV_AWS_109:Key policy resource "*" means this key only.
-  #checkov:skip=CKV_AWS_111:Key policy resource "*" means this key only.
-  #checkov:skip=CKV_AWS_356:Key policy resource "*" means this key only.
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.name}"
-  target_key_id = aws_kms_key.this.key_id
-}
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a per-organisation choice; versioning covers deletes.
@@ -68,7 +43,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
+      kms_master_key_id = module.key.arn
     }
     bucket_key_enabled = true
   }

@@ -10,5 +10,5 @@ output "arn" {
 
 output "kms_key_arn" {
   description = "ARN of the customer-managed KMS key that encrypts the bucket."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

@@ -1,0 +1,207 @@
+"""`python -m bench serve|pipeline`: numbers for the README, measured on this machine.
+
+serve: starts the service under gunicorn with the repo's config on a loopback port,
+loads it with wrk at concurrency 8 and 32 (POST /predict with a sanity-set text, and
+GET /health, the framework's own ceiling), does the same at c32 against a baseline that
+calls Keras model.predict per request (the seed's approach), measures launch-to-ready
+and worker RSS, prints one table and writes artifacts/reports/bench.json.
+pipeline: runs `python -m pipeline` twice (the second on an unchanged tree) and
+reports seconds per stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from pipeline import processes
+from pipeline.reports import write_json
+from sentiment.settings import get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+HOST = processes.LOOPBACK
+
+
+def _wait_ready(url: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
+                if resp.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            time.sleep(0.01)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+def start_server(app: str, model_dir: Path, workers: int, ready_path: str) -> tuple[subprocess.Popen, str, float]:
+    port = processes.free_port()
+    env = {
+        **os.environ,
+        "MODEL_DIR": str(model_dir),
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_ACCESSLOG": "",
+        "GUNICORN_LOGLEVEL": "warning",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:sentiment.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        app,
+    ]
+    started = time.monotonic()
+    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://{HOST}:{port}"
+    try:
+        _wait_ready(url + ready_path, 120)
+    except BaseException:
+        processes.stop_group(proc.pid)
+        raise SystemExit(f"bench: {app} did not become ready; see {log.name}") from None
+    return proc, url, time.monotonic() - started
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    rss = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        rss.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return rss
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if body is not None:
+            script.write(
+                f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+            )
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    num = r"([\d.]+)(us|ms|s)"
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(*re.match(num, lat["50"]).groups()),
+        "p99_ms": _ms(*re.match(num, lat["99"]).groups()),
+        "max_ms": _ms(*re.search(r"Latency\s+\S+\s+\S+\s+" + num, out).groups()),
+        "non_2xx": float(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0.0,
+        "errors": float(sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))),
+    }
+
+
+def serve(seconds: int, workers: int) -> dict[str, Any]:
+    settings = get_settings()
+    model_dir = settings.serving_model_dir.resolve()
+    body = json.dumps(
+        {"text": json.loads((REPO / "quality_gates/sanity_set.jsonl").read_text().splitlines()[0])["text"]}
+    )
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "seconds_per_run": seconds,
+        "workers": workers,
+        "runs": {},
+    }
+    proc, url, launch = start_server("sentiment.app:api", model_dir, workers, "/ready")
+    try:
+        results["launch_to_ready_s"] = round(launch, 3)
+        for c in (8, 32):
+            results["runs"][f"predict_c{c}"] = wrk(f"{url}/predict", c, seconds, body)
+            results["runs"][f"health_c{c}"] = wrk(f"{url}/health", c, seconds, None)
+        results["worker_rss_mb"] = [round(r, 1) for r in worker_rss_mb(proc.pid)]
+    finally:
+        processes.stop_group(proc.pid)
+    proc, url, _ = start_server("bench.naive_app:api", model_dir, workers, "/health")
+    try:
+        results["runs"]["naive_keras_c32"] = wrk(f"{url}/predict", 32, seconds, body)
+    finally:
+        processes.stop_group(proc.pid)
+    runs = results["runs"]
+    results["ratios"] = {
+        "predict_vs_naive": round(runs["predict_c32"]["rps"] / max(runs["naive_keras_c32"]["rps"], 1e-9), 1),
+        "predict_vs_health": round(runs["predict_c32"]["rps"] / runs["health_c32"]["rps"], 3),
+    }
+    image = settings.artifacts_dir / "image.json"
+    results["image_size_mb"] = json.loads(image.read_text()).get("size_mb") if image.exists() else None
+    return results
+
+
+def format_serve(results: dict[str, Any]) -> str:
+    lines = [
+        f"machine: {results['machine']}; {results['workers']} workers; {results['seconds_per_run']} s per run",
+        f"{'run':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}",
+    ]
+    for name, r in results["runs"].items():
+        lines.append(
+            f"{name:<18}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
+            f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}"
+        )
+    lines.append(
+        f"launch->ready {results['launch_to_ready_s']} s; worker RSS MB {results['worker_rss_mb']}; "
+        f"image {results['image_size_mb'] or 'not built'}"
+    )
+    lines.append(
+        f"ratios at c32: predict/naive = {results['ratios']['predict_vs_naive']}x, "
+        f"predict/health = {results['ratios']['predict_vs_health']}"
+    )
+    return "\n".join(lines)
+
+
+def pipeline_timings() -> dict[str, Any]:
+    from pipeline import STAGES
+    from pipeline.__main__ import run_stages
+
+    runs = {}
+    for name in ("first", "unchanged_rerun"):
+        runs[name] = {o.stage: round(o.seconds, 1) for o in run_stages(list(STAGES))}
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["serve", "pipeline"])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args(argv)
+    reports = get_settings().reports_dir
+    if args.what == "serve":
+        if shutil.which("wrk") is None:
+            raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
+        results = serve(args.seconds, args.workers)
+        print(format_serve(results))
+        write_json(reports / "bench.json", results)
+    else:
+        timings = pipeline_timings()
+        print(json.dumps(timings, indent=2))
+        write_json(reports / "bench-pipeline.json", timings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
