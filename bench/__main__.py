@@ -18,10 +18,8 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +34,9 @@ HOST = processes.LOOPBACK
 def _wait_ready(url: str, timeout: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
-                if resp.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            time.sleep(0.01)
+        if processes.http_ok(url, timeout=1):
+            return time.monotonic() - started
+        time.sleep(0.01)
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
 
 
@@ -54,16 +49,7 @@ def start_server(app: str, model_dir: Path, workers: int, ready_path: str) -> tu
         "GUNICORN_ACCESSLOG": "",
         "GUNICORN_LOGLEVEL": "warning",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:sentiment.gunicorn_conf",
-        "--bind",
-        f"{HOST}:{port}",
-        app,
-    ]
+    command = processes.gunicorn_command(f"{HOST}:{port}", app)
     started = time.monotonic()
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)

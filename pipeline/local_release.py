@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +32,6 @@ def current(artifacts_dir: Path) -> dict[str, Any] | None:
     return state if processes.alive(state["pid"]) else None
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/ready", timeout=2) as resp:  # noqa: S310 - loopback http only
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 def _last_error(log: Path) -> str:
     lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()] if log.exists() else []
     errors = [ln for ln in lines if "cannot start" in ln or "Error" in ln]
@@ -56,20 +46,16 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> 
     port = processes.free_port()
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:sentiment.gunicorn_conf",
-        "--bind",
-        f"{HOST}:{port}",
-        "sentiment.app:api",
-    ]
     with log.open("ab") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            processes.gunicorn_command(f"{HOST}:{port}"),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not _ready(url):
+    while not processes.http_ok(f"{url}/ready"):
         if proc.poll() is not None or time.monotonic() > deadline:
             processes.stop_group(proc.pid)
             keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""

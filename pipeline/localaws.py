@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,11 +46,7 @@ def _state_file(state_dir: Path) -> Path:
 
 
 def answers(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as resp:  # noqa: S310 - loopback http only
-            return resp.status == 200
-    except OSError:
-        return False
+    return processes.http_ok(f"{endpoint}/moto-api/")
 
 
 def status(state_dir: Path) -> Emulator | None:

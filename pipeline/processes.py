@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -15,6 +17,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def gunicorn_command(bind: str, app: str = "sentiment.app:api") -> list[str]:
+    """gunicorn with the repo's config, as every local release, benchmark and test starts it."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:sentiment.gunicorn_conf", "--bind", bind, app]
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True if GET url answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback http only
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def alive(pid: int) -> bool:

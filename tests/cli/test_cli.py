@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import STAGES
+from pipeline.processes import gunicorn_command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,11 +66,9 @@ def _request(url, body=None, content_type="application/json"):
         return err.code, err.read()
 
 
-def _gunicorn(port, env, *extra):
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:sentiment.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
-    return subprocess.Popen(
-        [*cmd, *extra, "sentiment.app:api"], env=env, cwd=env["HOME"], stderr=subprocess.PIPE, text=True
-    )
+def _gunicorn(port, env):
+    cmd = gunicorn_command(f"127.0.0.1:{port}")
+    return subprocess.Popen(cmd, env=env, cwd=env["HOME"], stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.slow

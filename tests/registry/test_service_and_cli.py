@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import model_registry
 from pipeline.gate import QUALITY_GATES
+from pipeline.processes import gunicorn_command
 from pipeline.publish import publishable_files
 from sentiment import artifact
 from sentiment.registry import version_prefix
@@ -18,16 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def start_service(env, port):
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:sentiment.gunicorn_conf",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "sentiment.app:api",
-    ]
+    cmd = gunicorn_command(f"127.0.0.1:{port}")
     return subprocess.Popen(cmd, env=env, cwd=env["HOME"], stderr=subprocess.PIPE, text=True)
 
 
