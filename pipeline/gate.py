@@ -18,7 +18,7 @@ from typing import Any
 from pipeline import blessing, data, evaluation, gate_config
 from pipeline.cli import StageError, log, run
 from pipeline.gate_config import GateConfig, GateConfigError, Threshold
-from pipeline.reports import CheckResult, format_table, write_json, write_junit
+from pipeline.reports import CheckResult, print_checks, write_json, write_junit
 from sentiment.artifact import ArtifactError
 from sentiment.runtime import SentimentModel
 from sentiment.settings import get_settings
@@ -132,13 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=settings.reports_dir, help="where gate.json/.xml go")
     args = parser.parse_args(argv)
     checks, report = run_gate(args.model, args.thresholds, args.quality_gates, args.reports, args.baseline)
-    print(format_table(checks))
+    print_checks(STAGE, checks)
     if report["passed"]:
         log(STAGE, f"PASSED: model {report['model_version']} is blessed ({len(checks)} checks)")
         return 0
-    for check in checks:
-        if not check.passed:
-            print(f"gate: FAILED {check.line()}")
     log(STAGE, f"BLOCKED: model {report['model_version']} failed {len(report['failed'])} of {len(checks)} checks")
     return 1
 

@@ -32,6 +32,14 @@ def format_table(checks: list[CheckResult]) -> str:
     return "\n".join(rows)
 
 
+def print_checks(stage: str, checks: list[CheckResult]) -> None:
+    """The table, then one `<stage>: FAILED ...` line per failed check (what CI logs are grepped for)."""
+    print(format_table(checks))
+    for check in checks:
+        if not check.passed:
+            print(f"{stage}: FAILED {check.line()}")
+
+
 def write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")

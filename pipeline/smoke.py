@@ -21,7 +21,7 @@ from pipeline.cli import StageError, log, run
 from pipeline.deploy import read_artifact
 from pipeline.gate import QUALITY_GATES
 from pipeline.gate_config import GateConfigError, load_thresholds
-from pipeline.reports import CheckResult, format_table, write_json, write_junit
+from pipeline.reports import CheckResult, print_checks, write_json, write_junit
 from sentiment.settings import Settings, get_settings
 
 STAGE = "smoke"
@@ -51,10 +51,7 @@ def smoke_test(
         {"stage": STAGE, "url": url, "expected": expected, "passed": passed, "checks": [c.__dict__ for c in checks]},
     )
     write_junit(reports / f"{report_name}.xml", report_name, checks, time.monotonic() - started)
-    print(format_table(checks))
-    for check in checks:
-        if not check.passed:
-            print(f"smoke: FAILED {check.line()}")
+    print_checks(STAGE, checks)
     return checks
 
 
