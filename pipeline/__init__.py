@@ -10,4 +10,4 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-STAGES: tuple[str, ...] = ("train", "gate", "provision", "publish", "deploy", "smoke")
+STAGES: tuple[str, ...] = ("train", "gate", "provision", "publish", "build", "deploy", "smoke")

@@ -4,7 +4,8 @@ The release is the image from the build stage (artifacts/image.json) and the mod
 version from the publish stage (artifacts/publish.json); --image/--model-version
 override them (redeploys, rollbacks). Jenkins runs --plan-only, waits for approval in
 prod, then --apply-plan. In `local` the emulated instance never boots, so the release
-also runs here (under gunicorn until the image stage lands) and that URL is the endpoint.
+also runs here (its image in the local container engine, or gunicorn when the build stage
+had no engine) and that URL is the endpoint.
 Writes artifacts/deploy.json: {"release": {...}, "endpoint_url", "runner", "instance_id",
 "infrastructure_url"}.
 """
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import aws, infra, local_release
+from pipeline import aws, container_engine, infra, local_release
 from pipeline.cli import StageError, log, run
 from pipeline.provenance import git_sha
 from pipeline.reports import write_json
@@ -38,18 +39,17 @@ def read_artifact(path: Path, producer: str) -> dict[str, Any]:
 
 
 def release_for(
-    settings: Settings, image: str | None, model_version: str | None, sha: str | None = None
+    settings: Settings, image: str | None, model_version: str | None, sha: str | None = None, built: bool = True
 ) -> dict[str, Any]:
     shared = read_artifact(settings.artifacts_dir / "provision.json", "provision")
     version = model_version or read_artifact(settings.artifacts_dir / "publish.json", "publish")["version"]
     if version == "champion":
         version = aws.registry(settings).resolve("champion")
     sha = sha or git_sha()
-    built = True
     if image is None:
         image_file = settings.artifacts_dir / "image.json"
         if image_file.is_file():
-            image = read_artifact(image_file, "build")["reference"]
+            image, built = read_artifact(image_file, "build")["reference"], True
         elif settings.project_env == "local":
             image, built = f"{shared['repository_url']}:{sha[:12]}-{version}", False
         else:
@@ -85,8 +85,10 @@ def serve_locally(settings: Settings, release: dict[str, Any]) -> dict[str, Any]
         "GIT_SHA": release["git_sha"],
         "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
     }
-    log(STAGE, "local: the emulated instance never boots; serving the release here with gunicorn")
-    return local_release.start(settings.artifacts_dir, release, env)
+    engine = container_engine.find(settings.container_engine) if release["image_built"] else None
+    runner = f"its image in {engine.name}" if engine else "gunicorn (no image was built)"
+    log(STAGE, f"local: the emulated instance never boots; serving the release here with {runner}")
+    return local_release.start(settings.artifacts_dir, release, env, engine)
 
 
 def deploy(settings: Settings, release: dict[str, Any], plan_only: bool, apply_plan: bool) -> dict[str, Any] | None:
@@ -116,7 +118,8 @@ def deploy(settings: Settings, release: dict[str, Any], plan_only: bool, apply_p
     }
     if settings.project_env == "local":
         state = serve_locally(settings, record["release"])
-        record |= {"endpoint_url": state["url"], "runner": "gunicorn", "local_pid": state["pid"]}
+        runner = "container" if state["container"] else "gunicorn"
+        record |= {"endpoint_url": state["url"], "runner": runner, "local_pid": state["pid"]}
     write_json(settings.artifacts_dir / "deploy.json", record)
     log(STAGE, f"release {release['model_version']} ({release['image']}) is live at {record['endpoint_url']}")
     return record

@@ -1,7 +1,8 @@
 """Run a release on this machine (PROJECT_ENV=local), where the emulated EC2 instance never boots.
 
 Blue/green on loopback ports: the new release starts on a free port, must answer
-/ready, and only then is the previous one stopped. A release that fails to start is
+/ready, and only then is the previous one stopped. The release runs as its image in the
+container engine when the build stage made one, else under gunicorn from this checkout. A release that fails to start is
 killed and the previous one keeps serving. State: artifacts/local_release/current.json.
 """
 
@@ -15,9 +16,15 @@ from typing import Any
 
 from pipeline import processes
 from pipeline.cli import StageError
+from pipeline.container_engine import Engine
 
 HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 60
+# What a release container gets from the deploying process's environment (by name only).
+CONTAINER_ENV = (
+    "MODEL_VERSION", "MODEL_BUCKET_NAME", "IMAGE_REF", "GIT_SHA", "GUNICORN_WORKERS", "GUNICORN_BIND",
+    "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+)  # fmt: skip
 
 
 def _state_dir(artifacts_dir: Path) -> Path:
@@ -38,17 +45,23 @@ def _last_error(log: Path) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """Start `release` under gunicorn, wait for /ready, then stop the previous release."""
+def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], engine: Engine | None) -> dict[str, Any]:
+    """Start `release` (in `engine`, else under gunicorn), wait for /ready, then stop the previous release."""
     state_dir = _state_dir(artifacts_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     previous = current(artifacts_dir)
     port = processes.free_port()
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
+    container = f"sentiment-{port}" if engine else None
+    if engine and container:
+        env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
+        command = engine.run_command(release["image"], container, list(CONTAINER_ENV), insecure=True)
+    else:
+        command = processes.gunicorn_command(f"{HOST}:{port}")
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            processes.gunicorn_command(f"{HOST}:{port}"),
+            command,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -57,21 +70,34 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str]) -> 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not processes.http_ok(f"{url}/ready"):
         if proc.poll() is not None or time.monotonic() > deadline:
-            processes.stop_group(proc.pid)
+            _stop(proc.pid, container, engine)
             keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""
             raise StageError(f"the release did not become ready: {_last_error(log)}{keep}")
         time.sleep(0.2)
-    state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release}
+    runner = {"container": container, "engine": engine.path} if engine else {"container": None}
+    state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release, **runner}
     (state_dir / "current.json").write_text(json.dumps(state, indent=2))
     if previous is not None:
-        processes.stop_group(previous["pid"])
+        _stop_release(previous)
     return state
+
+
+def _stop(pid: int, container: str | None, engine: Engine | None) -> None:
+    processes.stop_group(pid)
+    if container and engine:
+        # The CLI forwards SIGTERM to the container; if the CLI had to be killed, the container may linger.
+        subprocess.run([engine.path, "rm", "--force", container], capture_output=True, check=False, timeout=60)
+
+
+def _stop_release(state: dict[str, Any]) -> None:
+    engine = Engine(Path(state["engine"]).name, state["engine"]) if state.get("container") else None
+    _stop(state["pid"], state.get("container"), engine)
 
 
 def stop(artifacts_dir: Path) -> bool:
     running = current(artifacts_dir)
     if running is None:
         return False
-    processes.stop_group(running["pid"])
+    _stop_release(running)
     (_state_dir(artifacts_dir) / "current.json").unlink(missing_ok=True)
     return True

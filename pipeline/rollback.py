@@ -38,7 +38,9 @@ def roll_back(settings: Settings, to: str | None, failed: dict[str, Any] | None,
             return "no previous successful release to roll back to; the failed release was stopped"
         return "no previous successful release to roll back to; the failed release is still deployed"
     log(STAGE, f"redeploying {target['version']} ({target['image']})")
-    release = deploy.release_for(settings, target["image"], target["version"], sha=target.get("git_sha"))
+    release = deploy.release_for(
+        settings, target["image"], target["version"], sha=target.get("git_sha"), built=target.get("image_built", True)
+    )
     record = deploy.deploy(settings, release, plan_only=False, apply_plan=False)
     assert record is not None
     checks = smoke.smoke_test(settings, record["endpoint_url"], smoke.expected_of(record), args, "smoke-rollback")

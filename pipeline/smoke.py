@@ -64,6 +64,7 @@ def promote(settings: Settings, record: dict[str, Any], kind: str = "release", *
     release = record["release"]
     details = {
         "image": release["image"],
+        "image_built": release.get("image_built", True),
         "git_sha": release["git_sha"],
         "endpoint_url": record["endpoint_url"],
         "deployed": release.get("deployed"),

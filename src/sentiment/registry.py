@@ -109,7 +109,13 @@ class ModelRegistry:
                 self.s3.download_file(self.bucket, version_prefix(version) + name, str(work / name))
             (work / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
             verify_against_manifest(work, manifest)
-            work.rename(target)
+            try:
+                work.rename(target)
+            except OSError:
+                # Another worker fetched the same version first: its copy is as good, once verified.
+                if not target.is_dir():
+                    raise
+                verify_against_manifest(target, manifest)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return target

@@ -1,6 +1,7 @@
-"""The one typed settings object, read from the tracked `.env` and the environment.
+"""The one typed settings object, read from the tracked `.env`, an untracked `.env.local` and the environment.
 
-The environment wins over `.env`; `.env` holds no secrets. Derived names (bucket,
+The environment wins over `.env.local`, which wins over `.env`; neither file holds secrets
+(`.env.local` keeps machine facts such as the base image .ci/containers made). Derived names (bucket,
 repository) follow `<project>-<env>-...` unless set explicitly.
 """
 
@@ -17,7 +18,7 @@ Environment = Literal["local", "dev", "qa", "prod"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=(".env", ".env.local"), env_file_encoding="utf-8", extra="ignore")
 
     project_name: str = Field("sentiment-api", pattern=r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
     project_env: Environment = "local"
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
 
     aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
     local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")
+    local_registry_port: int = Field(
+        0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
+    )
+    container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
+    base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 
     @property
     def model_bucket(self) -> str:
@@ -61,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def local_aws_dir(self) -> Path:
         return self.artifacts_dir / "localaws"
+
+    @property
+    def local_registry_dir(self) -> Path:
+        return self.artifacts_dir / "registry"
 
     @property
     def serving_model_dir(self) -> Path:

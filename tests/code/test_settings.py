@@ -41,3 +41,22 @@ def test_tracked_env_file_has_defaults_and_no_credentials():
     assert "PROJECT_ENV=local" in lines
     for key in keys:
         assert not any(word in key for word in ("SECRET", "PASSWORD", "TOKEN", "ACCESS_KEY", "PRIVATE")), key
+
+
+def test_env_local_overrides_env_and_the_environment_overrides_both(tmp_path, monkeypatch):
+    from sentiment.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BASE_IMAGE", raising=False)
+    (tmp_path / ".env").write_text("BASE_IMAGE=from-env\nSEED=7\n")
+    (tmp_path / ".env.local").write_text("BASE_IMAGE=from-env-local\n")
+    assert (Settings().base_image, Settings().seed) == ("from-env-local", 7)
+    monkeypatch.setenv("BASE_IMAGE", "from-environment")
+    assert Settings().base_image == "from-environment"
+
+
+def test_the_healthcheck_probes_loopback_on_the_bound_port():
+    from sentiment.healthcheck import health_url
+
+    assert health_url("0.0.0.0:8000") == "http://127.0.0.1:8000/health"
+    assert health_url("127.0.0.1:41234") == "http://127.0.0.1:41234/health"

@@ -111,3 +111,12 @@ def test_user_data_names_the_image_and_model_version(tmp_path):
     assert "-e MODEL_VERSION=v42" in rendered and "-e MODEL_BUCKET_NAME=models-bucket" in rendered
     assert "Restart=always" in rendered and "--read-only" in rendered
     assert "docker login --username AWS --password-stdin 123.dkr.ecr.eu-west-1.amazonaws.com" in rendered
+
+
+HADOLINT = REPO / ".venv-tools" / "bin" / "hadolint"
+
+
+@pytest.mark.skipif(not HADOLINT.exists(), reason="NOT TESTED: hadolint missing; run bash .ci/setup (.venv-tools)")
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    out = subprocess.run([str(HADOLINT), str(REPO / "Dockerfile")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -18,7 +18,7 @@ from tree_sitter import Language, Node, Parser
 from pipeline import STAGES
 
 JENKINSFILE = Path(__file__).resolve().parents[2] / "Jenkinsfile"
-DEPLOY_SIDE = {"provision", "publish", "deploy", "smoke"}
+DEPLOY_SIDE = {"provision", "publish", "build", "deploy", "smoke"}
 PARSER = Parser(Language(tree_sitter_groovy.language()))
 
 

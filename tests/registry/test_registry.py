@@ -157,3 +157,16 @@ def test_unreachable_bucket_uses_a_verified_cache_or_fails_in_one_line(registry,
     registry.fetch(version, settings.model_cache_dir)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     assert load_model(offline).version == version
+
+
+def test_workers_fetching_the_same_version_at_once_all_get_a_verified_copy(registry, blessed, settings):
+    """gunicorn workers start together on an empty cache: the losers of the rename race use the winner's copy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = candidate(blessed)
+    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    clients = [ModelRegistry(registry.s3, registry.bucket) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        copies = list(pool.map(lambda r: r.fetch(manifest["version"], settings.model_cache_dir), clients))
+    assert len(set(copies)) == 1
+    assert [p.name for p in settings.model_cache_dir.iterdir()] == [manifest["version"]], "no temporary dirs left"

@@ -1,0 +1,47 @@
+# The serving image: Falcon + gunicorn + the LiteRT runtime, no TensorFlow.
+# Built by `python -m pipeline.build`, which first fills artifacts/build/wheelhouse
+# (the only build context) so this build needs no network: pip installs --no-index.
+# The model is not baked in: MODEL_VERSION (set at build) names the model version the
+# container fetches from the model bucket at start and verifies file by file, and the
+# tag <git-sha>-<model-version> names both halves of the release.
+
+# Any Debian-based image with CPython 3.11 and the venv module works (the wheelhouse targets it);
+# .ci/containers makes one with mmdebstrap where none can be pulled.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS install
+COPY artifacts/build/wheelhouse/ /wheels/
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links=/wheels sentiment-api \
+    && /opt/venv/bin/pip uninstall --yes pip \
+    && find /opt/venv -depth -type d -name tests -path '*numpy*' -exec rm -rf {} +
+
+FROM ${BASE_IMAGE}
+ARG GIT_SHA=unknown
+ARG MODEL_VERSION=""
+ARG IMAGE_REF=""
+LABEL org.opencontainers.image.title="sentiment-api" \
+      org.opencontainers.image.description="Sentiment classifier behind a Falcon API" \
+      org.opencontainers.image.revision="${GIT_SHA}" \
+      org.opencontainers.image.version="${MODEL_VERSION}" \
+      io.github.sentiment-api.model-version="${MODEL_VERSION}"
+
+# A fixed, unprivileged uid; the root filesystem can be read-only (only /tmp is written).
+RUN useradd --system --uid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app
+COPY --from=install /opt/venv /opt/venv
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    MODEL_VERSION=${MODEL_VERSION} \
+    MODEL_CACHE_DIR=/tmp/models \
+    GIT_SHA=${GIT_SHA} \
+    IMAGE_REF=${IMAGE_REF} \
+    GUNICORN_BIND=0.0.0.0:8000
+
+USER 10001:10001
+WORKDIR /tmp
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["python3", "-m", "sentiment.healthcheck"]
+CMD ["gunicorn", "--config", "python:sentiment.gunicorn_conf", "sentiment.app:api"]

@@ -1,0 +1,168 @@
+"""The serving image, for real: build through `python -m pipeline.build`, push to the local registry,
+pull back by digest, run it hardened on a loopback port and call /predict.
+
+Needs a container engine (docker, or podman as .ci/containers sets it up) and Debian's docker-registry.
+Takes about a minute (wheelhouse + build).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pipeline import container_engine, image_registry, local_release, localaws, model_registry
+from pipeline.gate import QUALITY_GATES
+from pipeline.publish import publishable_files
+from sentiment.registry import ModelRegistry, s3_client
+
+ENGINE = container_engine.find()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(ENGINE is None, reason="NOT TESTED: no container engine (docker or podman); run .ci/containers"),
+    pytest.mark.skipif(shutil.which("docker-registry") is None, reason="NOT TESTED: Debian's docker-registry missing"),
+]
+REPO = Path(__file__).resolve().parents[2]
+MAX_IMAGE_BYTES = 400e6
+
+
+@pytest.fixture(scope="module")
+def workspace(blessed, tmp_path_factory):
+    """An emulator with the blessed model published, and the env the stages run with."""
+    root = tmp_path_factory.mktemp("image")
+    emulator = localaws.up(root / "localaws")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_", "CONTAINER_"))}
+    env |= {
+        "PROJECT_NAME": f"img-{uuid.uuid4().hex[:8]}",
+        "PROJECT_ENV": "local",
+        "ARTIFACTS_DIR": str(root / "artifacts"),
+        **localaws.environment("eu-west-1", emulator.endpoint),
+    }
+    bucket = f"{env['PROJECT_NAME']}-local-models"
+    os.environ.update(localaws.environment("eu-west-1", emulator.endpoint))
+    s3 = s3_client("eu-west-1")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    files = publishable_files(*blessed, QUALITY_GATES / "thresholds.toml", QUALITY_GATES)
+    manifest, _ = model_registry.publish(
+        ModelRegistry(s3, bucket), files["files"], files["metadata"], progress=lambda m: None
+    )
+    (root / "artifacts").mkdir()
+    (root / "artifacts" / "publish.json").write_text(json.dumps({"version": manifest["version"], "bucket": bucket}))
+    yield env, manifest["version"], bucket
+    image_registry.down(root / "artifacts" / "registry")
+    localaws.down(root / "localaws")
+
+
+def build(env):
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.build"], env=env, cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+
+
+def image_record(env):
+    return json.loads((Path(env["ARTIFACTS_DIR"]) / "image.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def built(workspace):
+    env, _, _ = workspace
+    out = build(env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return image_record(env)
+
+
+def test_build_pushes_an_immutable_tag_and_records_its_digest(workspace, built):
+    env, version, _ = workspace
+    assert re.fullmatch(rf"[0-9a-f]{{12}}(-dirty[0-9a-f]{{8}})?-{version}", built["tag"])
+    assert built["reference"].endswith(f"/{env['PROJECT_NAME']}-local:{built['tag']}")
+    held = image_registry.local_digest(built["registry"], built["repository"], built["tag"])
+    assert held == built["digest"] and built["digest"].startswith("sha256:")
+    print(f"\nimage size: {built['size_bytes'] / 1e6:.0f} MB ({built['engine']}, base {built['base_image']})")
+    assert built["size_bytes"] <= MAX_IMAGE_BYTES
+
+
+def test_the_image_is_non_root_labelled_and_health_checked(built):
+    inspected = ENGINE.inspect(built["reference"])
+    config = inspected["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Labels"]["org.opencontainers.image.revision"] == built["git_sha"]
+    assert config["Labels"]["org.opencontainers.image.version"] == built["model_version"]
+    healthcheck = config.get("Healthcheck") or inspected["Healthcheck"]  # docker nests it in Config, podman not
+    assert "sentiment.healthcheck" in " ".join(healthcheck["Test"])
+    whoami = subprocess.run(
+        [ENGINE.path, "run", "--rm", "--network=none", "--entrypoint", "id", built["reference"], "-u"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert whoami.stdout.strip() == "10001", whoami.stderr
+    no_tensorflow = subprocess.run(
+        [ENGINE.path, "run", "--rm", "--network=none", built["reference"], "python3", "-c", "import tensorflow"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert no_tensorflow.returncode != 0 and "No module named 'tensorflow'" in no_tensorflow.stderr
+
+
+def test_pushed_image_pulls_back_by_digest(built):
+    subprocess.run([ENGINE.path, "rmi", "--force", built["pinned"]], capture_output=True, check=False)
+    ENGINE.pull(built["pinned"], insecure=True)
+    assert ENGINE.image_exists(built["pinned"])
+
+
+def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, built, tmp_path):
+    env, version, bucket = workspace
+    release = {"image": built["reference"], "model_version": version}
+    run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "IMAGE_REF": built["reference"]}
+    state = local_release.start(tmp_path, release, {**run_env, "GUNICORN_WORKERS": "1"}, ENGINE)
+    try:
+        request = urllib.request.Request(
+            f"{state['url']}/predict",
+            data=json.dumps({"text": "a wonderful, moving film"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            body = json.loads(resp.read())
+        assert 0.5 < body["score"] <= 1.0 and body["model_version"] == version
+        with urllib.request.urlopen(f"{state['url']}/version", timeout=10) as resp:
+            assert json.loads(resp.read())["image"] == built["reference"]
+        inspected = json.loads(
+            subprocess.run(
+                [ENGINE.path, "inspect", state["container"]], capture_output=True, text=True, check=True
+            ).stdout
+        )[0]
+        assert inspected["HostConfig"]["ReadonlyRootfs"] is True
+    finally:
+        assert local_release.stop(tmp_path)
+    gone = subprocess.run([ENGINE.path, "inspect", state["container"]], capture_output=True, check=False)
+    assert gone.returncode != 0, "the stopped release's container must be removed"
+
+
+def test_rebuilding_the_same_tree_and_model_reuses_the_tag(workspace, built):
+    env, _, _ = workspace
+    again = build(env)
+    assert again.returncode == 0, again.stderr
+    assert "already in the registry" in again.stdout
+    record = image_record(env)
+    assert record["reused"] is True and record["digest"] == built["digest"]
+
+
+@pytest.mark.parametrize(("environment", "code"), [("local", 0), ("dev", 2)])
+def test_without_an_engine_local_goes_on_and_cloud_stops(workspace, tmp_path, environment, code):
+    env, _, _ = workspace
+    env = {**env, "CONTAINER_ENGINE": "no-such-engine", "PROJECT_ENV": environment, "ARTIFACTS_DIR": str(tmp_path)}
+    (tmp_path / "image.json").write_text("{}")
+    out = build(env)
+    assert out.returncode == code
+    assert "looked for no-such-engine" in out.stdout + out.stderr
+    if code:
+        assert out.stderr.strip().count("\n") == 0, out.stderr
+    else:
+        assert not (tmp_path / "image.json").exists(), "a stale image record would be deployed"
