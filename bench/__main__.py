@@ -134,7 +134,8 @@ def serve(seconds: int, workers: int) -> dict[str, Any]:
         "predict_vs_health": round(runs["predict_c32"]["rps"] / runs["health_c32"]["rps"], 3),
     }
     image = settings.artifacts_dir / "image.json"
-    results["image_size_mb"] = json.loads(image.read_text()).get("size_mb") if image.exists() else None
+    size = json.loads(image.read_text()).get("size_bytes") if image.exists() else None
+    results["image_size_mb"] = round(size / 1e6) if size else None
     return results
 
 

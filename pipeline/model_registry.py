@@ -16,6 +16,8 @@ from typing import Any
 
 from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, MANIFEST_FILE, ModelRegistry, RegistryError, version_prefix
 
+EVIDENCE_FILES = {"gate.json", "blessing.json"}
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -43,8 +45,11 @@ def publish(
     local = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     existing = registry.manifest(version)
     if existing is not None:
-        if {name: f["sha256"] for name, f in existing["files"].items()} != local:
-            raise RegistryError(f"version {version} is already published with different files")
+        # The model files must be identical; the gate evidence (gate.json, blessing.json) of a
+        # re-gated run differs in timestamps only, and the first publication's evidence stays.
+        model_files = set(local) - EVIDENCE_FILES
+        if any(existing["files"].get(name, {}).get("sha256") != local[name] for name in model_files):
+            raise RegistryError(f"version {version} is already published with different model files")
         return existing, False
     entries = {}
     for number, (name, path) in enumerate(sorted(files.items()), 1):

@@ -170,3 +170,18 @@ def test_workers_fetching_the_same_version_at_once_all_get_a_verified_copy(regis
         copies = list(pool.map(lambda r: r.fetch(manifest["version"], settings.model_cache_dir), clients))
     assert len(set(copies)) == 1
     assert [p.name for p in settings.model_cache_dir.iterdir()] == [manifest["version"]], "no temporary dirs left"
+
+
+def test_regated_model_republishes_as_a_no_op_but_changed_model_files_are_refused(registry, blessed, tmp_path):
+    files = candidate(blessed)
+    first, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    regated = dict(files["files"])
+    regated["gate.json"] = tmp_path / "gate.json"
+    regated["gate.json"].write_text(files["files"]["gate.json"].read_text().replace("{", '{"rerun": true, ', 1))
+    again, new = model_registry.publish(registry, regated, files["metadata"], progress=lambda m: None)
+    assert not new and again["files"]["gate.json"] == first["files"]["gate.json"]
+    tampered = dict(files["files"])
+    tampered["vocabulary.json"] = tmp_path / "vocabulary.json"
+    tampered["vocabulary.json"].write_bytes(files["files"]["vocabulary.json"].read_bytes() + b" ")
+    with pytest.raises(RegistryError, match="different model files"):
+        model_registry.publish(registry, tampered, files["metadata"], progress=lambda m: None)
