@@ -128,7 +128,7 @@ def local_digest(address: str, repository: str, tag: str) -> str | None:
         f"http://{address}/v2/{repository}/manifests/{tag}", method="HEAD", headers={"Accept": MANIFEST_TYPES}
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback http only
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310  # nosec B310 - loopback http only
             return resp.headers.get("Docker-Content-Digest")
     except urllib.error.HTTPError as exc:
         if exc.code == 404:

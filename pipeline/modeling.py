@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,15 +99,32 @@ def fit(
     return model
 
 
-def export_litert(model: keras.Model, vocab_size: int, path: Path) -> None:
-    """SavedModel with a dynamic batch dimension -> LiteRT flatbuffer of builtin numeric ops only."""
-    with tempfile.TemporaryDirectory() as saved:
-        model.export(
-            saved,
-            format="tf_saved_model",
-            input_signature=[tf.TensorSpec([None, vocab_size], tf.float32, name="features")],
-            verbose=False,
-        )
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        path.write_bytes(converter.convert())
+def export_litert(model: keras.Model, path: Path) -> None:
+    """LiteRT flatbuffer of builtin ops that takes the features sparse: ids int32 + weights float32 [batch, n].
+
+    The first Dense layer becomes an embedding-bag (gather its kernel rows, weight, sum),
+    which equals the dense product because every absent feature is zero; later layers run
+    as they are. Padding is id 0 with weight 0. A dense [batch, vocab_size] input would make
+    the service build and copy a vocabulary-sized vector per request (~70k floats).
+    """
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer | keras.layers.Dropout)]
+    first, rest = layers[0], layers[1:]
+    if not isinstance(first, keras.layers.Dense):
+        raise TypeError(f"the sparse export needs a Dense first layer, not {type(first).__name__}")
+    kernel, bias = (tf.constant(w) for w in first.get_weights())
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.int32, name="ids"),
+            tf.TensorSpec([None, None], tf.float32, name="weights"),
+        ]
+    )
+    def score(ids: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        x = first.activation(tf.reduce_sum(tf.gather(kernel, ids) * tf.expand_dims(weights, -1), axis=1) + bias)
+        for layer in rest:
+            x = layer(x, training=False)
+        return x
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([score.get_concrete_function()], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    path.write_bytes(converter.convert())

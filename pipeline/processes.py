@@ -27,7 +27,7 @@ def gunicorn_command(bind: str, app: str = "sentiment.app:api") -> list[str]:
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     """True if GET url answers 200."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback http only
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310  # nosec B310 - loopback http only
             return resp.status == 200
     except OSError:
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # nosec B405 - builds JUnit XML; never parses any
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

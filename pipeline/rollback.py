@@ -42,7 +42,8 @@ def roll_back(settings: Settings, to: str | None, failed: dict[str, Any] | None,
         settings, target["image"], target["version"], sha=target.get("git_sha"), built=target.get("image_built", True)
     )
     record = deploy.deploy(settings, release, plan_only=False, apply_plan=False)
-    assert record is not None
+    if record is None:  # only a plan-only deploy returns nothing
+        raise StageError("the rollback deploy applied nothing")
     checks = smoke.smoke_test(settings, record["endpoint_url"], smoke.expected_of(record), args, "smoke-rollback")
     if not all(c.passed for c in checks):
         return f"FAILED: {target['version']} was redeployed but fails smoke too; manual action needed"

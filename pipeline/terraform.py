@@ -91,8 +91,7 @@ class Terraform:
         command = [self.binary, f"-chdir={self.dir}", *args, "-no-color"]
         proc = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        for line in proc.stdout or ():
             lines.append(line)
             # Progress on long steps: resource-level lines, not the whole plan.
             if not quiet and re.match(

@@ -1,8 +1,9 @@
 """The model artifact directory: layout, version and checksum verification.
 
-Layout (schema 1):
-  model.tflite     serving model for the LiteRT runtime; input float32 [batch, vocab_size]
-                   (features from `sentiment.text`), output float32 [batch, 1] = P(positive)
+Layout (schema 2: sparse model input):
+  model.tflite     serving model for the LiteRT runtime; inputs ids int32 and weights float32,
+                   both [batch, n] (sparse features from `sentiment.text`, padded with id 0 /
+                   weight 0), output float32 [batch, 1] = P(positive)
   vocabulary.json  n-gram vocabulary + idf (`sentiment.text.Vocabulary`)
   model.keras      the Keras model, for inspection only; never loaded by the service
   metadata.json    see README "Model artifact"; `files` maps every file above to its sha256
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-METADATA_SCHEMA = 1
+METADATA_SCHEMA = 2
 MODEL_FILE = "model.tflite"
 VOCABULARY_FILE = "vocabulary.json"
 KERAS_FILE = "model.keras"

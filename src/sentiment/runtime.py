@@ -1,8 +1,9 @@
 """Inference through the LiteRT interpreter: the only way the service scores text.
 
-A LiteRT interpreter is not thread-safe, so each thread gets its own. Single
-texts use an interpreter fixed at batch 1 (no resize on the hot path); batches
-use a second one resized on demand.
+A LiteRT interpreter is not thread-safe, so each thread gets its own. The model
+takes sparse features (ids + weights, see sentiment.artifact); an interpreter is
+resized only when the input shape changes, and single texts and batches use
+separate interpreters, so the usual single-text request never re-allocates.
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ POSITIVE_THRESHOLD = 0.5
 class _Runner:
     def __init__(self, model_bytes: bytes) -> None:
         self.interpreter = Interpreter(model_content=model_bytes, num_threads=1)
-        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        inputs = {d["dtype"]: d["index"] for d in self.interpreter.get_input_details()}
+        self.ids_index, self.weights_index = inputs[np.int32], inputs[np.float32]
         self.output_index = self.interpreter.get_output_details()[0]["index"]
-        self.batch = 0
+        self.shape: tuple[int, ...] = ()
 
-    def run(self, features: np.ndarray) -> np.ndarray:
-        if features.shape[0] != self.batch:
-            self.interpreter.resize_tensor_input(self.input_index, features.shape)
+    def run(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        if ids.shape != self.shape:
+            self.interpreter.resize_tensor_input(self.ids_index, ids.shape)
+            self.interpreter.resize_tensor_input(self.weights_index, weights.shape)
             self.interpreter.allocate_tensors()
-            self.batch = features.shape[0]
-        self.interpreter.set_tensor(self.input_index, features)
+            self.shape = ids.shape
+        self.interpreter.set_tensor(self.ids_index, ids)
+        self.interpreter.set_tensor(self.weights_index, weights)
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output_index)[:, 0].copy()
 
@@ -62,8 +66,8 @@ class SentimentModel:
         """P(positive) for each text, float32 [len(texts)]."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        features = self.vocabulary.vectorize(texts)
-        return self._runner(single=len(texts) == 1).run(features)
+        ids, weights = self.vocabulary.sparse_rows(texts)
+        return self._runner(single=len(texts) == 1).run(ids, weights)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [

@@ -18,11 +18,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 VOCABULARY_SCHEMA = 2
+MIN_SPARSE_WIDTH = 64
+CHAR_CACHE_TOKENS = 50_000  # distinct tokens whose char n-gram columns are remembered (a few MB)
 CHAR_MARK = "#"  # prefixes character n-grams; "#" never occurs in a word token
 
 # Keep apostrophes inside words ("don't", "isn't") because negation matters for
@@ -32,8 +35,9 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 def standardize(text: str) -> str:
     """Lower-case, fold accents and unify apostrophes."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # most requests are ASCII: skip the per-character pass
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.lower().replace("\u2019", "'").replace("`", "'")
 
 
@@ -87,6 +91,9 @@ class Vocabulary:
         object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.terms)})
         object.__setattr__(self, "_idf", np.asarray(self.idf, dtype=np.float32))
         object.__setattr__(self, "_ratio", np.asarray(self.ratio, dtype=np.float32))
+        object.__setattr__(self, "_char_cache", {})
+        first_char_term = next((i for i, t in enumerate(self.terms) if t.startswith(CHAR_MARK)), len(self.terms))
+        object.__setattr__(self, "_n_word_terms", first_char_term)
 
     @property
     def size(self) -> int:
@@ -119,28 +126,60 @@ class Vocabulary:
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
         return cls(config=config, terms=tuple(terms), idf=tuple(idf), ratio=tuple(round(float(r), 6) for r in ratio))
 
+    def _char_columns(self, token: str) -> list[int]:
+        """Columns of the token's character n-grams, memoised: the same words recur in every request."""
+        cached = self._char_cache.get(token)  # type: ignore[attr-defined]
+        if cached is None:
+            index, config = self._index, self.config  # type: ignore[attr-defined]
+            grams = char_ngrams([token], config.char_min_n, config.char_max_n)
+            cached = [index[g] for g in grams if g in index]
+            if len(self._char_cache) < CHAR_CACHE_TOKENS:  # type: ignore[attr-defined]
+                self._char_cache[token] = cached  # type: ignore[attr-defined]
+        return cached
+
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse features of one text: (column indices int64, values float32)."""
+        """Sparse features of one text: (column indices int64, values float32), word terms first.
+
+        Per block (words, characters): sublinear tf x idf, L2-normalised, then scaled by
+        the naive-Bayes ratio.
+        """
         index = self._index  # type: ignore[attr-defined]
-        blocks = []
-        for grams in _grams(text, self.config):
-            counts = Counter(index[g] for g in grams if g in index)
-            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
-            values = tf * self._idf[cols]  # type: ignore[attr-defined]
-            norm = float(np.linalg.norm(values))
-            blocks.append((cols, values / norm if norm > 0 else values))
-        cols = np.concatenate([c for c, _ in blocks])
-        values = np.concatenate([v for _, v in blocks]) * self._ratio[cols]  # type: ignore[attr-defined]
-        return cols, values.astype(np.float32)
+        tokens = tokenize(text)
+        words = [index[g] for g in word_ngrams(tokens, self.config.word_max_n) if g in index]
+        chars = chain.from_iterable(self._char_columns(token) for token in tokens)
+        # One sorted pass counts every term; word columns precede character columns.
+        cols, counts = np.unique(np.fromiter(chain(words, chars), dtype=np.int64), return_counts=True)
+        n_words = int(np.searchsorted(cols, self._n_word_terms))  # type: ignore[attr-defined]
+        values = (1.0 + np.log(counts, dtype=np.float32)) * self._idf[cols]  # type: ignore[attr-defined]
+        squares = values * values
+        norms = np.sqrt([squares[:n_words].sum(), squares[n_words:].sum()])
+        norms[norms == 0] = 1.0
+        values[:n_words] /= norms[0]
+        values[n_words:] /= norms[1]
+        return cols, (values * self._ratio[cols]).astype(np.float32)  # type: ignore[attr-defined]
 
     def vectorize(self, texts: Sequence[str]) -> np.ndarray:
-        """Dense feature rows, float32 [len(texts), size]: the serving model's input."""
+        """Dense feature rows, float32 [len(texts), size]: the Keras model's input (training, parity)."""
         out = np.zeros((len(texts), self.size), dtype=np.float32)
         for row, text in enumerate(texts):
             cols, values = self.features(text)
             out[row, cols] = values
         return out
+
+    def sparse_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int32, weights float32), both [len(texts), n]: the serving model's input.
+
+        n is a power of two (at least 64) so that similar requests share one input shape
+        and the interpreter is not re-allocated per call; padding is id 0 with weight 0.
+        """
+        rows = [self.features(text) for text in texts]
+        width = max(MIN_SPARSE_WIDTH, 1 << (max(len(c) for c, _ in rows) - 1).bit_length())
+        ids = np.zeros((len(texts), width), dtype=np.int32)
+        weights = np.zeros((len(texts), width), dtype=np.float32)
+        for row, (cols, values) in enumerate(rows):
+            ids[row, : len(cols)] = cols
+            weights[row, : len(values)] = values
+        return ids, weights
 
     def to_json(self) -> str:
         doc = {

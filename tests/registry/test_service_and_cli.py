@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from pipeline import model_registry
+from pipeline import localaws, model_registry
 from pipeline.gate import QUALITY_GATES
 from pipeline.processes import gunicorn_command
 from pipeline.publish import publishable_files
@@ -44,8 +44,7 @@ def test_service_serves_a_published_version_and_refuses_a_changed_byte(
     env = {
         **clean_env,
         "AWS_ENDPOINT_URL": registry.s3.meta.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **localaws.DUMMY_CREDENTIALS,
         "AWS_DEFAULT_REGION": settings.aws_default_region,
         "MODEL_BUCKET_NAME": registry.bucket,
         "MODEL_VERSION": version,
