@@ -12,7 +12,7 @@ from typing import Any
 
 import falcon
 
-from sentiment import __version__
+from sentiment import __version__, openapi
 from sentiment.runtime import SentimentModel
 
 MAX_BODY_BYTES = 1_000_000
@@ -48,7 +48,7 @@ def _read_json(req: falcon.Request) -> Any:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise _bad("body is not valid UTF-8") from exc
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError also covers numbers over 4,300 digits
         raise _bad(f"body is not valid JSON: {exc}") from exc
 
 
@@ -108,6 +108,14 @@ class Ready:
         resp.media = {"ready": True, "model_version": self.model.version}
 
 
+class OpenAPI:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.doc
+
+
 class Version:
     def __init__(self, info: dict[str, str]) -> None:
         self.info = info
@@ -146,4 +154,5 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))
+    app.add_route("/openapi.json", OpenAPI(openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES)))
     return app

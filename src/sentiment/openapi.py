@@ -1,0 +1,111 @@
+"""The OpenAPI 3.1 document of the service, served at /openapi.json (the fuzz tests generate requests from it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentiment import __version__
+
+_ERROR = {
+    "description": "A client error; the body says what is wrong",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document(max_text_chars: int, max_batch: int, max_body_bytes: int) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1, "maxLength": max_text_chars, "pattern": r"\S"}
+    prediction = {
+        "type": "object",
+        "required": ["score", "label", "model_version"],
+        "properties": {
+            "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "P(positive)"},
+            "label": {"enum": ["positive", "negative"]},
+            "model_version": {"type": "string"},
+        },
+    }
+    plain = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "sentiment-api", "version": __version__},
+        "paths": {
+            "/predict": {
+                "post": {
+                    "summary": f"Score one text or a batch (body at most {max_body_bytes} bytes)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {
+                                            "type": "object",
+                                            "required": ["text"],
+                                            "properties": {"text": text},
+                                        },
+                                        {
+                                            "type": "object",
+                                            "required": ["texts"],
+                                            "properties": {
+                                                "texts": {
+                                                    "type": "array",
+                                                    "items": text,
+                                                    "minItems": 1,
+                                                    "maxItems": max_batch,
+                                                }
+                                            },
+                                        },
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One prediction, or a list in the order of `texts`",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"oneOf": [prediction, {"type": "array", "items": prediction}]}
+                                }
+                            },
+                        },
+                        "400": _ERROR,
+                        "413": _ERROR,
+                        "415": _ERROR,
+                    },
+                },
+                "get": {"summary": "Usage text", "responses": {"200": {"description": "usage", **plain}}},
+            },
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "OK", **plain}}}},
+            "/ready": {
+                "get": {
+                    "summary": "Readiness: the model is loaded",
+                    "responses": {"200": {"description": "ready"}, "503": _ERROR},
+                }
+            },
+            "/version": {
+                "get": {
+                    "summary": "Model, service, image and git versions",
+                    "responses": {"200": {"description": "versions"}},
+                }
+            },
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}},
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"type": "integer"},
+                                "title": {"type": "string"},
+                                "description": {"type": ["string", "null"]},
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
