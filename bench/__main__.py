@@ -5,6 +5,8 @@ loads it with wrk at concurrency 8 and 32 (POST /predict with a sanity-set text,
 GET /health, the framework's own ceiling), does the same at c32 against a baseline that
 calls Keras model.predict per request (the seed's approach), measures launch-to-ready
 and worker RSS, prints one table and writes artifacts/reports/bench.json.
+soak: 60 s of wrk at concurrency 64 on /predict; fails on any error or non-2xx, or if a
+worker's RSS grows by 10% or more (artifacts/reports/soak.json).
 pipeline: runs `python -m pipeline` twice (the second on an unchanged tree) and
 reports seconds per stage.
 """
@@ -172,6 +174,24 @@ def format_serve(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def soak(seconds: int, connections: int, workers: int) -> dict[str, Any]:
+    """wrk at high concurrency for a long run: no errors allowed, worker RSS may grow < 10%."""
+    settings = get_settings()
+    body = json.dumps({"text": "a slow, muddled film that never finds its footing"})
+    proc, url, _ = start_server("sentiment.app:api", settings.serving_model_dir.resolve(), workers, "/ready")
+    try:
+        wrk(f"{url}/predict", connections, 5, body)  # warm every thread's interpreter and the caches
+        before = worker_rss_mb(proc.pid)
+        run = wrk(f"{url}/predict", connections, seconds, body)
+        after = worker_rss_mb(proc.pid)
+    finally:
+        processes.stop_group(proc.pid)
+    growth = max(a / b - 1 for a, b in zip(after, before, strict=True))
+    passed = run["errors"] == 0 and run["non_2xx"] == 0 and growth < 0.10
+    return {"seconds": seconds, "connections": connections, "run": run, "rss_before_mb": before,
+            "rss_after_mb": after, "max_rss_growth": round(growth, 4), "passed": passed}  # fmt: skip
+
+
 def pipeline_timings() -> dict[str, Any]:
     from pipeline import STAGES
     from pipeline.__main__ import run_stages
@@ -184,20 +204,26 @@ def pipeline_timings() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["serve", "pipeline"])
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("what", choices=["serve", "soak", "pipeline"])
+    parser.add_argument("--connections", type=int, default=64, help="soak: wrk connections")
+    parser.add_argument("--seconds", type=int, help="duration of each wrk run (default: serve 10, soak 60)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
         "--repeat", type=int, default=3, help="serve: whole runs; the table shows each run's median by req/s"
     )
     args = parser.parse_args(argv)
     reports = get_settings().reports_dir
+    if args.what != "pipeline" and shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     if args.what == "serve":
-        if shutil.which("wrk") is None:
-            raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
-        results = median_of([serve(args.seconds, args.workers) for _ in range(args.repeat)])
+        results = median_of([serve(args.seconds or 10, args.workers) for _ in range(args.repeat)])
         print(format_serve(results))
         write_json(reports / "bench.json", results)
+    elif args.what == "soak":
+        result = soak(args.seconds or 60, args.connections, args.workers)
+        write_json(reports / "soak.json", result)
+        print(json.dumps(result, indent=2))
+        return 0 if result["passed"] else 1
     else:
         timings = pipeline_timings()
         print(json.dumps(timings, indent=2))
