@@ -1,6 +1,6 @@
 # The serving image: Falcon + gunicorn + the LiteRT runtime, no TensorFlow.
-# Built by `python -m pipeline.build`, which first fills artifacts/build/wheelhouse
-# (the only build context) so this build needs no network: pip installs --no-index.
+# Built by `python -m pipeline.build`, which first fills <artifacts>/build/wheelhouse and
+# uses <artifacts>/build as the build context, so this build needs no network: pip installs --no-index.
 # The model is not baked in: MODEL_VERSION (set at build) names the model version the
 # container fetches from the model bucket at start and verifies file by file, and the
 # tag <git-sha>-<model-version> names both halves of the release.
@@ -10,7 +10,7 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS install
-COPY artifacts/build/wheelhouse/ /wheels/
+COPY wheelhouse/ /wheels/
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links=/wheels sentiment-api \
     && /opt/venv/bin/pip uninstall --yes pip \

@@ -64,17 +64,17 @@ def existing_digest(settings: Settings, registry: str, repository: str, tag: str
 
 
 def build_image(settings: Settings, engine: container_engine.Engine, reference: str, labels: dict[str, str]) -> None:
-    build_dir = settings.artifacts_dir / "build"
+    build_dir, build_log = settings.artifacts_dir / "build", settings.artifacts_dir / "image-build.log"
     log(STAGE, "filling the wheelhouse (serving dependencies, pinned to the tested versions)")
     wheels = wheelhouse.build(PROJECT_DIR, build_dir / "wheelhouse")
-    log(STAGE, f"{len(wheels)} wheels; building {reference} with {engine.name} (log: {build_dir / 'build.log'})")
+    log(STAGE, f"{len(wheels)} wheels; building {reference} with {engine.name} (log: {build_log})")
     started = time.monotonic()
     engine.build(
-        PROJECT_DIR,
+        build_dir,  # the context: only the wheelhouse (and the constraints it was fetched with)
         PROJECT_DIR / "Dockerfile",
         reference,
         {"BASE_IMAGE": settings.base_image, **labels, "IMAGE_REF": reference},
-        build_dir / "build.log",
+        build_log,
     )
     log(STAGE, f"built in {time.monotonic() - started:.0f} s")
 
