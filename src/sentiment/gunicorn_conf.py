@@ -6,6 +6,13 @@ No preload: the model loads in the workers, never in the master.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+
+# Workers are processes: prometheus_client's multiprocess mode keeps each worker's metrics in
+# files here, and /metrics adds them up. Set before any worker imports prometheus_client;
+# a fresh directory per server, so a restart does not inherit old counts.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sentiment-metrics-")
 
 
 def _env(name: str, default: str) -> str:
@@ -30,3 +37,13 @@ loglevel = _env("LOGLEVEL", "info")
 # gunicorn's control socket is unused; its fixed path under $HOME would be shared by two
 # releases running side by side and cannot be created on a read-only root filesystem.
 control_socket_disable = True
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -88,6 +88,7 @@ def document(max_text_chars: int, max_batch: int, max_body_bytes: int) -> dict[s
                     "responses": {"200": {"description": "versions"}},
                 }
             },
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}},
         },
         "components": {

@@ -12,7 +12,7 @@ from typing import Any
 
 import falcon
 
-from sentiment import __version__, openapi
+from sentiment import __version__, metrics, openapi
 from sentiment.runtime import SentimentModel
 
 MAX_BODY_BYTES = 1_000_000
@@ -89,6 +89,7 @@ class Predict:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         texts, is_batch = parse_predict_body(_read_json(req))
         results = self.model.predict(texts)
+        metrics.observe_scores(r["score"] for r in results)
         resp.media = results if is_batch else results[0]
 
 
@@ -138,7 +139,8 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, para
 
 
 def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
-    app = falcon.App()
+    app = falcon.App(middleware=[metrics.RequestMetrics()])
+    metrics.MODEL.labels(model.version).set(1)
     app.req_options.strip_url_path_trailing_slash = True
     app.set_error_serializer(_serialize_error)
     app.add_error_handler(Exception, _unexpected)
@@ -154,5 +156,6 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))
+    app.add_route("/metrics", metrics.Metrics())
     app.add_route("/openapi.json", OpenAPI(openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES)))
     return app

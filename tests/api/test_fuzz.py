@@ -25,6 +25,7 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
     max_leaves=20,
 )
+ODD_PATHS = ["/", "/predict/x", "/%00", "/" + "a" * 3000]
 TEXTS = st.text(min_size=0, max_size=300)
 
 
@@ -53,7 +54,7 @@ def post(client, raw, content_type="application/json"):
 
 def test_the_openapi_document_describes_every_route(spec):
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/predict", "/health", "/ready", "/version", "/openapi.json"}
+    assert set(spec["paths"]) == {"/predict", "/health", "/ready", "/version", "/metrics", "/openapi.json"}
     text = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]
     assert text["properties"]["text"]["maxLength"] == MAX_TEXT_CHARS
 
@@ -90,7 +91,9 @@ def test_arbitrary_bytes_and_content_types_are_refused_cleanly(client, raw, cont
 @settings(FUZZ, max_examples=200)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]),
-    path=st.sampled_from(["/predict", "/health", "/ready", "/version", "/openapi.json", "/", "/predict/x", "/%00"]),
+    path=st.sampled_from(
+        ["/predict", "/health", "/ready", "/version", "/metrics", "/openapi.json", "/", "/predict/x", "/%00"]
+    ),
 )
 def test_every_method_on_every_path_is_answered_cleanly(client, method, path):
     check(client.simulate_request(method, path), method)

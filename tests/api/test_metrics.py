@@ -1,0 +1,74 @@
+"""/metrics: Prometheus counters, latency and score histograms, model info; summed over gunicorn workers."""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from falcon import testing
+from prometheus_client.parser import text_string_to_metric_families
+
+from pipeline import processes
+from sentiment.service import create_app
+
+
+def samples(text):
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(found, name, **labels):
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_count_requests_by_route_and_status_and_observe_scores(model):
+    client = testing.TestClient(create_app(model))
+    before = samples(client.simulate_get("/metrics").text)
+    client.simulate_post("/predict", json={"texts": ["a wonderful film", "dull and lifeless"]})
+    client.simulate_post("/predict", body=b"{", headers={"Content-Type": "application/json"})
+    client.simulate_get("/no/such/path/1234")
+    after = samples(client.simulate_get("/metrics").text)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("sentiment_requests_total", route="/predict", method="POST", status="200") == 1
+    assert delta("sentiment_requests_total", route="/predict", method="POST", status="400") == 1
+    assert delta("sentiment_requests_total", route="unmatched", method="GET", status="404") == 1
+    assert delta("sentiment_request_seconds_count", route="/predict", status="200") == 1
+    assert delta("sentiment_prediction_score_count") == 2
+    assert value(after, "sentiment_model_info", version=model.version) == 1
+
+
+@pytest.mark.slow
+def test_metrics_add_up_across_gunicorn_workers(trained_dir):
+    port = processes.free_port()
+    env = {**os.environ, "MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        processes.gunicorn_command(f"127.0.0.1:{port}"), env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not processes.http_ok(f"{url}/ready"):
+            assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+        for _ in range(40):  # new connections each time: the kernel spreads them over both workers
+            request = urllib.request.Request(
+                f"{url}/predict", data=json.dumps({"text": "fine"}).encode(),
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            urllib.request.urlopen(request, timeout=5).read()
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+            found = samples(resp.read().decode())
+    finally:
+        processes.stop_group(proc.pid)
+    assert value(found, "sentiment_requests_total", route="/predict", method="POST", status="200") == 40
+    assert value(found, "sentiment_prediction_score_count") == 40
