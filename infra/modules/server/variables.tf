@@ -4,8 +4,14 @@ variable "name" {
 }
 
 variable "image" {
-  description = "Full image reference to run, pinned by tag (registry/repository:tag)."
+  description = "Full image reference to run, pinned by tag (registry/repository:tag) or digest (@sha256:...)."
   type        = string
+
+  validation {
+    # A release must be immutable: a mutable tag such as `latest` could change under a running server.
+    condition     = can(regex("^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.image)) && !endswith(var.image, ":latest")
+    error_message = "image must be registry/repository:tag or @sha256:digest, and the tag must not be latest."
+  }
 }
 
 variable "model_version" {
