@@ -112,7 +112,7 @@ def deploy(settings: Settings, release: dict[str, Any], plan_only: bool, apply_p
     record = {
         "release": {**release, "deployed": datetime.now(UTC).isoformat(timespec="seconds")},
         "infrastructure_url": outputs["endpoint_url"],
-        "instance_id": outputs["instance_id"],
+        "instance_id": outputs.get("instance_id"),
         "endpoint_url": outputs["endpoint_url"],
         "runner": "ec2",
     }

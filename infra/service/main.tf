@@ -1,4 +1,5 @@
-# The running release: one server running a pinned image and model version.
+# The running release: a pinned image and model version on one server, or on an Auto Scaling
+# group behind a load balancer when replicas > 1.
 
 module "server" {
   source                   = "../modules/server"
@@ -13,4 +14,10 @@ module "server" {
   instance_type            = var.instance_type
   ami_id                   = var.ami_id
   detailed_monitoring      = var.detailed_monitoring
+
+  replicas                          = var.replicas
+  max_replicas                      = var.max_replicas
+  instance_refresh                  = var.instance_refresh
+  certificate_arn                   = var.certificate_arn
+  load_balancer_deletion_protection = var.load_balancer_deletion_protection
 }

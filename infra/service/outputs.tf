@@ -4,11 +4,21 @@ output "endpoint_url" {
 }
 
 output "instance_id" {
-  description = "EC2 instance running the release."
+  description = "EC2 instance running the release; null in scale-out mode."
   value       = module.server.instance_id
 }
 
 output "public_ip" {
-  description = "Elastic IP of the release."
+  description = "Elastic IP of the release; null in scale-out mode."
   value       = module.server.public_ip
+}
+
+output "autoscaling_group_name" {
+  description = "Auto Scaling group of the release in scale-out mode; null with one server."
+  value       = module.server.autoscaling_group_name
+}
+
+output "launch_template_version" {
+  description = "Launch template version the group runs in scale-out mode; null with one server."
+  value       = module.server.launch_template_version
 }

@@ -82,3 +82,33 @@ variable "detailed_monitoring" {
   type        = bool
   default     = true
 }
+
+variable "replicas" {
+  description = "Servers to run: 1 = one instance + Elastic IP; more = Auto Scaling group behind a load balancer."
+  type        = number
+  default     = 1
+}
+
+variable "max_replicas" {
+  description = "Scale-out mode: upper bound for CPU target tracking; null keeps exactly replicas."
+  type        = number
+  default     = null
+}
+
+variable "instance_refresh" {
+  description = "Scale-out mode: rolling instance refresh on a new release. Off only for the emulator."
+  type        = bool
+  default     = true
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for the load balancer's HTTPS listener; null = HTTP only."
+  type        = string
+  default     = null
+}
+
+variable "load_balancer_deletion_protection" {
+  description = "Scale-out mode: protect the load balancer from deletion."
+  type        = bool
+  default     = true
+}

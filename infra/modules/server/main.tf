@@ -1,4 +1,6 @@
-# One hardened EC2 instance running the service image as a systemd unit, behind an Elastic IP.
+# The service's servers: one hardened EC2 instance behind an Elastic IP (replicas = 1), or an
+# Auto Scaling group of the same instances behind an Application Load Balancer (replicas > 1,
+# see scale_out.tf). Both run the image as a systemd unit from the same user data.
 
 data "aws_region" "current" {}
 
@@ -24,7 +26,8 @@ data "aws_ami" "al2023" {
 }
 
 locals {
-  ami_id = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
+  scale_out = var.replicas > 1
+  ami_id    = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
   user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
     image         = var.image
     registry      = split("/", var.image)[0]
@@ -37,18 +40,29 @@ locals {
 
 resource "aws_security_group" "this" {
   name        = "${var.name}-server"
-  description = "Service port from the allowed CIDRs; HTTPS out for ECR, S3 and packages"
+  description = "Service port from the allowed CIDRs (one server) or the load balancer; HTTPS out"
   vpc_id      = data.aws_vpc.default.id
   tags        = var.tags
 
   dynamic "ingress" {
-    for_each = length(var.allowed_cidrs) > 0 ? [1] : []
+    for_each = !local.scale_out && length(var.allowed_cidrs) > 0 ? [1] : []
     content {
       description = "service port"
       from_port   = var.port
       to_port     = var.port
       protocol    = "tcp"
       cidr_blocks = var.allowed_cidrs
+    }
+  }
+
+  dynamic "ingress" {
+    for_each = local.scale_out ? [1] : []
+    content {
+      description     = "service port, from the load balancer only"
+      from_port       = var.port
+      to_port         = var.port
+      protocol        = "tcp"
+      security_groups = [aws_security_group.alb[0].id]
     }
   }
 
@@ -115,6 +129,7 @@ resource "aws_iam_instance_profile" "this" {
 }
 
 resource "aws_instance" "this" {
+  count                       = local.scale_out ? 0 : 1
   ami                         = local.ami_id
   instance_type               = var.instance_type
   subnet_id                   = sort(data.aws_subnets.default.ids)[0]
@@ -140,11 +155,29 @@ resource "aws_instance" "this" {
 }
 
 resource "aws_eip" "this" {
+  count  = local.scale_out ? 0 : 1
   domain = "vpc"
   tags   = var.tags
 }
 
 resource "aws_eip_association" "this" {
-  instance_id   = aws_instance.this.id
-  allocation_id = aws_eip.this.id
+  count         = local.scale_out ? 0 : 1
+  instance_id   = aws_instance.this[0].id
+  allocation_id = aws_eip.this[0].id
+}
+
+# State written before scale-out mode existed keeps its single server.
+moved {
+  from = aws_instance.this
+  to   = aws_instance.this[0]
+}
+
+moved {
+  from = aws_eip.this
+  to   = aws_eip.this[0]
+}
+
+moved {
+  from = aws_eip_association.this
+  to   = aws_eip_association.this[0]
 }

@@ -1,19 +1,36 @@
 output "endpoint_url" {
-  description = "Base URL of the service."
-  value       = "http://${aws_eip.this.public_ip}:${var.port}"
+  description = "Base URL of the service: the Elastic IP (one server) or the load balancer's DNS name (scale-out)."
+  value = (local.scale_out
+    ? "${var.certificate_arn == null ? "http" : "https"}://${aws_lb.this[0].dns_name}"
+  : "http://${aws_eip.this[0].public_ip}:${var.port}")
 }
 
 output "instance_id" {
-  description = "ID of the EC2 instance running the release."
-  value       = aws_instance.this.id
+  description = "ID of the EC2 instance running the release; null in scale-out mode (see autoscaling_group_name)."
+  value       = local.scale_out ? null : aws_instance.this[0].id
 }
 
 output "public_ip" {
-  description = "Elastic IP of the server."
-  value       = aws_eip.this.public_ip
+  description = "Elastic IP of the server; null in scale-out mode."
+  value       = local.scale_out ? null : aws_eip.this[0].public_ip
 }
 
 output "security_group_id" {
-  description = "Security group of the server."
+  description = "Security group of the server(s)."
   value       = aws_security_group.this.id
+}
+
+output "autoscaling_group_name" {
+  description = "Auto Scaling group of the servers in scale-out mode; null with one server."
+  value       = local.scale_out ? aws_autoscaling_group.this[0].name : null
+}
+
+output "launch_template_id" {
+  description = "Launch template of the servers in scale-out mode; null with one server."
+  value       = local.scale_out ? aws_launch_template.this[0].id : null
+}
+
+output "launch_template_version" {
+  description = "Launch template version the Auto Scaling group runs; null with one server."
+  value       = local.scale_out ? aws_launch_template.this[0].latest_version : null
 }

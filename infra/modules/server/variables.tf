@@ -80,3 +80,49 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "replicas" {
+  description = "Servers to run. 1: one instance behind an Elastic IP. More: an Auto Scaling group of that size behind an Application Load Balancer, with rolling instance refreshes."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.replicas >= 1 && floor(var.replicas) == var.replicas
+    error_message = "replicas must be a whole number >= 1."
+  }
+}
+
+variable "max_replicas" {
+  description = "Scale-out mode: upper bound for CPU target tracking (replicas is the lower bound). null keeps the group at exactly replicas."
+  type        = number
+  default     = null
+}
+
+variable "target_cpu_percent" {
+  description = "Scale-out mode with max_replicas: the group's average CPU the scaling policy holds."
+  type        = number
+  default     = 60
+}
+
+variable "instance_refresh" {
+  description = "Scale-out mode: roll a new launch template version (new image or model) through the group, at least 50% healthy. Off only for the emulator, which does not implement it."
+  type        = bool
+  default     = true
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for an HTTPS listener (port 80 then redirects to 443). null: HTTP only."
+  type        = string
+  default     = null
+}
+
+variable "load_balancer_deletion_protection" {
+  description = "Scale-out mode: refuse to delete the load balancer (turn off to destroy an environment)."
+  type        = bool
+  default     = true
+}
+
+variable "access_logs_bucket" {
+  description = "S3 bucket for the load balancer's access logs (its policy must let ELB write). null: no access logs."
+  type        = string
+  default     = null
+}
