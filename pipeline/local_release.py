@@ -1,9 +1,10 @@
 """Run a release on this machine (PROJECT_ENV=local), where the emulated EC2 instance never boots.
 
 Blue/green on loopback ports: the new release starts on a free port, must answer
-/ready, and only then is the previous one stopped. The release runs as its image in the
-container engine when the build stage made one, else under gunicorn from this checkout. A release that fails to start is
-killed and the previous one keeps serving. State: artifacts/local_release/current.json.
+/ready, and only then is the previous one stopped. A release that fails to start is
+killed and the previous one keeps serving. The release runs as its image in the container
+engine when the build stage made one, else under gunicorn from this checkout.
+State: artifacts/local_release/current.json.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], eng
     port = processes.free_port()
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
-    container = f"sentiment-{port}" if engine else None
-    if engine and container:
+    container = None
+    if engine:
+        container = f"sentiment-{port}"
         env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
         command = engine.run_command(release["image"], container, list(CONTAINER_ENV), insecure=True)
     else:
