@@ -2,15 +2,17 @@
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / ".venv-tools" / "bin"
+SECRETS_HOOK = Path(sys.executable).parent / "detect-secrets-hook"
 needs_tools = pytest.mark.skipif(
-    not (TOOLS / "detect-secrets-hook").exists() or not (TOOLS / "bandit").exists(),
-    reason="NOT TESTED: detect-secrets/bandit missing; run bash .ci/setup (.venv-tools)",
+    not SECRETS_HOOK.exists() or not (TOOLS / "bandit").exists(),
+    reason="NOT TESTED: detect-secrets (.venv) or bandit (.venv-tools) missing; run bash .ci/setup",
 )
 CREDENTIAL_KEY = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|API_KEY)", re.I)
 
@@ -22,7 +24,7 @@ def tracked_files() -> list[str]:
 
 def secrets_hook(*files: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(TOOLS / "detect-secrets-hook"), "--baseline", ".secrets.baseline", *files],
+        [str(SECRETS_HOOK), "--baseline", ".secrets.baseline", *files],
         cwd=REPO,
         capture_output=True,
         text=True,
