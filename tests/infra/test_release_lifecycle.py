@@ -156,6 +156,20 @@ def test_a_failing_deploy_stops_in_one_line_and_the_previous_release_keeps_servi
     assert version == serving["release"]["model_version"]
 
 
+def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_keeps_serving(workspace):
+    root, env = workspace
+    serving = read(env, "deploy.json")
+    assert stage(["pipeline.deploy", "--plan-only"], env, root).returncode == 0
+    plan = Path(env["ARTIFACTS_DIR"]) / "terraform" / "local" / "service.tfplan"
+    plan.write_bytes(b"not a plan: damaged between approval and apply")
+    out = stage(["pipeline.deploy", "--apply-plan"], env, root)
+    assert out.returncode != 0
+    assert out.stderr.strip().count("\n") == 0 and "terraform apply" in out.stderr, out.stderr
+    assert read(env, "deploy.json") == serving
+    version = get_json(f"{serving['endpoint_url']}/version")["model_version"]
+    assert version == serving["release"]["model_version"]
+
+
 def test_destroy_both_stacks(workspace):
     root, env = workspace
     s3, _ = aws_clients(env)
