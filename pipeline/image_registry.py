@@ -14,9 +14,7 @@ import base64
 import json
 import shutil
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -98,17 +96,13 @@ def up(state_dir: Path, port: int = 0) -> LocalRegistry:
         f"http: {{addr: '{HOST}:{port}'}}\n"
     )
     log_path = state_dir / "registry.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [server, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    try:
+        proc = processes.start_until_ready(
+            [server, "serve", str(config)], log_path, lambda: answers(f"{HOST}:{port}"), READY_TIMEOUT_S
         )
+    except processes.NotReady:
+        raise StageError(f"the local registry did not start on port {port}; see {log_path}", exit_code=2) from None
     registry = LocalRegistry(pid=proc.pid, port=port, log=str(log_path))
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not answers(registry.address):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            processes.stop_group(proc.pid, grace_s=2)
-            raise StageError(f"the local registry did not start on port {port}; see {log_path}", exit_code=2)
-        time.sleep(0.1)
     _state_file(state_dir).write_text(json.dumps(asdict(registry)))
     return registry
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +60,18 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], eng
         command = engine.run_command(release["image"], container, list(CONTAINER_ENV), insecure=True)
     else:
         command = processes.gunicorn_command(f"{HOST}:{port}")
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
+    try:
+        proc = processes.start_until_ready(
             command,
+            log,
+            lambda: processes.http_ok(f"{url}/ready"),
+            READY_TIMEOUT_S,
             env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            on_failure=lambda pid: _stop(pid, container, engine),
         )
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not processes.http_ok(f"{url}/ready"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc.pid, container, engine)
-            keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""
-            raise StageError(f"the release did not become ready: {_last_error(log)}{keep}")
-        time.sleep(0.2)
+    except processes.NotReady:
+        keep = f"; {previous['url']} still serves {previous['release']['model_version']}" if previous else ""
+        raise StageError(f"the release did not become ready: {_last_error(log)}{keep}") from None
     runner = {"container": container, "engine": engine.path} if engine else {"container": None}
     state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release, **runner}
     (state_dir / "current.json").write_text(json.dumps(state, indent=2))

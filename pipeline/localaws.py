@@ -13,9 +13,7 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -67,17 +65,14 @@ def up(state_dir: Path, port: int = 0) -> Emulator:
     port = port or processes.free_port()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "moto.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [server, "-H", HOST, "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    endpoint = f"http://{HOST}:{port}"
+    try:
+        proc = processes.start_until_ready(
+            [server, "-H", HOST, "-p", str(port)], log_path, lambda: answers(endpoint), READY_TIMEOUT_S
         )
+    except processes.NotReady:
+        raise StageError(f"the AWS emulator did not start on port {port}; see {log_path}", exit_code=2) from None
     emulator = Emulator(pid=proc.pid, port=port, log=str(log_path))
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not answers(emulator.endpoint):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise StageError(f"the AWS emulator did not start on port {port}; see {log_path}", exit_code=2)
-        time.sleep(0.1)
     _state_file(state_dir).write_text(json.dumps(asdict(emulator)))
     return emulator
 

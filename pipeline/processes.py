@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -59,3 +61,31 @@ def stop_group(pid: int, grace_s: float = 10.0) -> None:
             os.killpg(pid, signal.SIGKILL)
             return
         time.sleep(0.1)
+
+
+class NotReady(Exception):
+    """A background process died or missed its deadline before it was ready; it has been stopped."""
+
+
+def start_until_ready(
+    command: list[str],
+    log_path: Path,
+    ready: Callable[[], bool],
+    timeout_s: float,
+    env: Mapping[str, str] | None = None,
+    on_failure: Callable[[int], None] | None = None,
+) -> subprocess.Popen:
+    """Start `command` in its own session, output appended to log_path, and wait until ready().
+
+    On death or timeout the process group is stopped (on_failure(pid) instead, if given)
+    and NotReady is raised, so a failed start leaves nothing running.
+    """
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            (on_failure or stop_group)(proc.pid)
+            raise NotReady(f"{command[0]} exited" if proc.poll() is not None else f"{command[0]} timed out")
+        time.sleep(0.1)
+    return proc

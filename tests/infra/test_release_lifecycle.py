@@ -145,15 +145,20 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     assert f"* {good['model_version']}" in listed and bad_version in listed
 
 
+def assert_still_serving(env, serving):
+    """The failed deploy recorded nothing and the release that served before still answers."""
+    assert read(env, "deploy.json") == serving
+    version = get_json(f"{serving['endpoint_url']}/version")["model_version"]
+    assert version == serving["release"]["model_version"]
+
+
 def test_a_failing_deploy_stops_in_one_line_and_the_previous_release_keeps_serving(workspace):
     root, env = workspace
     serving = read(env, "deploy.json")
     out = stage(["pipeline.deploy", "--image", "registry.invalid/sentiment:latest"], env, root)
     assert out.returncode != 0
     assert out.stderr.strip().count("\n") == 0 and "latest" in out.stderr, out.stderr
-    assert read(env, "deploy.json") == serving
-    version = get_json(f"{serving['endpoint_url']}/version")["model_version"]
-    assert version == serving["release"]["model_version"]
+    assert_still_serving(env, serving)
 
 
 def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_keeps_serving(workspace):
@@ -165,9 +170,7 @@ def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_ke
     out = stage(["pipeline.deploy", "--apply-plan"], env, root)
     assert out.returncode != 0
     assert out.stderr.strip().count("\n") == 0 and "terraform apply" in out.stderr, out.stderr
-    assert read(env, "deploy.json") == serving
-    version = get_json(f"{serving['endpoint_url']}/version")["model_version"]
-    assert version == serving["release"]["model_version"]
+    assert_still_serving(env, serving)
 
 
 def test_destroy_both_stacks(workspace):
