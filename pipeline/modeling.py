@@ -99,28 +99,42 @@ def fit(
     return model
 
 
-def export_litert(model: keras.Model, path: Path) -> None:
-    """LiteRT flatbuffer of builtin ops that takes the features sparse: ids int32 + weights float32 [batch, n].
+def export_litert(model: keras.Model, vocab: Vocabulary, path: Path) -> None:
+    """LiteRT flatbuffer of builtin ops that takes term counts: ids int32 + counts float32 [batch, n].
 
-    The first Dense layer becomes an embedding-bag (gather its kernel rows, weight, sum),
-    which equals the dense product because every absent feature is zero; later layers run
-    as they are. Padding is id 0 with weight 0. A dense [batch, vocab_size] input would make
-    the service build and copy a vocabulary-sized vector per request (~70k floats).
+    The graph does the weighting of `Vocabulary.features` (sublinear tf x idf, L2 norm per
+    block, naive-Bayes ratio) and turns the first Dense layer into an embedding-bag (gather
+    its kernel rows, weight, sum), which equals the dense product because every absent
+    feature is zero; later layers run as they are. Padding is id 0 with count 0.
     """
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer | keras.layers.Dropout)]
     first, rest = layers[0], layers[1:]
     if not isinstance(first, keras.layers.Dense):
         raise TypeError(f"the sparse export needs a Dense first layer, not {type(first).__name__}")
-    kernel, bias = (tf.constant(w) for w in first.get_weights())
+    kernel, bias = first.get_weights()
+    idf = tf.constant(np.asarray(vocab.idf, dtype=np.float32))
+    # The ratio scales each feature before the kernel, so it folds into the kernel's rows.
+    ratio_kernel = tf.constant(np.asarray(vocab.ratio, dtype=np.float32)[:, None] * kernel)
+    n_word_terms = tf.constant(vocab.n_word_terms, dtype=tf.int32)
+
+    def inverse_norm(squares: tf.Tensor, in_block: tf.Tensor) -> tf.Tensor:
+        # An empty block has all-zero values, so any finite scale leaves it zero.
+        return tf.math.rsqrt(tf.maximum(tf.reduce_sum(squares * in_block, axis=1, keepdims=True), 1e-12))
 
     @tf.function(
         input_signature=[
             tf.TensorSpec([None, None], tf.int32, name="ids"),
-            tf.TensorSpec([None, None], tf.float32, name="weights"),
+            tf.TensorSpec([None, None], tf.float32, name="counts"),
         ]
     )
-    def score(ids: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
-        x = first.activation(tf.reduce_sum(tf.gather(kernel, ids) * tf.expand_dims(weights, -1), axis=1) + bias)
+    def score(ids: tf.Tensor, counts: tf.Tensor) -> tf.Tensor:
+        # 1 + log(count) for real terms, 0 for padding (count 0), without a log of zero.
+        values = (1.0 + tf.math.log(tf.maximum(counts, 1.0))) * tf.minimum(counts, 1.0) * tf.gather(idf, ids)
+        squares = values * values
+        is_word = tf.cast(ids < n_word_terms, tf.float32)
+        is_char = 1.0 - is_word
+        weights = values * (is_word * inverse_norm(squares, is_word) + is_char * inverse_norm(squares, is_char))
+        x = first.activation(tf.reduce_sum(tf.gather(ratio_kernel, ids) * tf.expand_dims(weights, -1), axis=1) + bias)
         for layer in rest:
             x = layer(x, training=False)
         return x

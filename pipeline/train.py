@@ -72,7 +72,7 @@ def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
 def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str, Any]) -> dict[str, Any]:
     """Write the artifact files and their metadata (checksums, version, provenance) into `directory`."""
     vocab.save(directory / artifact.VOCABULARY_FILE)
-    modeling.export_litert(model, directory / artifact.MODEL_FILE)
+    modeling.export_litert(model, vocab, directory / artifact.MODEL_FILE)
     model.save(directory / artifact.KERAS_FILE)
     hashes = {name: artifact.sha256_file(directory / name) for name in (*artifact.SERVING_FILES, artifact.KERAS_FILE)}
     metadata: dict[str, Any] = {
@@ -81,7 +81,10 @@ def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_sha": git_sha(),
         **provenance,
-        "input": {"name": "features", "shape": [None, vocab.size], "dtype": "float32"},
+        "inputs": [  # from Vocabulary.count_rows; ids index vocabulary.json's terms
+            {"name": "ids", "shape": [None, None], "dtype": "int32"},
+            {"name": "counts", "shape": [None, None], "dtype": "float32"},
+        ],
         "decision_threshold": 0.5,
         "files": hashes,
         "libraries": library_versions(*LIBRARIES),

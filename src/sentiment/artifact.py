@@ -1,9 +1,9 @@
 """The model artifact directory: layout, version and checksum verification.
 
-Layout (schema 2: sparse model input):
-  model.tflite     serving model for the LiteRT runtime; inputs ids int32 and weights float32,
-                   both [batch, n] (sparse features from `sentiment.text`, padded with id 0 /
-                   weight 0), output float32 [batch, 1] = P(positive)
+Layout (schema 3: term counts in, weighting inside the model):
+  model.tflite     serving model for the LiteRT runtime; inputs ids int32 and counts float32,
+                   both [batch, n] (`Vocabulary.count_rows`, padded with id 0 / count 0),
+                   output float32 [batch, 1] = P(positive)
   vocabulary.json  n-gram vocabulary + idf (`sentiment.text.Vocabulary`)
   model.keras      the Keras model, for inspection only; never loaded by the service
   metadata.json    see README "Model artifact"; `files` maps every file above to its sha256
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-METADATA_SCHEMA = 2
+METADATA_SCHEMA = 3
 MODEL_FILE = "model.tflite"
 VOCABULARY_FILE = "vocabulary.json"
 KERAS_FILE = "model.keras"
@@ -56,7 +56,10 @@ def read_metadata(directory: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(metadata, dict) or metadata.get("schema") != METADATA_SCHEMA:
-        raise ArtifactError(f"{path}: unsupported metadata schema")
+        raise ArtifactError(
+            f"{path}: metadata schema {metadata.get('schema') if isinstance(metadata, dict) else None!r} is not "
+            f"{METADATA_SCHEMA}; retrain with this code (`python -m pipeline.train`)"
+        )
     return metadata
 
 

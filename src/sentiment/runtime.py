@@ -1,7 +1,7 @@
 """Inference through the LiteRT interpreter: the only way the service scores text.
 
 A LiteRT interpreter is not thread-safe, so each thread gets its own. The model
-takes sparse features (ids + weights, see sentiment.artifact); an interpreter is
+takes term counts (ids + counts, see sentiment.artifact); an interpreter is
 resized only when the input shape changes, and single texts and batches use
 separate interpreters, so the usual single-text request never re-allocates.
 """
@@ -26,18 +26,18 @@ class _Runner:
     def __init__(self, model_bytes: bytes) -> None:
         self.interpreter = Interpreter(model_content=model_bytes, num_threads=1)
         inputs = {d["dtype"]: d["index"] for d in self.interpreter.get_input_details()}
-        self.ids_index, self.weights_index = inputs[np.int32], inputs[np.float32]
+        self.ids_index, self.counts_index = inputs[np.int32], inputs[np.float32]
         self.output_index = self.interpreter.get_output_details()[0]["index"]
         self.shape: tuple[int, ...] = ()
 
-    def run(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def run(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if ids.shape != self.shape:
             self.interpreter.resize_tensor_input(self.ids_index, ids.shape)
-            self.interpreter.resize_tensor_input(self.weights_index, weights.shape)
+            self.interpreter.resize_tensor_input(self.counts_index, counts.shape)
             self.interpreter.allocate_tensors()
             self.shape = ids.shape
         self.interpreter.set_tensor(self.ids_index, ids)
-        self.interpreter.set_tensor(self.weights_index, weights)
+        self.interpreter.set_tensor(self.counts_index, counts)
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self.output_index)[:, 0].copy()
 
@@ -66,8 +66,8 @@ class SentimentModel:
         """P(positive) for each text, float32 [len(texts)]."""
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        ids, weights = self.vocabulary.sparse_rows(texts)
-        return self._runner(single=len(texts) == 1).run(ids, weights)
+        ids, counts = self.vocabulary.count_rows(texts)
+        return self._runner(single=len(texts) == 1).run(ids, counts)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [

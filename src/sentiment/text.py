@@ -1,12 +1,15 @@
 """Text -> model input, shared by training and serving so the two cannot disagree.
 
-String operations cannot run inside the LiteRT runtime, so the model's input is
-a dense feature vector built here in Python:
+String operations cannot run inside the LiteRT runtime, so the text is turned
+into n-gram counts here in Python; the features are
 
   word n-grams (n <= max_n) and character n-grams of each padded word,
   each block weighted by sublinear tf * idf and L2-normalised on its own,
   then scaled per term by the naive-Bayes log-count ratio learned at training
   (the NB-SVM recipe of Wang & Manning, 2012).
+
+Training builds them with numpy (`features`); the exported serving model computes
+them itself from the counts (`count_rows`), and the gate's parity check compares the two.
 """
 
 from __future__ import annotations
@@ -15,17 +18,17 @@ import json
 import math
 import re
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 VOCABULARY_SCHEMA = 2
 MIN_SPARSE_WIDTH = 64
-CHAR_CACHE_TOKENS = 50_000  # distinct tokens whose char n-gram columns are remembered (a few MB)
+TOKEN_CACHE_SIZE = 50_000  # distinct tokens whose columns are remembered (a few MB)
 CHAR_MARK = "#"  # prefixes character n-grams; "#" never occurs in a word token
 
 # Keep apostrophes inside words ("don't", "isn't") because negation matters for
@@ -91,7 +94,7 @@ class Vocabulary:
         object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.terms)})
         object.__setattr__(self, "_idf", np.asarray(self.idf, dtype=np.float32))
         object.__setattr__(self, "_ratio", np.asarray(self.ratio, dtype=np.float32))
-        object.__setattr__(self, "_char_cache", {})
+        object.__setattr__(self, "_token_cache", {})
         first_char_term = next((i for i, t in enumerate(self.terms) if t.startswith(CHAR_MARK)), len(self.terms))
         object.__setattr__(self, "_n_word_terms", first_char_term)
 
@@ -126,36 +129,51 @@ class Vocabulary:
         ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
         return cls(config=config, terms=tuple(terms), idf=tuple(idf), ratio=tuple(round(float(r), 6) for r in ratio))
 
-    def _char_columns(self, token: str) -> list[int]:
-        """Columns of the token's character n-grams, memoised: the same words recur in every request."""
-        cached = self._char_cache.get(token)  # type: ignore[attr-defined]
+    @property
+    def n_word_terms(self) -> int:
+        """Columns below this are word n-grams, the rest character n-grams."""
+        return self._n_word_terms  # type: ignore[attr-defined]
+
+    def _token_columns(self, token: str) -> bytes:
+        """int32 columns of the token as a word and of its character n-grams, memoised as raw
+        bytes: the same words recur in every request, and bytes join without Python loops."""
+        cached = self._token_cache.get(token)  # type: ignore[attr-defined]
         if cached is None:
             index, config = self._index, self.config  # type: ignore[attr-defined]
-            grams = char_ngrams([token], config.char_min_n, config.char_max_n)
-            cached = [index[g] for g in grams if g in index]
-            if len(self._char_cache) < CHAR_CACHE_TOKENS:  # type: ignore[attr-defined]
-                self._char_cache[token] = cached  # type: ignore[attr-defined]
+            grams = [token, *char_ngrams([token], config.char_min_n, config.char_max_n)]
+            cached = array("i", [index[g] for g in grams if g in index]).tobytes()
+            if len(self._token_cache) < TOKEN_CACHE_SIZE:  # type: ignore[attr-defined]
+                self._token_cache[token] = cached  # type: ignore[attr-defined]
         return cached
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse features of one text: (column indices int64, values float32), word terms first.
-
-        Per block (words, characters): sublinear tf x idf, L2-normalised, then scaled by
-        the naive-Bayes ratio.
-        """
+    def term_counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(columns int32 ascending, occurrences int64) of the terms of the text the vocabulary knows."""
         index = self._index  # type: ignore[attr-defined]
         tokens = tokenize(text)
-        words = [index[g] for g in word_ngrams(tokens, self.config.word_max_n) if g in index]
-        chars = chain.from_iterable(self._char_columns(token) for token in tokens)
-        # One sorted pass counts every term; word columns precede character columns.
-        cols, counts = np.unique(np.fromiter(chain(words, chars), dtype=np.int64), return_counts=True)
-        n_words = int(np.searchsorted(cols, self._n_word_terms))  # type: ignore[attr-defined]
+        longer_grams = word_ngrams(tokens, self.config.word_max_n)[len(tokens) :]  # unigrams come per token
+        raw = b"".join(map(self._token_columns, tokens)) + array("i", [index[g] for g in longer_grams if g in index])
+        columns = np.sort(np.frombuffer(raw, dtype=np.int32))
+        # Each run of equal columns is one term; a run starts wherever the value changes.
+        n = len(columns)
+        edges = np.empty(n + 1, dtype=bool)
+        edges[0] = edges[n] = True
+        np.not_equal(columns[1:], columns[:-1], out=edges[1:n])
+        bounds = np.flatnonzero(edges)
+        return columns[bounds[:-1]], np.diff(bounds)
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse features of one text: (column indices int32, ascending; values float32).
+
+        Per block (words, characters): sublinear tf x idf, L2-normalised, then scaled by
+        the naive-Bayes ratio. The serving model computes the same from `count_rows`.
+        """
+        cols, counts = self.term_counts(text)
         values = (1.0 + np.log(counts, dtype=np.float32)) * self._idf[cols]  # type: ignore[attr-defined]
-        squares = values * values
-        norms = np.sqrt([squares[:n_words].sum(), squares[n_words:].sum()])
-        norms[norms == 0] = 1.0
-        values[:n_words] /= norms[0]
-        values[n_words:] /= norms[1]
+        is_word = cols < self.n_word_terms
+        for block in (is_word, ~is_word):
+            norm = np.sqrt(np.sum(values[block] ** 2))
+            if norm:
+                values[block] /= norm
         return cols, (values * self._ratio[cols]).astype(np.float32)  # type: ignore[attr-defined]
 
     def vectorize(self, texts: Sequence[str]) -> np.ndarray:
@@ -166,20 +184,22 @@ class Vocabulary:
             out[row, cols] = values
         return out
 
-    def sparse_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids int32, weights float32), both [len(texts), n]: the serving model's input.
+    def count_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int32, counts float32), both [len(texts), n]: the serving model's input.
 
+        Only counting happens here; the weighting of `features` runs inside the model,
+        in compiled code (a dozen small numpy calls per request cost more than the model).
         n is a power of two (at least 64) so that similar requests share one input shape
-        and the interpreter is not re-allocated per call; padding is id 0 with weight 0.
+        and the interpreter is not re-allocated per call; padding is id 0 with count 0.
         """
-        rows = [self.features(text) for text in texts]
-        width = max(MIN_SPARSE_WIDTH, 1 << (max(len(c) for c, _ in rows) - 1).bit_length())
+        rows = [self.term_counts(text) for text in texts]
+        width = max(MIN_SPARSE_WIDTH, 1 << (max(len(cols) for cols, _ in rows) - 1).bit_length())
         ids = np.zeros((len(texts), width), dtype=np.int32)
-        weights = np.zeros((len(texts), width), dtype=np.float32)
-        for row, (cols, values) in enumerate(rows):
+        counts = np.zeros((len(texts), width), dtype=np.float32)
+        for row, (cols, n) in enumerate(rows):
             ids[row, : len(cols)] = cols
-            weights[row, : len(values)] = values
-        return ids, weights
+            counts[row, : len(n)] = n
+        return ids, counts
 
     def to_json(self) -> str:
         doc = {

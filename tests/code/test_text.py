@@ -53,3 +53,21 @@ def test_features_and_vectorize_agree():
     assert dense.shape == (2, vocab.size) and dense.dtype == np.float32
     np.testing.assert_allclose(dense[0, cols], values)
     assert not dense[1].any(), "a text of unknown words maps to the zero vector"
+
+
+def test_term_counts_count_repeats_within_and_across_tokens():
+    vocab = _fit()
+    cols, counts = vocab.term_counts("great film, great great")
+    by_term = {vocab.terms[c]: int(n) for c, n in zip(cols, counts, strict=True)}
+    assert by_term["great"] == 3 and by_term["film"] == 1
+    assert by_term["#gr"] == 3  # a character n-gram of each "great"
+    assert list(cols) == sorted(set(cols)), "columns are distinct and ascending"
+
+
+def test_count_rows_pad_to_a_shared_power_of_two_width():
+    vocab = _fit()
+    ids, counts = vocab.count_rows(["a great film", "zzz"])
+    assert ids.shape == counts.shape == (2, 64) and ids.dtype == np.int32 and counts.dtype == np.float32
+    n = int((counts[0] > 0).sum())
+    assert n == len(vocab.term_counts("a great film")[0]) and not counts[0, n:].any() and not ids[0, n:].any()
+    assert not counts[1].any(), "unknown words give an all-padding row"
