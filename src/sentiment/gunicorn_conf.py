@@ -26,6 +26,11 @@ threads = int(_env("THREADS", "4"))
 timeout = int(_env("TIMEOUT", "30"))  # a request never legitimately takes this long
 graceful_timeout = 20
 keepalive = 5
+# Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections
+# over them. On one shared socket, whichever worker wakes first takes a burst of connections:
+# a client (or load balancer) opening 32 keep-alive connections at once often landed all 32
+# on one worker, halving throughput while the other idled.
+reuse_port = True
 preload_app = False
 limit_request_line = 4096  # the API has short URLs; long ones are probes
 limit_request_fields = 50
