@@ -3,8 +3,10 @@
 serve: starts the service under gunicorn with the repo's config on a loopback port,
 loads it with wrk at concurrency 8 and 32 (POST /predict with a sanity-set text, and
 GET /health, the framework's own ceiling), does the same at c32 against a baseline that
-calls Keras model.predict per request (the seed's approach), measures launch-to-ready
-and worker RSS, prints one table and writes artifacts/reports/bench.json.
+calls Keras model.predict per request (the seed's approach), measures launch-to-ready,
+worker RSS and the workers' CPU per request, prints one table and writes
+artifacts/reports/bench.json. Runs come in rounds (/predict and /health back to back);
+ratios are medians of per-round ratios.
 soak: 60 s of wrk at concurrency 64 on /predict; fails on any error or non-2xx, or if a
 worker's RSS grows by 10% or more (artifacts/reports/soak.json).
 pipeline: runs `python -m pipeline` twice (the second on an unchanged tree) and
@@ -86,7 +88,21 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
             )
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -104,7 +120,27 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
     }
 
 
-def serve(seconds: int, workers: int) -> dict[str, Any]:
+def workers_cpu_seconds(master: int) -> float:
+    """User + system CPU of the master's worker processes so far."""
+    total = 0
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured_wrk(master: int, url: str, connections: int, seconds: int, body: str | None) -> dict[str, float]:
+    """A wrk run plus the workers' CPU per answered request: the cost of a request, which
+    (unlike req/s) moves little when other tenants take CPU time from this machine."""
+    before = workers_cpu_seconds(master)
+    run = wrk(url, connections, seconds, body)
+    run["cpu_us_per_request"] = round(1e6 * (workers_cpu_seconds(master) - before) / (run["rps"] * seconds), 1)
+    return run
+
+
+def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
+    """Rounds of /predict and /health runs back to back against one server, so that a
+    round's runs see the same machine; then the naive baseline, as many rounds."""
     settings = get_settings()
     model_dir = settings.serving_model_dir.resolve()
     body = json.dumps(
@@ -114,62 +150,76 @@ def serve(seconds: int, workers: int) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "seconds_per_run": seconds,
         "workers": workers,
-        "runs": {},
+        "rounds": rounds,
     }
+    by_round: list[dict[str, dict[str, float]]] = [{} for _ in range(rounds)]
     proc, url, launch = start_server("sentiment.app:api", model_dir, workers, "/ready")
     try:
         results["launch_to_ready_s"] = round(launch, 3)
-        for c in (8, 32):
-            results["runs"][f"predict_c{c}"] = wrk(f"{url}/predict", c, seconds, body)
-            results["runs"][f"health_c{c}"] = wrk(f"{url}/health", c, seconds, None)
+        wrk(f"{url}/predict", 32, 2, body)  # warm every thread's interpreter and the token cache
+        for runs in by_round:
+            for c in (8, 32):
+                runs[f"predict_c{c}"] = measured_wrk(proc.pid, f"{url}/predict", c, seconds, body)
+                runs[f"health_c{c}"] = measured_wrk(proc.pid, f"{url}/health", c, seconds, None)
         results["worker_rss_mb"] = [round(r, 1) for r in worker_rss_mb(proc.pid)]
     finally:
         processes.stop_group(proc.pid)
     proc, url, _ = start_server("bench.naive_app:api", model_dir, workers, "/health")
     try:
-        results["runs"]["naive_keras_c32"] = wrk(f"{url}/predict", 32, seconds, body)
+        for runs in by_round:
+            runs["naive_keras_c32"] = measured_wrk(proc.pid, f"{url}/predict", 32, seconds, body)
     finally:
         processes.stop_group(proc.pid)
     image = settings.artifacts_dir / "image.json"
     size = json.loads(image.read_text()).get("size_bytes") if image.exists() else None
     results["image_size_mb"] = round(size / 1e6) if size else None
-    return results
+    return {**results, **summarise(by_round)}
 
 
-def median_of(repeats: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per run name, the repeat with the median req/s (this shared machine varies 2-3x between repeats)."""
-    merged = {**repeats[len(repeats) // 2], "repeats": len(repeats)}
-    merged["runs"] = {
-        name: sorted((r["runs"][name] for r in repeats), key=lambda run: run["rps"])[len(repeats) // 2]
-        for name in repeats[0]["runs"]
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
+    """Per run name, the round with the median req/s. Ratios are medians of per-round ratios:
+    this shared machine's speed varies 2-3x over minutes, and a round's runs are adjacent."""
+    names = list(by_round[0])
+    per_round = {
+        "predict_vs_naive": [r["predict_c32"]["rps"] / r["naive_keras_c32"]["rps"] for r in by_round],
+        "predict_vs_health": [r["predict_c32"]["rps"] / r["health_c32"]["rps"] for r in by_round],
+        # /health's CPU per request over /predict's: the framework's share of a prediction's cost
+        "predict_vs_health_cpu": [
+            r["health_c32"]["cpu_us_per_request"] / r["predict_c32"]["cpu_us_per_request"] for r in by_round
+        ],
     }
-    merged["all_rps"] = {name: [r["runs"][name]["rps"] for r in repeats] for name in repeats[0]["runs"]}
-    runs = merged["runs"]
-    merged["ratios"] = {
-        "predict_vs_naive": round(runs["predict_c32"]["rps"] / max(runs["naive_keras_c32"]["rps"], 1e-9), 1),
-        "predict_vs_health": round(runs["predict_c32"]["rps"] / runs["health_c32"]["rps"], 3),
+    return {
+        "runs": {
+            name: sorted((r[name] for r in by_round), key=lambda run: run["rps"])[len(by_round) // 2] for name in names
+        },
+        "all_rps": {name: [r[name]["rps"] for r in by_round] for name in names},
+        "ratios": {name: round(_median(values), 3) for name, values in per_round.items()},
     }
-    return merged
 
 
 def format_serve(results: dict[str, Any]) -> str:
     lines = [
         f"machine: {results['machine']}; {results['workers']} workers; {results['seconds_per_run']} s per run; "
-        f"median of {results['repeats']} repeats",
-        f"{'run':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}",
+        f"median of {results['rounds']} rounds",
+        f"{'run':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}{'cpu us/req':>12}",
     ]
     for name, r in results["runs"].items():
         lines.append(
             f"{name:<18}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
-            f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}"
+            f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}{r['cpu_us_per_request']:>12.0f}"
         )
     lines.append(
         f"launch->ready {results['launch_to_ready_s']} s; worker RSS MB {results['worker_rss_mb']}; "
         f"image {results['image_size_mb'] or 'not built'}"
     )
+    ratios = results["ratios"]
     lines.append(
-        f"ratios at c32: predict/naive = {results['ratios']['predict_vs_naive']}x, "
-        f"predict/health = {results['ratios']['predict_vs_health']}"
+        f"ratios at c32: predict/naive = {ratios['predict_vs_naive']:.1f}x, predict/health = "
+        f"{ratios['predict_vs_health']} by req/s, {ratios['predict_vs_health_cpu']} by CPU per request"
     )
     return "\n".join(lines)
 
@@ -209,14 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, help="duration of each wrk run (default: serve 10, soak 60)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="serve: whole runs; the table shows each run's median by req/s"
+        "--rounds", type=int, default=3, help="serve: rounds of runs; the table shows each run's median by req/s"
     )
     args = parser.parse_args(argv)
     reports = get_settings().reports_dir
     if args.what != "pipeline" and shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     if args.what == "serve":
-        results = median_of([serve(args.seconds or 10, args.workers) for _ in range(args.repeat)])
+        results = serve(args.seconds or 10, args.workers, args.rounds)
         print(format_serve(results))
         write_json(reports / "bench.json", results)
     elif args.what == "soak":
