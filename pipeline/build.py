@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -35,15 +36,23 @@ ARTIFACT = "artifacts/image.json"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def _git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], capture_output=True, check=True, timeout=30, cwd=PROJECT_DIR).stdout
+
+
 def code_revision(sha: str) -> str:
-    """sha12, plus a hash of the uncommitted changes to tracked files if there are any."""
+    """sha12, plus a hash of what is not committed (changes to tracked files, and untracked
+    files git does not ignore, which the image's wheel would also pick up) if there is any."""
     try:
-        diff = subprocess.run(
-            ["git", "diff", "HEAD", "--binary"], capture_output=True, check=True, timeout=30, cwd=PROJECT_DIR
-        ).stdout
+        diff = _git("diff", "HEAD", "--binary")
+        untracked = sorted(filter(None, _git("ls-files", "--others", "--exclude-standard", "-z").split(b"\0")))
     except (OSError, subprocess.SubprocessError):
-        diff = b""
-    return f"{sha[:12]}-dirty{hashlib.sha256(diff).hexdigest()[:8]}" if diff else sha[:12]
+        return sha[:12]
+    digest = hashlib.sha256(diff)
+    for name in untracked:
+        path = PROJECT_DIR / os.fsdecode(name)
+        digest.update(name + b"\0" + (path.read_bytes() if path.is_file() else b""))
+    return f"{sha[:12]}-dirty{digest.hexdigest()[:8]}" if diff or untracked else sha[:12]
 
 
 def destination(settings: Settings, engine: container_engine.Engine) -> tuple[str, str]:
