@@ -113,4 +113,6 @@ def test_hostile_bodies(client):
 
 def test_the_fuzzing_sent_at_least_5000_requests():
     """Runs last in this module (pytest keeps file order): the examples above add up."""
+    if SENT["requests"] == 0:
+        pytest.skip("selected without the fuzzing tests of this module: nothing to count")
     assert SENT["requests"] >= 5000, SENT
