@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import processes
-
 
 def established_per_worker(master: int, port: int) -> list[int]:
     """Per worker, its ESTABLISHED TCP connections on the server port (from /proc, no tools)."""
@@ -32,28 +30,15 @@ def established_per_worker(master: int, port: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk; .ci/run installs it)")
-def test_wrk_connection_bursts_reach_both_workers(trained_dir):
-    port = processes.free_port()
-    env = {**os.environ, "MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
-    proc = subprocess.Popen(
-        processes.gunicorn_command(f"127.0.0.1:{port}"), env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not processes.http_ok(f"http://127.0.0.1:{port}/ready"):
-            assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not become ready"
-            time.sleep(0.2)
-        time.sleep(1)  # both workers booted and listening
-        splits = []
-        for _ in range(6):  # without the fix about a third of these runs put all 32 on one worker
-            load = subprocess.Popen(
-                ["wrk", "-t2", "-c32", "-d3s", f"http://127.0.0.1:{port}/health"], stdout=subprocess.DEVNULL
-            )
-            time.sleep(1.5)
-            splits.append(established_per_worker(proc.pid, port))
-            load.wait(timeout=30)
-        # Hashing 32 connections over 2 sockets leaves 3 or fewer on one with p ~ 2e-6.
-        assert all(len(split) == 2 and min(split) >= 4 for split in splits), f"connections per worker: {splits}"
-    finally:
-        processes.stop_group(proc.pid)
+def test_wrk_connection_bursts_reach_both_workers(gunicorn_two_workers):
+    master, port = gunicorn_two_workers
+    time.sleep(1)  # both workers booted and listening
+    splits = []
+    for _ in range(6):  # without the fix about a third of these runs put all 32 on one worker
+        wrk = ["wrk", "-t2", "-c32", "-d3s", f"http://127.0.0.1:{port}/health"]
+        load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL)
+        time.sleep(1.5)
+        splits.append(established_per_worker(master, port))
+        load.wait(timeout=30)
+    # Hashing 32 connections over 2 sockets leaves 3 or fewer on one with p ~ 2e-6.
+    assert all(len(split) == 2 and min(split) >= 4 for split in splits), f"connections per worker: {splits}"

@@ -1,16 +1,12 @@
 """/metrics: Prometheus counters, latency and score histograms, model info; summed over gunicorn workers."""
 
 import json
-import os
-import subprocess
-import time
 import urllib.request
 
 import pytest
 from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline import processes
 from sentiment.service import create_app
 
 
@@ -46,29 +42,14 @@ def test_metrics_count_requests_by_route_and_status_and_observe_scores(model):
 
 
 @pytest.mark.slow
-def test_metrics_add_up_across_gunicorn_workers(trained_dir):
-    port = processes.free_port()
-    env = {**os.environ, "MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        processes.gunicorn_command(f"127.0.0.1:{port}"), env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not processes.http_ok(f"{url}/ready"):
-            assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-        for _ in range(40):  # new connections each time: the kernel spreads them over both workers
-            request = urllib.request.Request(
-                f"{url}/predict", data=json.dumps({"text": "fine"}).encode(),
-                headers={"Content-Type": "application/json"},
-            )  # fmt: skip
-            urllib.request.urlopen(request, timeout=5).read()
-        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
-            found = samples(resp.read().decode())
-    finally:
-        processes.stop_group(proc.pid)
+def test_metrics_add_up_across_gunicorn_workers(gunicorn_two_workers):
+    url = f"http://127.0.0.1:{gunicorn_two_workers[1]}"
+    for _ in range(40):  # new connections each time: the kernel spreads them over both workers
+        request = urllib.request.Request(
+            f"{url}/predict", data=json.dumps({"text": "fine"}).encode(), headers={"Content-Type": "application/json"}
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+        found = samples(resp.read().decode())
     assert value(found, "sentiment_requests_total", route="/predict", method="POST", status="200") == 40
     assert value(found, "sentiment_prediction_score_count") == 40

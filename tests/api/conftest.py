@@ -1,0 +1,21 @@
+import os
+
+import pytest
+
+from pipeline import processes
+
+
+@pytest.fixture
+def gunicorn_two_workers(trained_dir, tmp_path):
+    """(master pid, port) of the service under gunicorn with the repo's config and 2 workers."""
+    port = processes.free_port()
+    env = {**os.environ, "MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn_conf makes a fresh one
+    proc = processes.start_until_ready(
+        processes.gunicorn_command(f"127.0.0.1:{port}"), tmp_path / "gunicorn.log",
+        lambda: processes.http_ok(f"http://127.0.0.1:{port}/ready"), timeout_s=60, env=env,
+    )  # fmt: skip
+    try:
+        yield proc.pid, port
+    finally:
+        processes.stop_group(proc.pid)
