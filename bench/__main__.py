@@ -87,22 +87,9 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
                 'wrk.headers["Content-Type"] = "application/json"\n'
             )
     threads = min(2, connections)
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
     out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(threads),
-            "-c",
-            str(connections),
-            "-d",
-            f"{seconds}s",
-            "--timeout",
-            "10s",
-            "--latency",
-            "-s",
-            script.name,
-            url,
-        ],
+        [*command, "--latency", "-s", script.name, url],
         capture_output=True,
         text=True,
         check=True,
@@ -130,11 +117,11 @@ def workers_cpu_seconds(master: int) -> float:
 
 
 def measured_wrk(master: int, url: str, connections: int, seconds: int, body: str | None) -> dict[str, float]:
-    """A wrk run plus the workers' CPU per answered request: the cost of a request, which
-    (unlike req/s) moves little when other tenants take CPU time from this machine."""
+    """A wrk run plus the workers' CPU per answered request: what a request costs the
+    service, which is what the /predict vs /health target is about."""
     before = workers_cpu_seconds(master)
     run = wrk(url, connections, seconds, body)
-    run["cpu_us_per_request"] = round(1e6 * (workers_cpu_seconds(master) - before) / (run["rps"] * seconds), 1)
+    run["cpu_us_per_request"] = round(1e6 * (workers_cpu_seconds(master) - before) / max(run["rps"] * seconds, 1), 1)
     return run
 
 
@@ -185,7 +172,7 @@ def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
     this shared machine's speed varies 2-3x over minutes, and a round's runs are adjacent."""
     names = list(by_round[0])
     per_round = {
-        "predict_vs_naive": [r["predict_c32"]["rps"] / r["naive_keras_c32"]["rps"] for r in by_round],
+        "predict_vs_naive": [r["predict_c32"]["rps"] / max(r["naive_keras_c32"]["rps"], 1e-9) for r in by_round],
         "predict_vs_health": [r["predict_c32"]["rps"] / r["health_c32"]["rps"] for r in by_round],
         # /health's CPU per request over /predict's: the framework's share of a prediction's cost
         "predict_vs_health_cpu": [
