@@ -31,12 +31,16 @@ def _state_dir(artifacts_dir: Path) -> Path:
     return artifacts_dir / "local_release"
 
 
-def current(artifacts_dir: Path) -> dict[str, Any] | None:
+def _recorded(artifacts_dir: Path) -> dict[str, Any] | None:
     try:
-        state = json.loads((_state_dir(artifacts_dir) / "current.json").read_text())
+        return json.loads((_state_dir(artifacts_dir) / "current.json").read_text())
     except (OSError, ValueError):
         return None
-    return state if processes.alive(state["pid"]) else None
+
+
+def current(artifacts_dir: Path) -> dict[str, Any] | None:
+    state = _recorded(artifacts_dir)
+    return state if state is not None and processes.alive(state["pid"]) else None
 
 
 def _last_error(log: Path) -> str:
@@ -49,6 +53,7 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], eng
     """Start `release` (in `engine`, else under gunicorn), wait for /ready, then stop the previous release."""
     state_dir = _state_dir(artifacts_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
+    recorded = _recorded(artifacts_dir)
     previous = current(artifacts_dir)
     port = processes.free_port()
     url = f"http://{HOST}:{port}"
@@ -75,27 +80,37 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], eng
     runner = {"container": container, "engine": engine.path} if engine else {"container": None}
     state = {"pid": proc.pid, "port": port, "url": url, "log": str(log), "release": release, **runner}
     (state_dir / "current.json").write_text(json.dumps(state, indent=2))
-    if previous is not None:
-        _stop_release(previous)
+    if recorded is not None:
+        _retire(recorded)
     return state
+
+
+def _remove_container(container: str, engine: Engine) -> None:
+    subprocess.run([engine.path, "rm", "--force", container], capture_output=True, check=False, timeout=60)
 
 
 def _stop(pid: int, container: str | None, engine: Engine | None) -> None:
     processes.stop_group(pid)
     if container and engine:
         # The CLI forwards SIGTERM to the container; if the CLI had to be killed, the container may linger.
-        subprocess.run([engine.path, "rm", "--force", container], capture_output=True, check=False, timeout=60)
+        _remove_container(container, engine)
 
 
-def _stop_release(state: dict[str, Any]) -> None:
-    engine = Engine(Path(state["engine"]).name, state["engine"]) if state.get("container") else None
-    _stop(state["pid"], state.get("container"), engine)
+def _retire(state: dict[str, Any]) -> None:
+    """Stop a recorded release. Its container outlives an engine CLI that was killed, so it is
+    removed even when the recorded process is gone (a dead pid is not signalled: it may be reused)."""
+    if processes.alive(state["pid"]):
+        processes.stop_group(state["pid"])
+    if state.get("container"):
+        _remove_container(state["container"], Engine(Path(state["engine"]).name, state["engine"]))
 
 
 def stop(artifacts_dir: Path) -> bool:
-    running = current(artifacts_dir)
-    if running is None:
+    """Stop the recorded release; True if it was running."""
+    recorded = _recorded(artifacts_dir)
+    if recorded is None:
         return False
-    _stop_release(running)
+    running = processes.alive(recorded["pid"])
+    _retire(recorded)
     (_state_dir(artifacts_dir) / "current.json").unlink(missing_ok=True)
-    return True
+    return running

@@ -9,15 +9,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from pipeline import container_engine, image_registry, local_release, localaws, model_registry
+from pipeline import container_engine, image_registry, local_release, localaws, model_registry, processes
 from pipeline.gate import QUALITY_GATES
 from pipeline.publish import publishable_files
 from sentiment.registry import ModelRegistry, s3_client
@@ -143,6 +145,24 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
         assert local_release.stop(tmp_path)
     gone = subprocess.run([ENGINE.path, "inspect", state["container"]], capture_output=True, check=False)
     assert gone.returncode != 0, "the stopped release's container must be removed"
+
+
+def test_a_release_whose_engine_cli_was_killed_is_still_removed(workspace, built, tmp_path):
+    """A killed `podman run` / `docker run` leaves its container serving; the next release must remove it."""
+    env, version, bucket = workspace
+    release = {"image": built["reference"], "model_version": version}
+    run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "GUNICORN_WORKERS": "1"}
+    first = local_release.start(tmp_path, release, run_env, ENGINE)
+    os.kill(first["pid"], signal.SIGKILL)  # the CLI only
+    time.sleep(1)
+    assert processes.http_ok(f"{first['url']}/ready"), "the container outlived its CLI (the case under test)"
+    second = local_release.start(tmp_path, release, run_env, ENGINE)
+    try:
+        assert not processes.http_ok(f"{first['url']}/ready")
+        assert subprocess.run([ENGINE.path, "inspect", first["container"]], capture_output=True).returncode != 0
+    finally:
+        assert local_release.stop(tmp_path)
+    assert subprocess.run([ENGINE.path, "inspect", second["container"]], capture_output=True).returncode != 0
 
 
 def test_rebuilding_the_same_tree_and_model_reuses_the_tag(workspace, built):
