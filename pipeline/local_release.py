@@ -54,7 +54,7 @@ def start(artifacts_dir: Path, release: dict[str, Any], env: dict[str, str], eng
     state_dir = _state_dir(artifacts_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     recorded = _recorded(artifacts_dir)
-    previous = current(artifacts_dir)
+    previous = recorded if recorded is not None and processes.alive(recorded["pid"]) else None
     port = processes.free_port()
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
