@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import processes
+from pipeline.environments import processes
+from pipeline.records import ImageRecord
 from pipeline.reports import write_json
-from sentiment.settings import get_settings
+from pipeline.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = processes.LOOPBACK
@@ -157,8 +158,8 @@ def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
             runs["naive_keras_c32"] = measured_wrk(proc.pid, f"{url}/predict", 32, seconds, body)
     finally:
         processes.stop_group(proc.pid)
-    image = settings.artifacts_dir / "image.json"
-    size = json.loads(image.read_text()).get("size_bytes") if image.exists() else None
+    built = ImageRecord.path(settings.artifacts_dir).exists()
+    size = ImageRecord.read(settings.artifacts_dir).size_bytes if built else None
     results["image_size_mb"] = round(size / 1e6) if size else None
     return {**results, **summarise(by_round)}
 

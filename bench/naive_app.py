@@ -12,20 +12,21 @@ from pathlib import Path
 import falcon
 import keras
 
-from sentiment.artifact import KERAS_FILE, VOCABULARY_FILE
-from sentiment.runtime import label_for
+from sentiment.artifact import KERAS_FILE, VOCABULARY_FILE, read_metadata
+from sentiment.runtime import decision_threshold, label_for
 from sentiment.text import Vocabulary
 
 _dir = Path(os.environ.get("MODEL_DIR", "artifacts/candidate"))
 _model = keras.models.load_model(_dir / KERAS_FILE)
 _vocabulary = Vocabulary.load(_dir / VOCABULARY_FILE)
+_threshold = decision_threshold(read_metadata(_dir))
 
 
 class NaivePredict:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         text = json.loads(req.bounded_stream.read())["text"]
         score = float(_model.predict(_vocabulary.vectorize([text]), verbose=0)[0, 0])
-        resp.media = {"score": score, "label": label_for(score)}
+        resp.media = {"score": score, "label": label_for(score, _threshold)}
 
 
 class Health:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pipeline import STAGES
 from pipeline.cli import run
+from pipeline.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def run_stages(stages: list[str]) -> list[Outcome]:
         module = importlib.import_module(f"pipeline.{stage}")
         started = time.monotonic()
         code = run(stage, module.main, [])
-        outcomes.append(Outcome(stage, code, time.monotonic() - started, getattr(module, "ARTIFACT", "")))
+        written = str(module.WRITES.path(get_settings().artifacts_dir))
+        outcomes.append(Outcome(stage, code, time.monotonic() - started, written))
         if code != 0:
             break
     return outcomes

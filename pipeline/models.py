@@ -7,10 +7,10 @@ import json
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline import aws, model_registry
+from pipeline import environments
 from pipeline.cli import StageError, run
+from pipeline.settings import get_settings
 from sentiment.registry import RegistryError
-from sentiment.settings import get_settings
 
 STAGE = "models"
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
-        registry = aws.registry(settings)
+        registry = environments.current(settings).registry()
         if args.command == "list":
             champion = registry.champion()
             print(format_versions(registry.versions(), champion["version"] if champion else None))
@@ -47,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise StageError(f"version {args.version} is not published in bucket {registry.bucket}")
             print(json.dumps(manifest, indent=2))
         elif args.command == "promote":
-            champion = model_registry.promote(registry, args.version, {"promoted_by": "pipeline.models promote"})
+            champion = registry.promote(args.version, {"promoted_by": "pipeline.models promote"})
             print(f"champion is now {champion['version']} (was {champion['previous']})")
         else:
-            for event in model_registry.history(registry):
+            for event in registry.history():
                 print(f"{event['promoted']}  {event['version']}  (previous {event['previous']})")
     except (BotoCoreError, ClientError, RegistryError) as exc:
         raise StageError(f"model registry s3://{settings.model_bucket}: {exc}") from exc

@@ -1,21 +1,21 @@
 """Stage `provision`: apply infra/shared (model bucket + container registry) for PROJECT_ENV.
 
-Idempotent: when the plan has no changes nothing is applied. Writes
-artifacts/provision.json: the stack's outputs (model_bucket_name, model_bucket_arn,
-model_bucket_kms_key_arn, repository_url, repository_arn) plus "changed".
+Reads infra/shared and the settings; writes `records.ProvisionedStack` (the stack's
+outputs plus "changed"). Idempotent: when the plan has no changes nothing is applied.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pipeline import aws, infra
+from pipeline import environments
 from pipeline.cli import StageError, log, run
-from pipeline.reports import write_json
-from sentiment.settings import get_settings
+from pipeline.records import ProvisionedStack
+from pipeline.release import stacks
+from pipeline.settings import get_settings
 
 STAGE = "provision"
-ARTIFACT = "artifacts/provision.json"
+WRITES = ProvisionedStack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,21 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--destroy", action="store_true", help="destroy the shared stack instead (local/dev only)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    tf = infra.stack(settings, "shared", STAGE)
+    environment = environments.current(settings)
+    environment.connect()
+    tf = stacks.stack(settings, "shared", lambda m: log(STAGE, m))
     variables = {
-        **infra.common_variables(settings),
+        **stacks.common_variables(settings),
         "model_bucket_name": settings.model_bucket,
         "repository_name": settings.ecr_repository,
     }
     if args.destroy:
-        if settings.project_env in ("qa", "prod"):
-            raise StageError(f"refusing to destroy the shared stack of {settings.project_env} from the pipeline", 2)
-        if settings.project_env == "local":
-            aws.empty_bucket(settings, settings.model_bucket)
+        if not environment.may_destroy:
+            raise StageError(f"refusing to destroy the shared stack of {environment.name} from the pipeline", 2)
+        environment.before_destroying_bucket(settings.model_bucket)
         tf.destroy(variables)
         log(STAGE, "destroyed infra/shared")
         return 0
-    plan = infra.terraform_dir(settings) / settings.project_env / "shared.tfplan"
+    plan = settings.terraform_dir / environment.name / "shared.tfplan"
     changed = tf.plan(variables, plan)
     if changed:
         log(STAGE, "applying infra/shared")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log(STAGE, "infra/shared is up to date; nothing to change")
     outputs = tf.outputs()
-    write_json(settings.artifacts_dir / "provision.json", {**outputs, "changed": changed})
+    ProvisionedStack.from_dict({**outputs, "changed": changed}).write(settings.artifacts_dir)
     log(STAGE, f"model bucket {outputs['model_bucket_name']}, registry {outputs['repository_url']}")
     return 0
 

@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.modeling import HyperParameters
-    from pipeline.train import train
+    from pipeline.ml.model import HyperParameters
+    from pipeline.ml.training import train
 
     out = tmp_path_factory.mktemp("model") / "candidate"
     train(out, HyperParameters(), with_anchors=False)
@@ -42,7 +42,7 @@ def zeroed_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
     import keras
 
-    from pipeline.train import package
+    from pipeline.ml.training import package
     from sentiment import artifact
     from sentiment.text import Vocabulary
 

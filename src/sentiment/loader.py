@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from sentiment.artifact import ArtifactError
-from sentiment.registry import ModelRegistry, RegistryError, cached_copy, s3_client
+from sentiment.registry import ModelRegistry, RegistryError, cached_copy
 from sentiment.runtime import SentimentModel
 from sentiment.settings import Settings
 
@@ -19,7 +19,7 @@ def fetch_from_registry(settings: Settings, version: str) -> Path:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        registry = ModelRegistry(s3_client(settings.aws_default_region), settings.model_bucket)
+        registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region)
         return registry.fetch(registry.resolve(version), settings.model_cache_dir)
     except (BotoCoreError, ClientError) as exc:
         if version == "champion":

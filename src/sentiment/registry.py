@@ -19,7 +19,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sentiment import artifact
 from sentiment.artifact import ArtifactError, sha256_file
@@ -57,9 +57,15 @@ def verify_against_manifest(directory: Path, manifest: dict[str, Any]) -> dict[s
 
 
 class ModelRegistry:
+    """The registry in one bucket, read side. `open` makes its own S3 client; tests may pass one."""
+
     def __init__(self, s3: Any, bucket: str) -> None:
         self.s3 = s3
         self.bucket = bucket
+
+    @classmethod
+    def open(cls, bucket: str, region: str) -> Self:
+        return cls(s3_client(region), bucket)
 
     def get_json(self, key: str) -> dict[str, Any] | None:
         try:

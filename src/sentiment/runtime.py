@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from sentiment.artifact import MODEL_FILE, VOCABULARY_FILE, verify
+from sentiment.artifact import MODEL_FILE, VOCABULARY_FILE, ArtifactError, verify
 from sentiment.text import Vocabulary
-
-POSITIVE_THRESHOLD = 0.5
 
 
 class _Runner:
@@ -49,6 +47,7 @@ class SentimentModel:
         self.metadata: dict[str, Any] = verify(directory)
         self.directory = directory
         self.version: str = self.metadata["version"]
+        self.threshold = decision_threshold(self.metadata)
         self.vocabulary = Vocabulary.load(directory / VOCABULARY_FILE)
         self._model_bytes = (directory / MODEL_FILE).read_bytes()
         self._local = threading.local()
@@ -71,10 +70,18 @@ class SentimentModel:
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [
-            {"score": round(float(s), 6), "label": label_for(float(s)), "model_version": self.version}
+            {"score": round(float(s), 6), "label": label_for(float(s), self.threshold), "model_version": self.version}
             for s in self.scores(texts)
         ]
 
 
-def label_for(score: float) -> str:
-    return "positive" if score >= POSITIVE_THRESHOLD else "negative"
+def decision_threshold(metadata: dict[str, Any]) -> float:
+    """The score at or above which a text is "positive", as chosen at training and recorded in the metadata."""
+    value = metadata.get("decision_threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1.0:
+        raise ArtifactError(f"metadata decision_threshold {value!r} is not a number between 0 and 1; retrain")
+    return float(value)
+
+
+def label_for(score: float, threshold: float) -> str:
+    return "positive" if score >= threshold else "negative"

@@ -1,8 +1,8 @@
-"""The one typed settings object, read from the tracked `.env`, an untracked `.env.local` and the environment.
+"""The service's typed settings, read from the tracked `.env`, an untracked `.env.local` and the environment.
 
-The environment wins over `.env.local`, which wins over `.env`; neither file holds secrets
-(`.env.local` keeps machine facts such as the base image .ci/containers made). Derived names (bucket,
-repository) follow `<project>-<env>-...` unless set explicitly.
+The environment wins over `.env.local`, which wins over `.env`; neither file holds secrets.
+Only what the running service reads lives here; the pipeline's own settings extend this
+class in `pipeline.settings`.
 """
 
 from __future__ import annotations
@@ -24,53 +24,22 @@ class Settings(BaseSettings):
     project_env: Environment = "local"
     aws_default_region: str = "eu-west-1"
 
-    artifacts_dir: Path = Path("artifacts")
+    artifacts_dir: Path = Field(Path("artifacts"), description="Where the pipeline writes; the default model is here")
     model_dir: Path | None = Field(None, description="Local model artifact directory the service loads")
-    model_version: str | None = Field(None, description="Model version to serve from the bucket (registry issue)")
+    model_version: str | None = Field(None, description="Model version to serve from the bucket, or `champion`")
     model_cache_dir: Path = Path.home() / ".cache" / "sentiment-models"
-
     model_bucket_name: str | None = None
-    ecr_repository_name: str | None = None
+
     image_ref: str = Field("", description="Image reference of the running release, reported by /version")
     git_sha: str = Field("", description="Git revision of the running code, reported by /version")
-
-    seed: int = 42
-
-    aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
-    local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")
-    local_registry_port: int = Field(
-        0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
-    )
-    container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
-    base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 
     @property
     def model_bucket(self) -> str:
         return self.model_bucket_name or f"{self.project_name}-{self.project_env}-models"
 
     @property
-    def ecr_repository(self) -> str:
-        return self.ecr_repository_name or f"{self.project_name}-{self.project_env}"
-
-    @property
-    def tf_state_bucket(self) -> str:
-        return f"{self.project_name}-{self.project_env}-tfstate"
-
-    @property
     def candidate_dir(self) -> Path:
         return self.artifacts_dir / "candidate"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.artifacts_dir / "reports"
-
-    @property
-    def local_aws_dir(self) -> Path:
-        return self.artifacts_dir / "localaws"
-
-    @property
-    def local_registry_dir(self) -> Path:
-        return self.artifacts_dir / "registry"
 
     @property
     def serving_model_dir(self) -> Path:

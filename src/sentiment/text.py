@@ -66,8 +66,8 @@ def char_ngrams(tokens: Sequence[str], min_n: int, max_n: int) -> list[str]:
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    max_word_terms: int = 20000
-    max_char_terms: int = 30000
+    max_word_terms: int = 30000
+    max_char_terms: int = 40000
     word_max_n: int = 2
     char_min_n: int = 2
     char_max_n: int = 5

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from pipeline import processes
+from pipeline.environments import processes
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import STAGES
-from pipeline.processes import gunicorn_command
+from pipeline.environments.processes import gunicorn_command
 
 REPO = Path(__file__).resolve().parents[2]
 

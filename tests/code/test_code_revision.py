@@ -2,7 +2,7 @@
 
 import subprocess
 
-from pipeline import build
+from pipeline.release import image_tag
 
 
 def _git(repo, *args):
@@ -17,20 +17,20 @@ def test_uncommitted_changes_and_untracked_files_mark_the_revision_dirty(tmp_pat
     (repo / "app.py").write_text("x = 1\n")
     _git(repo, "add", ".")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
-    monkeypatch.setattr(build, "PROJECT_DIR", repo)
+    monkeypatch.setattr(image_tag, "PROJECT_DIR", repo)
     sha = "0123456789abcdef"
 
-    assert build.code_revision(sha) == "0123456789ab"
+    assert image_tag.code_revision(sha) == "0123456789ab"
     (repo / "artifacts").mkdir()
     (repo / "artifacts" / "model.bin").write_text("ignored by git, not part of the code")
-    assert build.code_revision(sha) == "0123456789ab"
+    assert image_tag.code_revision(sha) == "0123456789ab"
 
     (repo / "new_module.py").write_text("y = 2\n")
-    with_new_file = build.code_revision(sha)
+    with_new_file = image_tag.code_revision(sha)
     assert with_new_file.startswith("0123456789ab-dirty")
     (repo / "new_module.py").write_text("y = 3\n")
-    assert build.code_revision(sha) not in (with_new_file, "0123456789ab"), "the untracked file's content counts"
+    assert image_tag.code_revision(sha) not in (with_new_file, "0123456789ab"), "the untracked file's content counts"
 
     (repo / "new_module.py").unlink()
     (repo / "app.py").write_text("x = 2\n")
-    assert build.code_revision(sha).startswith("0123456789ab-dirty")
+    assert image_tag.code_revision(sha).startswith("0123456789ab-dirty")

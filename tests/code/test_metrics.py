@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.metrics import accuracy, roc_auc
+from pipeline.ml.classification import accuracy, roc_auc
 
 
 def _brute_auc(labels, scores):
@@ -28,4 +28,4 @@ def test_auc_extremes_and_degenerate():
 
 
 def test_accuracy_uses_threshold():
-    assert accuracy([1, 0, 1], [0.5, 0.49, 0.2]) == pytest.approx(2 / 3)
+    assert accuracy([1, 0, 1], [0.5, 0.49, 0.2], 0.5) == pytest.approx(2 / 3)

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from pipeline.settings import PipelineSettings
 from sentiment.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -12,7 +13,7 @@ def test_defaults_and_derived_names(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env here
     for key in ("PROJECT_NAME", "PROJECT_ENV", "MODEL_BUCKET_NAME"):
         monkeypatch.delenv(key, raising=False)
-    s = Settings()
+    s = PipelineSettings()
     assert s.project_env == "local"
     assert s.model_bucket == "sentiment-api-local-models"
     assert s.ecr_repository == "sentiment-api-local"
@@ -44,15 +45,19 @@ def test_tracked_env_file_has_defaults_and_no_credentials():
 
 
 def test_env_local_overrides_env_and_the_environment_overrides_both(tmp_path, monkeypatch):
-    from sentiment.settings import Settings
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BASE_IMAGE", raising=False)
     (tmp_path / ".env").write_text("BASE_IMAGE=from-env\nSEED=7\n")
     (tmp_path / ".env.local").write_text("BASE_IMAGE=from-env-local\n")
-    assert (Settings().base_image, Settings().seed) == ("from-env-local", 7)
+    assert (PipelineSettings().base_image, PipelineSettings().seed) == ("from-env-local", 7)
     monkeypatch.setenv("BASE_IMAGE", "from-environment")
-    assert Settings().base_image == "from-environment"
+    assert PipelineSettings().base_image == "from-environment"
+
+
+def test_the_service_settings_carry_only_what_the_service_reads():
+    pipeline_only = set(PipelineSettings.model_fields) - set(Settings.model_fields)
+    assert {"seed", "base_image", "container_engine", "local_aws_port", "ecr_repository_name"} <= pipeline_only
+    assert not hasattr(Settings(_env_file=None), "tf_state_bucket")
 
 
 def test_the_healthcheck_probes_loopback_on_the_bound_port():

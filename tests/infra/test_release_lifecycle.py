@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from pipeline import localaws
+from pipeline.environments import emulator as localaws
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,7 +46,7 @@ def workspace(emulator, blessed, tmp_path_factory):
         "PROJECT_NAME": f"it-{uuid.uuid4().hex[:8]}",
         "PROJECT_ENV": "local",
         "ARTIFACTS_DIR": str(artifacts),
-        **localaws.environment("eu-west-1", emulator.endpoint),
+        **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
         "GUNICORN_WORKERS": "1",
     }
     yield root, env

@@ -13,8 +13,9 @@ import uuid
 import boto3
 import pytest
 
-from pipeline import infra, localaws
-from sentiment.settings import Settings
+from pipeline.environments import emulator as localaws
+from pipeline.release import stacks
+from pipeline.settings import PipelineSettings
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,13 +29,13 @@ IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-local:{tag}-
 def deployment(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("scale-out")
     emulator = localaws.up(root / "localaws")
-    monkeypatch_module.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-    for key, value in localaws.environment(REGION, emulator.endpoint).items():
+    monkeypatch_module.setenv("AWS_ENDPOINT_URL", localaws.endpoint_of(emulator))
+    for key, value in localaws.environment(REGION, localaws.endpoint_of(emulator)).items():
         monkeypatch_module.setenv(key, value)
-    settings = Settings(
+    settings = PipelineSettings(
         project_name=f"so-{uuid.uuid4().hex[:8]}", project_env="local", artifacts_dir=root / "artifacts", _env_file=None
     )
-    tf = infra.stack(settings, "service", "test")
+    tf = stacks.stack(settings, "service", print)
     ec2 = boto3.client("ec2", region_name=REGION)
     autoscaling = boto3.client("autoscaling", region_name=REGION)
     state = {"tf": tf, "settings": settings, "ec2": ec2, "autoscaling": autoscaling, "plan": root / "plan"}
@@ -51,7 +52,7 @@ def monkeypatch_module():
 
 def variables(settings, replicas, tag="aaaaaaaaaaaa"):
     return {
-        **infra.common_variables(settings),
+        **stacks.common_variables(settings),
         "image": IMAGE.format(tag=tag),
         "model_version": "0123456789ab",
         "model_bucket_name": "models",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.terraform import INFRA, Terraform
+from pipeline.release.terraform import INFRA, Terraform
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"

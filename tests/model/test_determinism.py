@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.modeling import HyperParameters
-from pipeline.train import train
+from pipeline.ml.model import HyperParameters
+from pipeline.ml.training import train
 from sentiment.artifact import SERVING_FILES
 
 pytestmark = pytest.mark.slow
@@ -12,8 +12,8 @@ SMALL = dict(max_word_terms=3000, max_char_terms=3000, max_epochs=3)
 
 
 def test_same_seed_gives_the_same_version(tmp_path):
-    a = train(tmp_path / "a", HyperParameters(**SMALL), with_anchors=False).metadata
-    b = train(tmp_path / "b", HyperParameters(**SMALL), with_anchors=False).metadata
+    a = train(tmp_path / "a", HyperParameters.from_flat(SMALL), with_anchors=False).metadata
+    b = train(tmp_path / "b", HyperParameters.from_flat(SMALL), with_anchors=False).metadata
     # model.tflite holds the weights; model.keras is a zip with timestamps, so it is not compared
     for name in SERVING_FILES:
         assert a["files"][name] == b["files"][name], name
@@ -21,10 +21,10 @@ def test_same_seed_gives_the_same_version(tmp_path):
 
 
 def test_unchanged_inputs_reuse_the_candidate_and_force_retrains(tmp_path):
-    params = HyperParameters(**SMALL)
+    params = HyperParameters.from_flat(SMALL)
     first = train(tmp_path / "c", params, with_anchors=False)
     again = train(tmp_path / "c", params, with_anchors=False)
     assert not first.reused and again.reused and again.metadata["version"] == first.metadata["version"]
     assert not train(tmp_path / "c", params, force=True, with_anchors=False).reused
-    other = train(tmp_path / "c", HyperParameters(**SMALL, seed=7), with_anchors=False)
+    other = train(tmp_path / "c", HyperParameters.from_flat({**SMALL, "seed": 7}), with_anchors=False)
     assert not other.reused and other.metadata["version"] != first.metadata["version"]

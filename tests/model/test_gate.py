@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import blessing
 from pipeline.gate import main as gate_main
+from pipeline.ml import blessing
+from pipeline.records import Blessing
 from sentiment import artifact
 
 pytestmark = pytest.mark.slow
@@ -78,7 +79,7 @@ def test_impossible_threshold_blocks_and_removes_the_blessing(candidate, tmp_pat
     assert re.search(r"^gate: FAILED test\.accuracy = 0\.7\d+ \(required >= 0\.999\)", out, re.M)
     tests, failures, failed = junit(reports)
     assert failed == {"accuracy"} and failures == 1 and tests > 10
-    assert not (candidate / blessing.BLESSING_FILE).exists()
+    assert not (candidate / Blessing.NAME).exists()
 
 
 def test_zeroed_weights_are_blocked_with_the_checks_named(zeroed_dir, tmp_path, capsys):
@@ -87,7 +88,7 @@ def test_zeroed_weights_are_blocked_with_the_checks_named(zeroed_dir, tmp_path, 
     assert {"test.accuracy", "test.roc_auc", "sanity.accuracy", "sanity.roc_auc", "slice.plain"} <= failed
     out = capsys.readouterr().out
     assert "gate: FAILED sanity.roc_auc" in out
-    assert not (zeroed_dir / blessing.BLESSING_FILE).exists()
+    assert not (zeroed_dir / Blessing.NAME).exists()
 
 
 def test_regression_against_a_better_champion_is_blocked(zeroed_dir, trained_dir, relaxed_thresholds, tmp_path):

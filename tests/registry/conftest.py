@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import aws, localaws
-from sentiment.registry import ModelRegistry, s3_client
-from sentiment.settings import Settings
+from pipeline import environments
+from pipeline.environments import emulator as localaws
+from pipeline.registry import RegistryWriter
+from pipeline.settings import PipelineSettings
+from sentiment.registry import s3_client
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,8 +31,8 @@ def emulator(tmp_path_factory):
 
 @pytest.fixture
 def settings(emulator, tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
-    return Settings(
+    monkeypatch.setenv("AWS_ENDPOINT_URL", localaws.endpoint_of(emulator))
+    return PipelineSettings(
         project_env="local",
         model_bucket_name=f"models-{uuid.uuid4().hex[:12]}",
         artifacts_dir=tmp_path / "artifacts",
@@ -40,10 +42,11 @@ def settings(emulator, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def registry(settings) -> ModelRegistry:
+def registry(settings) -> RegistryWriter:
     """A fresh bucket per test, made with boto3 (Terraform owns it in the pipeline)."""
-    aws.connect(settings)
+    environment = environments.current(settings)
+    environment.connect()
     s3_client(settings.aws_default_region).create_bucket(
         Bucket=settings.model_bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws_default_region}
     )
-    return aws.registry(settings)
+    return environment.registry()

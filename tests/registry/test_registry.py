@@ -4,20 +4,21 @@ import json
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from pipeline import model_registry
 from pipeline.cli import StageError
-from pipeline.gate import QUALITY_GATES
 from pipeline.publish import publishable_files
+from pipeline.registry import RegistryWriter
 from sentiment import artifact
 from sentiment.loader import load_model
 from sentiment.registry import ModelRegistry, RegistryError, version_prefix
 
 pytestmark = pytest.mark.slow
+QUALITY_GATES = Path(__file__).resolve().parents[2] / "quality_gates"
 THRESHOLDS = QUALITY_GATES / "thresholds.toml"
 
 
@@ -28,7 +29,7 @@ def candidate(blessed):
 
 def test_publish_list_fetch_verify_and_serve(registry, blessed, settings):
     files = candidate(blessed)
-    manifest, new = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, new = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     assert new and [m["version"] for m in registry.versions()] == [version]
     assert set(manifest["files"]) == {
@@ -47,14 +48,14 @@ def test_publish_list_fetch_verify_and_serve(registry, blessed, settings):
 
 def test_republishing_is_a_no_op(registry, blessed):
     files = candidate(blessed)
-    first, new = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
-    again, new_again = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    first, new = registry.publish(files.files, files.metadata, progress=lambda m: None)
+    again, new_again = registry.publish(files.files, files.metadata, progress=lambda m: None)
     assert new and not new_again and again["published"] == first["published"]
 
 
 def test_tampered_object_and_tampered_cache_are_refused(registry, blessed, settings):
     files = candidate(blessed)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     cached = registry.fetch(version, settings.model_cache_dir)
     with (cached / artifact.VOCABULARY_FILE).open("ab") as fh:
@@ -114,39 +115,39 @@ def test_emulator_stopped_mid_publish_leaves_no_visible_version(registry, blesse
 
     impatient = boto3.client("s3", config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
     files = candidate(blessed)
-    pausing = ModelRegistry(PausesEmulatorAfter(impatient, emulator.pid, n=2), registry.bucket)
+    pausing = RegistryWriter(PausesEmulatorAfter(impatient, emulator.pid, n=2), registry.bucket)
     try:
         with pytest.raises(BotoCoreError):
-            model_registry.publish(pausing, files["files"], files["metadata"], progress=lambda m: None)
+            pausing.publish(files.files, files.metadata, progress=lambda m: None)
     finally:
         os.kill(emulator.pid, signal.SIGCONT)
-    version = files["metadata"]["version"]
+    version = files.metadata["version"]
     uploaded = registry.s3.list_objects_v2(Bucket=registry.bucket, Prefix=version_prefix(version)).get("KeyCount", 0)
     assert uploaded >= 1, "the failure should have happened part-way through"
     assert registry.versions() == [] and registry.manifest(version) is None
     with pytest.raises(RegistryError, match="not published"):
         registry.fetch(version, blessed[0].parent / "cache")
-    _, new = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    _, new = registry.publish(files.files, files.metadata, progress=lambda m: None)
     assert new and [m["version"] for m in registry.versions()] == [version]
 
 
 def test_champion_and_history_round_trip(registry, blessed):
     files = candidate(blessed)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     assert registry.champion() is None
     with pytest.raises(RegistryError, match="not published"):
-        model_registry.promote(registry, "000000000000")
-    first = model_registry.promote(registry, version, {"image": "img:1"})
-    second = model_registry.promote(registry, version, {"image": "img:2"})
+        registry.promote("000000000000")
+    first = registry.promote(version, {"image": "img:1"})
+    second = registry.promote(version, {"image": "img:2"})
     assert first["previous"] is None and second["previous"] == version
     assert registry.champion()["image"] == "img:2" and registry.resolve("champion") == version
-    assert [e["image"] for e in model_registry.history(registry)] == ["img:1", "img:2"]
+    assert [e["image"] for e in registry.history()] == ["img:1", "img:2"]
 
 
 def test_unreachable_bucket_uses_a_verified_cache_or_fails_in_one_line(registry, blessed, settings, monkeypatch):
     files = candidate(blessed)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     online = os.environ["AWS_ENDPOINT_URL"]
     offline = settings.model_copy(update={"model_version": version})
@@ -164,7 +165,7 @@ def test_workers_fetching_the_same_version_at_once_all_get_a_verified_copy(regis
     from concurrent.futures import ThreadPoolExecutor
 
     files = candidate(blessed)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     clients = [ModelRegistry(registry.s3, registry.bucket) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         copies = list(pool.map(lambda r: r.fetch(manifest["version"], settings.model_cache_dir), clients))
@@ -174,14 +175,14 @@ def test_workers_fetching_the_same_version_at_once_all_get_a_verified_copy(regis
 
 def test_regated_model_republishes_as_a_no_op_but_changed_model_files_are_refused(registry, blessed, tmp_path):
     files = candidate(blessed)
-    first, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
-    regated = dict(files["files"])
+    first, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
+    regated = dict(files.files)
     regated["gate.json"] = tmp_path / "gate.json"
-    regated["gate.json"].write_text(files["files"]["gate.json"].read_text().replace("{", '{"rerun": true, ', 1))
-    again, new = model_registry.publish(registry, regated, files["metadata"], progress=lambda m: None)
+    regated["gate.json"].write_text(files.files["gate.json"].read_text().replace("{", '{"rerun": true, ', 1))
+    again, new = registry.publish(regated, files.metadata, progress=lambda m: None)
     assert not new and again["files"]["gate.json"] == first["files"]["gate.json"]
-    tampered = dict(files["files"])
+    tampered = dict(files.files)
     tampered["vocabulary.json"] = tmp_path / "vocabulary.json"
-    tampered["vocabulary.json"].write_bytes(files["files"]["vocabulary.json"].read_bytes() + b" ")
+    tampered["vocabulary.json"].write_bytes(files.files["vocabulary.json"].read_bytes() + b" ")
     with pytest.raises(RegistryError, match="different model files"):
-        model_registry.publish(registry, tampered, files["metadata"], progress=lambda m: None)
+        registry.publish(tampered, files.metadata, progress=lambda m: None)

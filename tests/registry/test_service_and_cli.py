@@ -5,17 +5,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from pipeline import localaws, model_registry
-from pipeline.gate import QUALITY_GATES
-from pipeline.processes import gunicorn_command
+from pipeline.environments import emulator as localaws
+from pipeline.environments.processes import gunicorn_command
 from pipeline.publish import publishable_files
 from sentiment import artifact
 from sentiment.registry import version_prefix
 
 pytestmark = pytest.mark.slow
+QUALITY_GATES = Path(__file__).resolve().parents[2] / "quality_gates"
 
 
 def start_service(env, port):
@@ -39,7 +40,7 @@ def test_service_serves_a_published_version_and_refuses_a_changed_byte(
     registry, blessed, settings, clean_env, free_port, tmp_path
 ):
     files = publishable_files(*blessed, QUALITY_GATES / "thresholds.toml", QUALITY_GATES)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     env = {
         **clean_env,
@@ -101,7 +102,7 @@ def test_localaws_cli_up_status_env_down(clean_env, tmp_path):
 
 def test_models_cli_lists_promotes_and_shows_history(registry, blessed, settings, clean_env, tmp_path):
     files = publishable_files(*blessed, QUALITY_GATES / "thresholds.toml", QUALITY_GATES)
-    manifest, _ = model_registry.publish(registry, files["files"], files["metadata"], progress=lambda m: None)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     env = {**clean_env, "AWS_ENDPOINT_URL": registry.s3.meta.endpoint_url, "MODEL_BUCKET_NAME": registry.bucket}
     listed = run_cli(["pipeline.models", "list"], env, tmp_path)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.gate_config import load_jsonl
+from pipeline.ml.gate_config import load_jsonl
 from pipeline.reports import CheckResult
 
 BAD_INPUTS = {

@@ -24,7 +24,7 @@ from typing import Any
 
 from pipeline.cli import StageError
 
-INFRA = Path(__file__).resolve().parents[1] / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 DEFAULT_MIRROR = "/opt/tf-plugins"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -1,11 +1,11 @@
-"""Binary classification metrics in plain numpy (no scikit-learn at serving or gate time)."""
+"""Binary classification metrics in plain numpy (no scikit-learn at gate time); the caller gives the threshold."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
+def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float) -> float:
     return float(np.mean((np.asarray(scores) >= threshold) == np.asarray(labels).astype(bool)))
 
 
@@ -26,5 +26,5 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def summary(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    return {"accuracy": round(accuracy(labels, scores), 4), "roc_auc": round(roc_auc(labels, scores), 4)}
+def summary(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    return {"accuracy": round(accuracy(labels, scores, threshold), 4), "roc_auc": round(roc_auc(labels, scores), 4)}

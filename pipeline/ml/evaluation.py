@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import data
-from pipeline.metrics import accuracy, roc_auc
+from pipeline.ml import data
+from pipeline.ml.classification import accuracy, roc_auc
 from sentiment import artifact
 from sentiment.runtime import SentimentModel
 
@@ -27,26 +27,26 @@ def _labels(rows: list[dict[str, Any]]) -> np.ndarray:
 def sanity(model: SentimentModel, rows: list[dict[str, Any]]) -> dict[str, float]:
     scores = model.scores([row["text"] for row in rows])
     labels = _labels(rows)
-    out = {"sanity.accuracy": accuracy(labels, scores), "sanity.roc_auc": roc_auc(labels, scores)}
+    out = {"sanity.accuracy": accuracy(labels, scores, model.threshold), "sanity.roc_auc": roc_auc(labels, scores)}
     for tag in sorted({t for row in rows for t in row["tags"]}):
         mask = np.array([tag in row["tags"] for row in rows])
-        out[f"slice.{tag}"] = accuracy(labels[mask], scores[mask])
+        out[f"slice.{tag}"] = accuracy(labels[mask], scores[mask], model.threshold)
     return out
 
 
 def held_out(model: SentimentModel, splits: data.Splits) -> dict[str, float]:
     labels = np.array([ex.label for ex in splits.test])
     scores = model.scores([ex.text for ex in splits.test])
-    return {"test.accuracy": accuracy(labels, scores), "test.roc_auc": roc_auc(labels, scores)}
+    return {"test.accuracy": accuracy(labels, scores, model.threshold), "test.roc_auc": roc_auc(labels, scores)}
 
 
 def suites(model: SentimentModel, suites: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
     out = {}
     mft = suites["minimum_functionality"]
-    out["suite.minimum_functionality"] = accuracy(_labels(mft), model.scores([r["text"] for r in mft]))
+    out["suite.minimum_functionality"] = accuracy(_labels(mft), model.scores([r["text"] for r in mft]), model.threshold)
     inv = suites["invariance"]
     a, b = model.scores([r["original"] for r in inv]), model.scores([r["variant"] for r in inv])
-    out["suite.invariance"] = float(np.mean((a >= 0.5) == (b >= 0.5)))
+    out["suite.invariance"] = float(np.mean((a >= model.threshold) == (b >= model.threshold)))
     dr = suites["directional"]
     a, b = model.scores([r["original"] for r in dr]), model.scores([r["variant"] for r in dr])
     ok = [

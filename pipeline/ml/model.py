@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -11,15 +12,14 @@ import tensorflow as tf
 
 from sentiment.text import FeatureConfig, Vocabulary
 
+# Scores at or above this are "positive". Written into each artifact's metadata at training;
+# the runtime and the evaluation read it from there.
+DECISION_THRESHOLD = 0.5
+
 
 @dataclass(frozen=True)
 class HyperParameters:
-    max_word_terms: int = 30000
-    max_char_terms: int = 40000
-    word_max_n: int = 2
-    char_min_n: int = 2
-    char_max_n: int = 5
-    min_df: int = 2
+    features: FeatureConfig = field(default_factory=FeatureConfig)
     l2: float = 2.5e-5  # = 1 / (2 C n) for C = 2, n = 10,200: scikit-learn's default strength
     dropout: float = 0.0
     learning_rate: float = 1e-2
@@ -29,18 +29,18 @@ class HyperParameters:
     seed: int = 42
 
     def as_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+        """One flat mapping (feature settings and training settings), as recorded in the metadata."""
+        return {
+            **asdict(self.features),
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "features"},
+        }
 
-    @property
-    def features(self) -> FeatureConfig:
-        return FeatureConfig(
-            max_word_terms=self.max_word_terms,
-            max_char_terms=self.max_char_terms,
-            word_max_n=self.word_max_n,
-            char_min_n=self.char_min_n,
-            char_max_n=self.char_max_n,
-            min_df=self.min_df,
-        )
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> HyperParameters:
+        """The inverse of as_dict; names that are neither a feature nor a training setting are refused."""
+        feature_names = {f.name for f in fields(FeatureConfig)}
+        features = FeatureConfig(**{k: v for k, v in values.items() if k in feature_names})
+        return cls(features=features, **{k: v for k, v in values.items() if k not in feature_names})
 
 
 def build(vocab_size: int, params: HyperParameters) -> keras.Model:

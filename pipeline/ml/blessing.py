@@ -1,0 +1,69 @@
+"""The blessing: proof, stored beside the artifact, that this exact model passed the gate.
+
+It pins the model version, the thresholds file, the sanity set and suites (by hash) and
+the gate report that blessed it (`pipeline.records.Blessing`). Later stages refuse a
+candidate whose blessing is missing or does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.records import Blessing, RecordError
+from sentiment.artifact import sha256_file
+
+
+class BlessingError(Exception):
+    """The candidate is not blessed for the current quality gates."""
+
+
+def quality_gates_hash(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*.jsonl")):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def write(
+    model_dir: Path,
+    model_version: str,
+    thresholds: Path,
+    quality_gates: Path,
+    report: Path,
+    checks: list[str],
+    baseline_version: str | None,
+) -> Blessing:
+    blessing = Blessing(
+        model_version=model_version,
+        thresholds_sha256=sha256_file(thresholds),
+        quality_gates_sha256=quality_gates_hash(quality_gates),
+        report_sha256=sha256_file(report),
+        checks=checks,
+        baseline_version=baseline_version,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    blessing.write_file(model_dir / Blessing.NAME)
+    return blessing
+
+
+def remove(model_dir: Path) -> None:
+    (model_dir / Blessing.NAME).unlink(missing_ok=True)
+
+
+def verify(model_dir: Path, model_version: str, thresholds: Path, quality_gates: Path) -> Blessing:
+    path = model_dir / Blessing.NAME
+    if not path.is_file():
+        raise BlessingError(f"{model_dir} is not blessed: run `python -m pipeline.gate` first")
+    try:
+        blessing = Blessing.read_file(path)
+    except RecordError as exc:
+        raise BlessingError(str(exc)) from None
+    if blessing.model_version != model_version:
+        raise BlessingError(f"{path} blesses model {blessing.model_version}, not {model_version}")
+    if blessing.thresholds_sha256 != sha256_file(thresholds):
+        raise BlessingError(f"{path} was made with other thresholds than {thresholds}: re-run the gate")
+    if blessing.quality_gates_sha256 != quality_gates_hash(quality_gates):
+        raise BlessingError(f"{path} was made with another sanity set or suites: re-run the gate")
+    return blessing

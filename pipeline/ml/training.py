@@ -1,0 +1,172 @@
+"""Training: corpus -> seeded split -> Keras model -> candidate artifact directory.
+
+The artifact layout is `sentiment.artifact`'s. An unchanged input (data fingerprint,
+hyper-parameters, training code, library versions) reuses the existing candidate
+instead of retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.ml import anchors, data
+from pipeline.ml import model as modeling
+from pipeline.ml.classification import summary
+from pipeline.ml.data import Splits
+from pipeline.provenance import git_sha, library_versions, source_hash
+from sentiment import artifact, text
+from sentiment.artifact import ArtifactError
+from sentiment.runtime import SentimentModel
+from sentiment.text import Vocabulary
+
+TRAINING_CODE = (Path(text.__file__), Path(data.__file__), Path(modeling.__file__), Path(__file__))
+LIBRARIES = ("tensorflow", "keras", "numpy", "ai-edge-litert")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    metadata: dict[str, Any]
+    reused: bool
+
+
+def training_inputs_hash(splits: Splits, params: modeling.HyperParameters) -> str:
+    doc = {
+        "data": splits.fingerprint,
+        "params": params.as_dict(),
+        "code": source_hash(*TRAINING_CODE),
+        "libraries": library_versions(*LIBRARIES),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _reusable(out_dir: Path, inputs_hash: str) -> dict[str, Any] | None:
+    try:
+        metadata = artifact.verify(out_dir)
+    except ArtifactError:
+        return None
+    return metadata if metadata.get("training_inputs") == inputs_hash else None
+
+
+def _xy(examples: tuple[data.Example, ...]) -> tuple[list[str], np.ndarray]:
+    return [ex.text for ex in examples], np.array([ex.label for ex in examples], dtype=np.float32)
+
+
+def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
+    (directory / artifact.METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+
+
+def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Write the artifact files and their metadata (checksums, version, provenance) into `directory`."""
+    vocab.save(directory / artifact.VOCABULARY_FILE)
+    modeling.export_litert(model, vocab, directory / artifact.MODEL_FILE)
+    model.save(directory / artifact.KERAS_FILE)
+    hashes = {name: artifact.sha256_file(directory / name) for name in (*artifact.SERVING_FILES, artifact.KERAS_FILE)}
+    metadata: dict[str, Any] = {
+        "schema": artifact.METADATA_SCHEMA,
+        "version": artifact.version_from_hashes(hashes),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": git_sha(),
+        **provenance,
+        "inputs": [  # from Vocabulary.count_rows; ids index vocabulary.json's terms
+            {"name": "ids", "shape": [None, None], "dtype": "int32"},
+            {"name": "counts", "shape": [None, None], "dtype": "float32"},
+        ],
+        "decision_threshold": modeling.DECISION_THRESHOLD,
+        "files": hashes,
+        "libraries": library_versions(*LIBRARIES),
+    }
+    write_metadata(directory, metadata)
+    return metadata
+
+
+class OutputDirError(Exception):
+    """The output directory holds something other than a model artifact."""
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Training replaces `out_dir` whole, so it must be empty or a previous artifact: never someone's files."""
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / artifact.METADATA_FILE).is_file():
+        raise OutputDirError(f"{out_dir} is not empty and holds no model artifact; refusing to replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"{out_dir} exists and is not a directory")
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Swap a finished artifact into place so a failed run never leaves a half-written candidate."""
+    old = dst.with_name(dst.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dst.exists():
+        dst.rename(old)
+    src.rename(dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(
+    out_dir: Path,
+    params: modeling.HyperParameters,
+    force: bool = False,
+    with_anchors: bool = True,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    started = time.monotonic()
+    check_output_dir(out_dir)
+    log("loading the Rotten Tomatoes corpus")
+    splits = data.load_splits(params.seed)
+    log(f"split {splits.sizes} fingerprint {splits.fingerprint[:16]}")
+    inputs_hash = training_inputs_hash(splits, params)
+    if not force and (existing := _reusable(out_dir, inputs_hash)) is not None:
+        log(f"inputs unchanged: reusing candidate {existing['version']} in {out_dir} (use --force to retrain)")
+        return TrainResult(existing, reused=True)
+
+    train_xy, val_xy, test_xy = _xy(splits.train), _xy(splits.val), _xy(splits.test)
+    vocab = Vocabulary.fit(train_xy[0], train_xy[1].astype(int).tolist(), params.features)
+    log(f"vocabulary: {vocab.size} word and character n-grams; training up to {params.max_epochs} epochs")
+    model = modeling.fit(vocab, train_xy, val_xy, params)
+
+    provenance = {
+        "data": {
+            "source": f"{data.CORPUS_PACKAGE}/{data.CORPUS_RESOURCE}",
+            "fingerprint": splits.fingerprint,
+            "sizes": splits.sizes,
+        },
+        "hyperparameters": params.as_dict(),
+        "training_inputs": inputs_hash,
+    }
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        metadata = package(work, vocab, model, provenance)
+        # Metrics come from the exported artifact through the serving loader: what ships is what is measured.
+        served = SentimentModel(work)
+        metadata["metrics"] = {
+            name: summary(y, served.scores(texts), served.threshold)
+            for name, (texts, y) in (("val", val_xy), ("test", test_xy))
+        }
+        if with_anchors:
+            log("scoring the anchors (VADER, TF-IDF + logistic regression) on the same test split")
+            metadata["anchors"] = anchors.anchors(splits, params.seed)
+        metadata["training_seconds"] = round(time.monotonic() - started, 1)
+        write_metadata(work, metadata)
+        _replace_dir(work, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return TrainResult(metadata, reused=False)
+
+
+def format_summary(metadata: dict[str, Any]) -> str:
+    lines = [f"model {metadata['version']}  ({metadata['data']['sizes']})", f"{'':22}{'accuracy':>10}{'roc_auc':>10}"]
+    rows = [(f"model/{split}", m) for split, m in metadata.get("metrics", {}).items()]
+    rows += [(f"anchor/{name}", m) for name, m in metadata.get("anchors", {}).items()]
+    lines += [f"{name:22}{m['accuracy']:>10.4f}{m['roc_auc']:>10.4f}" for name, m in rows]
+    return "\n".join(lines)

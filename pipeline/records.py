@@ -1,0 +1,243 @@
+"""The records that flow between stages: one frozen dataclass per file under ARTIFACTS_DIR.
+
+Each record names its file (relative to ARTIFACTS_DIR), the stage that writes it and a
+schema version. `read` fails with one line and exit 2 when the file is missing, unreadable
+or of another schema ("run `python -m pipeline.<stage>` first"); `write` is atomic (a temp
+file renamed over the old one), so a reader never sees half a record.
+
+  record            file                           written by   read by
+  Candidate         candidate/metadata.json        train        gate, publish
+  GateReport        reports/gate.json              gate         publish
+  Blessing          <model dir>/blessing.json      gate         publish
+  ProvisionedStack  provision.json                 provision    build, deploy
+  PublishedVersion  publish.json                   publish      build, deploy
+  ImageRecord       image.json                     build        deploy
+  PlannedRelease    terraform/planned-release.json deploy       deploy --apply-plan
+  Deployment        deploy.json                    deploy       smoke, rollback
+  SmokeReport       reports/smoke.json             smoke        (Jenkins, people)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pipeline.cli import StageError
+from sentiment import artifact
+from sentiment.artifact import ArtifactError
+
+
+class RecordError(StageError):
+    """A record another stage should have written is missing, unreadable or stale."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=2)
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class Record:
+    FILE: ClassVar[str]
+    PRODUCER: ClassVar[str]
+    SCHEMA: ClassVar[int] = 1
+
+    @classmethod
+    def path(cls, artifacts_dir: Path) -> Path:
+        return artifacts_dir / cls.FILE
+
+    @classmethod
+    def read(cls, artifacts_dir: Path) -> Self:
+        return cls.read_file(cls.path(artifacts_dir))
+
+    @classmethod
+    def read_file(cls, path: Path) -> Self:
+        rerun = f"run `python -m pipeline.{cls.PRODUCER}` first"
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RecordError(f"{path} is missing: {rerun}") from None
+        except (OSError, ValueError) as exc:
+            raise RecordError(f"{path} is unreadable ({exc}): {rerun}") from None
+        if not isinstance(doc, dict) or doc.get("schema") != cls.SCHEMA:
+            found = doc.get("schema") if isinstance(doc, dict) else None
+            raise RecordError(f"{path} has schema {found!r}, not {cls.SCHEMA}: {rerun}")
+        try:
+            return cls.from_dict(doc)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise RecordError(f"{path} does not match its schema ({exc}): {rerun}") from None
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.SCHEMA, **asdict(self)}
+
+    def write(self, artifacts_dir: Path) -> Path:
+        return self.write_file(self.path(artifacts_dir))
+
+    def write_file(self, path: Path) -> Path:
+        return write_json_atomic(path, self.to_dict())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trained, checksum-verified model artifact directory (its metadata schema is sentiment.artifact's)."""
+
+    FILE: ClassVar[str] = f"candidate/{artifact.METADATA_FILE}"
+    directory: Path
+    metadata: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata["version"])
+
+    @classmethod
+    def path(cls, artifacts_dir: Path) -> Path:
+        return artifacts_dir / cls.FILE
+
+    @classmethod
+    def read_dir(cls, directory: Path) -> Candidate:
+        try:
+            return cls(directory, artifact.verify(directory))
+        except ArtifactError as exc:
+            raise RecordError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class GateReport(Record):
+    FILE: ClassVar[str] = "reports/gate.json"
+    PRODUCER: ClassVar[str] = "gate"
+    passed: bool
+    model_version: str
+    champion_version: str | None
+    thresholds_file: str
+    measurements: dict[str, float]
+    checks: list[dict[str, Any]]
+    failed: list[str]
+    stage: str = "gate"
+
+
+@dataclass(frozen=True)
+class Blessing(Record):
+    """Proof, beside the artifact, that this exact model passed the gate with these inputs."""
+
+    FILE: ClassVar[str] = "candidate/blessing.json"
+    PRODUCER: ClassVar[str] = "gate"
+    NAME: ClassVar[str] = "blessing.json"
+    model_version: str
+    thresholds_sha256: str
+    quality_gates_sha256: str
+    report_sha256: str
+    checks: list[str]
+    baseline_version: str | None
+    created: str
+
+
+@dataclass(frozen=True)
+class ProvisionedStack(Record):
+    FILE: ClassVar[str] = "provision.json"
+    PRODUCER: ClassVar[str] = "provision"
+    model_bucket_name: str
+    model_bucket_arn: str
+    model_bucket_kms_key_arn: str
+    repository_url: str
+    repository_arn: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class PublishedVersion(Record):
+    FILE: ClassVar[str] = "publish.json"
+    PRODUCER: ClassVar[str] = "publish"
+    version: str
+    bucket: str
+    prefix: str
+    manifest_sha256: str
+    published: str
+    newly_published: bool
+
+
+@dataclass(frozen=True)
+class ImageRecord(Record):
+    FILE: ClassVar[str] = "image.json"
+    PRODUCER: ClassVar[str] = "build"
+    reference: str
+    digest: str
+    pinned: str  # reference@digest
+    registry: str
+    repository: str
+    tag: str
+    git_sha: str
+    model_version: str
+    engine: str
+    base_image: str
+    size_bytes: int | None
+    reused: bool
+    built_at: str
+
+
+@dataclass(frozen=True)
+class Release(Record):
+    """What one deploy ships: an image, a model version, and the shared stack it runs against."""
+
+    FILE: ClassVar[str] = "terraform/planned-release.json"  # as PlannedRelease: saved beside the plan
+    PRODUCER: ClassVar[str] = "deploy --plan-only"
+    image: str
+    image_built: bool
+    model_version: str
+    git_sha: str
+    environment: str
+    model_bucket: str
+    shared: dict[str, str]
+    deployed: str | None = None
+
+
+@dataclass(frozen=True)
+class Deployment(Record):
+    FILE: ClassVar[str] = "deploy.json"
+    PRODUCER: ClassVar[str] = "deploy"
+    release: Release
+    endpoint_url: str
+    runner: str  # "ec2", "container" or "process"
+    infrastructure_url: str
+    instance_id: str | None = None
+    local_pid: int | None = None
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Deployment:
+        release = doc["release"]
+        return super().from_dict({**doc, "release": Release.from_dict(release)})
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = super().to_dict()
+        doc["release"].pop("schema", None)
+        return doc
+
+
+@dataclass(frozen=True)
+class SmokeReport(Record):
+    FILE: ClassVar[str] = "reports/smoke.json"
+    PRODUCER: ClassVar[str] = "smoke"
+    url: str
+    expected: dict[str, str]
+    passed: bool
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    stage: str = "smoke"

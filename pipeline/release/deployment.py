@@ -1,0 +1,112 @@
+"""Deploying a release: plan infra/service for it, save the plan, apply exactly that plan, then
+let the environment say where it answers. Used by the deploy stage and by rollbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.cli import StageError
+from pipeline.environments import Environment
+from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
+from pipeline.release import stacks
+from pipeline.release.terraform import Terraform
+
+SHARED_OUTPUTS = ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")
+
+
+def release_for(
+    environment: Environment,
+    image: str | None,
+    model_version: str | None,
+    sha: str,
+    built: bool = True,
+) -> Release:
+    """The release to deploy: the given image and model version, else the build's and publish's records."""
+    artifacts = environment.settings.artifacts_dir
+    shared = ProvisionedStack.read(artifacts)
+    version = model_version or PublishedVersion.read(artifacts).version
+    if version == "champion":
+        version = environment.registry().resolve("champion")
+    if image is None:
+        if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
+            image, built = ImageRecord.read(artifacts).reference, True
+        else:
+            image, built = f"{shared.repository_url}:{sha[:12]}-{version}", False
+    return Release(
+        image=image,
+        image_built=built,
+        model_version=version,
+        git_sha=sha,
+        environment=environment.name,
+        model_bucket=shared.model_bucket_name,
+        shared={name: getattr(shared, name) for name in SHARED_OUTPUTS},
+    )
+
+
+def variables(environment: Environment, release: Release) -> dict[str, Any]:
+    return {
+        **stacks.common_variables(environment.settings),
+        "image": release.image,
+        "model_version": release.model_version,
+        "model_bucket_name": release.model_bucket,
+        **release.shared,
+    }
+
+
+def service_stack(environment: Environment, log: Callable[[str], None]) -> Terraform:
+    environment.connect()
+    return stacks.stack(environment.settings, "service", log)
+
+
+def plan(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
+    """Save a plan for the release, and the release beside it for `apply_saved_plan`."""
+    tf = service_stack(environment, log)
+    changed = tf.plan(variables(environment, release), _plan_file(environment))
+    release.write(environment.settings.artifacts_dir)
+    log(
+        f"planned {release.image} with model {release.model_version}"
+        f" ({'changes' if changed else 'no infrastructure changes'}); plan saved to {_plan_file(environment)}"
+    )
+
+
+def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> Deployment:
+    """Apply exactly the saved plan and record the deployment."""
+    release = Release.read(environment.settings.artifacts_dir)
+    if release.environment != environment.name:
+        raise StageError(f"the saved plan is for {release.environment}, not {environment.name}: plan again", 2)
+    tf = service_stack(environment, log)
+    tf.apply(_plan_file(environment))
+    outputs = tf.outputs()
+    release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
+    serving = environment.serve(release, outputs["endpoint_url"])
+    deployment = Deployment(
+        release=release,
+        endpoint_url=serving.endpoint_url,
+        runner=serving.runner,
+        infrastructure_url=outputs["endpoint_url"],
+        instance_id=outputs.get("instance_id"),
+        local_pid=serving.local_pid,
+    )
+    deployment.write(environment.settings.artifacts_dir)
+    log(f"release {release.model_version} ({release.image}) is live at {deployment.endpoint_url}")
+    return deployment
+
+
+def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
+    plan(environment, release, log)
+    return apply_saved_plan(environment, log)
+
+
+def destroy(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
+    if not environment.may_destroy:
+        raise StageError(f"refusing to destroy the service of {environment.name} from the pipeline", exit_code=2)
+    environment.stop_release()
+    service_stack(environment, log).destroy(variables(environment, release))
+
+
+def _plan_file(environment: Environment) -> Path:
+    return environment.settings.terraform_dir / environment.name / "service.tfplan"

@@ -1,0 +1,66 @@
+"""The pipeline's typed settings: the service's settings plus what only the stages read.
+
+Same sources and precedence as `sentiment.settings` (environment > `.env.local` > `.env`).
+Derived names (repository, state bucket, artifact locations) follow `<project>-<env>-...`
+and ARTIFACTS_DIR unless set explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+
+from sentiment.settings import Settings
+
+
+class PipelineSettings(Settings):
+    seed: int = 42
+    quality_gates_dir: Path = Field(Path("quality_gates"), description="Thresholds, sanity set, suites, canaries")
+    ecr_repository_name: str | None = None
+
+    aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
+    local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")
+    local_registry_port: int = Field(
+        0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
+    )
+    container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
+    base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
+
+    @property
+    def ecr_repository(self) -> str:
+        return self.ecr_repository_name or f"{self.project_name}-{self.project_env}"
+
+    @property
+    def tf_state_bucket(self) -> str:
+        return f"{self.project_name}-{self.project_env}-tfstate"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.artifacts_dir / "reports"
+
+    @property
+    def thresholds_file(self) -> Path:
+        return self.quality_gates_dir / "thresholds.toml"
+
+    @property
+    def terraform_dir(self) -> Path:
+        return self.artifacts_dir / "terraform"
+
+    @property
+    def local_aws_dir(self) -> Path:
+        return self.artifacts_dir / "localaws"
+
+    @property
+    def local_registry_dir(self) -> Path:
+        return self.artifacts_dir / "registry"
+
+    @property
+    def local_release_dir(self) -> Path:
+        return self.artifacts_dir / "local_release"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> PipelineSettings:
+    return PipelineSettings()
