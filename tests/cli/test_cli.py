@@ -28,6 +28,7 @@ def run(args, env=None, cwd=REPO, timeout=120):
         "pipeline.localaws",
         "pipeline.models",
         "pipeline.rollback",
+        "pipeline.image_registry",
         "bench",
         *(f"pipeline.{s}" for s in STAGES),
     ],

@@ -115,6 +115,16 @@ def test_the_image_is_non_root_labelled_and_health_checked(built):
     assert no_tensorflow.returncode != 0 and "No module named 'tensorflow'" in no_tensorflow.stderr
 
 
+def test_the_image_holds_the_service_and_not_the_pipeline(built):
+    def python(code):
+        command = [ENGINE.path, "run", "--rm", "--network=none", built["reference"], "python3", "-c", code]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    assert python("import sentiment.service").returncode == 0
+    no_pipeline = python("import pipeline")
+    assert no_pipeline.returncode != 0 and "No module named 'pipeline'" in no_pipeline.stderr
+
+
 def test_pushed_image_pulls_back_by_digest(built):
     subprocess.run([ENGINE.path, "rmi", "--force", built["pinned"]], capture_output=True, check=False)
     ENGINE.pull(built["pinned"], insecure=True)
