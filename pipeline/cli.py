@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,7 +23,15 @@ def _settings_problem(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    # Jenkins aborts a build with SIGTERM: let it unwind like Ctrl-C, so a stage can wait for
+    # what it started (a terraform run holding the state lock) instead of vanishing under it.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return main(argv)
     except StageError as exc:

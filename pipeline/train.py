@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 
 from pipeline.cli import StageError, log, run
-from pipeline.ml import data, training
-from pipeline.ml.model import HyperParameters
+from pipeline.ml.hyperparameters import HyperParameters, OutputDirError, check_output_dir
 from pipeline.records import Candidate
 from pipeline.settings import get_settings
 
@@ -35,15 +34,22 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     overrides = {name: getattr(args, name) for name in HyperParameters().as_dict() if getattr(args, name) is not None}
     overrides.setdefault("seed", settings.seed)
+    out_dir = args.out or settings.candidate_dir
+    try:
+        check_output_dir(out_dir)
+    except OutputDirError as exc:
+        raise StageError(str(exc), exit_code=2) from exc
+    from pipeline.ml import data, training  # TensorFlow: imported once the inputs are known to be usable
+
     try:
         result = training.train(
-            args.out or settings.candidate_dir,
+            out_dir,
             HyperParameters.from_flat(overrides),
             force=args.force,
             with_anchors=not args.no_anchors,
             log=lambda m: log(STAGE, m),
         )
-    except (data.DataError, training.OutputDirError) as exc:
+    except (data.DataError, OutputDirError) as exc:
         raise StageError(str(exc), exit_code=2) from exc
     print(training.format_summary(result.metadata))
     return 0

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.ml.model import HyperParameters
+    from pipeline.ml.hyperparameters import HyperParameters
     from pipeline.ml.training import train
 
     out = tmp_path_factory.mktemp("model") / "candidate"

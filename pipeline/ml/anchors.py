@@ -6,7 +6,7 @@ import numpy as np
 
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
-from pipeline.ml.model import DECISION_THRESHOLD
+from pipeline.ml.hyperparameters import DECISION_THRESHOLD
 
 
 def vader(splits: Splits) -> dict[str, float]:

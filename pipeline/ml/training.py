@@ -24,6 +24,7 @@ from pipeline.ml import anchors, data
 from pipeline.ml import model as modeling
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
+from pipeline.ml.hyperparameters import DECISION_THRESHOLD, HyperParameters, check_output_dir
 from pipeline.provenance import git_sha, library_versions, source_hash
 from sentiment import artifact, text
 from sentiment.artifact import ArtifactError
@@ -40,7 +41,7 @@ class TrainResult:
     reused: bool
 
 
-def training_inputs_hash(splits: Splits, params: modeling.HyperParameters) -> str:
+def training_inputs_hash(splits: Splits, params: HyperParameters) -> str:
     doc = {
         "data": splits.fingerprint,
         "params": params.as_dict(),
@@ -82,24 +83,12 @@ def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str
             {"name": "ids", "shape": [None, None], "dtype": "int32"},
             {"name": "counts", "shape": [None, None], "dtype": "float32"},
         ],
-        "decision_threshold": modeling.DECISION_THRESHOLD,
+        "decision_threshold": DECISION_THRESHOLD,
         "files": hashes,
         "libraries": library_versions(*LIBRARIES),
     }
     write_metadata(directory, metadata)
     return metadata
-
-
-class OutputDirError(Exception):
-    """The output directory holds something other than a model artifact."""
-
-
-def check_output_dir(out_dir: Path) -> None:
-    """Training replaces `out_dir` whole, so it must be empty or a previous artifact: never someone's files."""
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / artifact.METADATA_FILE).is_file():
-        raise OutputDirError(f"{out_dir} is not empty and holds no model artifact; refusing to replace it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputDirError(f"{out_dir} exists and is not a directory")
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -114,7 +103,7 @@ def _replace_dir(src: Path, dst: Path) -> None:
 
 def train(
     out_dir: Path,
-    params: modeling.HyperParameters,
+    params: HyperParameters,
     force: bool = False,
     with_anchors: bool = True,
     log: Callable[[str], None] = print,

@@ -90,19 +90,42 @@ class Terraform:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         command = [self.binary, f"-chdir={self.dir}", *args, "-no-color"]
         proc = subprocess.Popen(command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
+        lines: list[str] = []
+        try:
+            self._follow(proc, lines, quiet)
+        except KeyboardInterrupt:
+            # Ctrl-C (or Jenkins' abort) reached terraform too: it stops at a safe point and
+            # releases the state lock. Leaving before it has done so would leave the lock behind.
+            self.log(f"terraform {self.stack}: interrupted; waiting for terraform to release the state lock")
+            self._follow(proc, lines, quiet=True)
+            raise
+        output = "".join(lines)
+        if proc.returncode not in ok_codes:
+            raise StageError(f"terraform {args[0]} of infra/{self.stack} failed: {self._explain(output)}")
+        return subprocess.CompletedProcess(command, proc.returncode, output, "")
+
+    def _follow(self, proc: subprocess.Popen[str], lines: list[str], quiet: bool) -> None:
+        """Collect the output until terraform exits, echoing progress on long steps."""
         for line in proc.stdout or ():
             lines.append(line)
-            # Progress on long steps: resource-level lines, not the whole plan.
+            # Resource-level lines, not the whole plan.
             if not quiet and re.match(
                 r"^\S.*: (Creating|Destroying|Modifying|Creation complete|Destruction complete|Still)", line
             ):
                 self.log(f"terraform {self.stack}: {line.rstrip()}")
-        code = proc.wait()
-        output = "".join(lines)
-        if code not in ok_codes:
-            raise StageError(f"terraform {args[0]} of infra/{self.stack} failed: {summarize_error(output)}")
-        return subprocess.CompletedProcess(command, code, output, "")
+        proc.wait()
+
+    def _explain(self, output: str) -> str:
+        """The error on one line; for a held state lock, also its id and the command that releases it."""
+        summary = summarize_error(output)
+        lock = re.search(r"Lock Info:\s*\n[\s│]*ID:\s*(\S+)", _ANSI.sub("", output))
+        if lock is None:
+            return summary
+        unlock = f"TF_DATA_DIR={self.env['TF_DATA_DIR']} terraform -chdir={self.dir} force-unlock {lock.group(1)}"
+        return (
+            f"the state of infra/{self.stack} ({self.environment}) is locked by another run (lock id {lock.group(1)}); "
+            f"if no other run is active, release it with: {unlock}"
+        )
 
     def init(self, backend: Mapping[str, str]) -> None:
         backend_file = self.dir / "backend" / f"{self.environment}.s3.tfbackend"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.ml.model import HyperParameters
+from pipeline.ml.hyperparameters import HyperParameters
 from pipeline.ml.training import train
 from sentiment.artifact import SERVING_FILES
 

@@ -1,0 +1,53 @@
+"""The training settings of a model: its features and how it is fitted. No TensorFlow here, so a
+command line can read and check them before TensorFlow's slow, noisy start-up."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sentiment.artifact import METADATA_FILE
+from sentiment.text import FeatureConfig
+
+# Scores at or above this are "positive". Written into each artifact's metadata at training;
+# the runtime and the evaluation read it from there.
+DECISION_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class HyperParameters:
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    l2: float = 2.5e-5  # = 1 / (2 C n) for C = 2, n = 10,200: scikit-learn's default strength
+    dropout: float = 0.0
+    learning_rate: float = 1e-2
+    batch_size: int = 64
+    max_epochs: int = 40
+    patience: int = 3
+    seed: int = 42
+
+    def as_dict(self) -> dict[str, float | int]:
+        """One flat mapping (feature settings and training settings), as recorded in the metadata."""
+        return {
+            **asdict(self.features),
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "features"},
+        }
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> HyperParameters:
+        """The inverse of as_dict; names that are neither a feature nor a training setting are refused."""
+        feature_names = {f.name for f in fields(FeatureConfig)}
+        features = FeatureConfig(**{k: v for k, v in values.items() if k in feature_names})
+        return cls(features=features, **{k: v for k, v in values.items() if k not in feature_names})
+
+
+class OutputDirError(Exception):
+    """The output directory holds something other than a model artifact."""
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Training replaces `out_dir` whole, so it must be empty or a previous artifact: never someone's files."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / METADATA_FILE).is_file():
+        raise OutputDirError(f"{out_dir} is not empty and holds no model artifact; refusing to replace it")
