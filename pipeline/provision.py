@@ -24,8 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     environment = environments.current(settings)
-    environment.connect()
-    tf = stacks.stack(settings, "shared", lambda m: log(STAGE, m))
+    tf = stacks.stack(environment, "shared", lambda m: log(STAGE, m))
     variables = {
         **stacks.common_variables(settings),
         "model_bucket_name": settings.model_bucket,

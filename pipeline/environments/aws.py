@@ -21,6 +21,7 @@ BOOT_DEADLINE_S = 900.0
 class AwsEnvironment(Environment):
     smoke_deadline_s = BOOT_DEADLINE_S
     serves_without_image = False
+    tls_only_buckets = True
 
     @property
     def may_destroy(self) -> bool:  # type: ignore[override]

@@ -36,6 +36,7 @@ class Environment(ABC):
     smoke_deadline_s: float  # how long a new release may take to answer /health
     may_destroy: bool  # whether the pipeline may tear the stacks down
     serves_without_image: bool  # whether a release can run without a built image (from this checkout)
+    tls_only_buckets: bool  # whether buckets the pipeline creates refuse plain HTTP
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings

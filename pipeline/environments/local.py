@@ -19,6 +19,7 @@ class LocalEnvironment(Environment):
     smoke_deadline_s = 60.0
     may_destroy = True
     serves_without_image = True
+    tls_only_buckets = False  # the emulator speaks plain HTTP, and enforces bucket policies
 
     def connect(self) -> None:
         endpoint = self.settings.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")

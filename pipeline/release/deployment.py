@@ -58,8 +58,7 @@ def variables(environment: Environment, release: Release) -> dict[str, Any]:
 
 
 def service_stack(environment: Environment, log: Callable[[str], None]) -> Terraform:
-    environment.connect()
-    return stacks.stack(environment.settings, "service", log)
+    return stacks.stack(environment, "service", log)
 
 
 def plan(environment: Environment, release: Release, log: Callable[[str], None]) -> None:

@@ -1,8 +1,8 @@
 """What provision and deploy share: a Terraform driver for a stack, wired to the environment's state.
 
 The state lives in an S3 bucket per environment (`<project>-<env>-tfstate`), which is
-created here on first use: versioned, KMS-encrypted, private and TLS-only. The caller
-connects to the environment's AWS first.
+created here on first use: versioned, KMS-encrypted, private and, where the environment's
+S3 speaks TLS, TLS-only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.environments import Environment
 from pipeline.release.terraform import Terraform
 from pipeline.settings import PipelineSettings
 from sentiment.registry import s3_client
@@ -35,7 +36,7 @@ def tls_only_policy(bucket: str) -> str:
     )
 
 
-def ensure_state_bucket(settings: PipelineSettings) -> str:
+def ensure_state_bucket(settings: PipelineSettings, tls_only: bool) -> str:
     """Create the Terraform state bucket if missing. Returns its name."""
     s3 = s3_client(settings.aws_default_region)
     bucket = settings.tf_state_bucket
@@ -65,13 +66,16 @@ def ensure_state_bucket(settings: PipelineSettings) -> str:
             "RestrictPublicBuckets": True,
         },
     )
-    s3.put_bucket_policy(Bucket=bucket, Policy=tls_only_policy(bucket))
+    if tls_only:
+        s3.put_bucket_policy(Bucket=bucket, Policy=tls_only_policy(bucket))
     return bucket
 
 
-def stack(settings: PipelineSettings, name: str, log: Callable[[str], None]) -> Terraform:
-    """Bootstrap the state bucket and init infra/<name> for the environment."""
-    state_bucket = ensure_state_bucket(settings)
+def stack(environment: Environment, name: str, log: Callable[[str], None]) -> Terraform:
+    """Connect, bootstrap the state bucket and init infra/<name> for the environment."""
+    settings = environment.settings
+    environment.connect()
+    state_bucket = ensure_state_bucket(settings, environment.tls_only_buckets)
     tf = Terraform(name, settings.project_env, settings.terraform_dir.resolve(), log=log)
     log(f"terraform init infra/{name} (state s3://{state_bucket}/{name}/terraform.tfstate)")
     tf.init({"bucket": state_bucket, "key": f"{name}/terraform.tfstate", "region": settings.aws_default_region})

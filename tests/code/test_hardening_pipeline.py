@@ -80,3 +80,23 @@ def test_local_drops_the_shells_real_credentials_before_talking_to_the_emulator(
         assert "AKIAREALKEY" not in sent[0]["Authorization"].decode()
     finally:
         emulator.down(tmp_path / "localaws")
+
+
+def test_the_state_bucket_refuses_plain_http_where_the_environment_speaks_tls(tmp_path, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from pipeline.release import stacks
+
+    server = emulator.up(tmp_path / "localaws")
+    try:
+        emulator.point_this_process_at("eu-west-1", emulator.endpoint_of(server))
+        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_of(server))
+        settings = PipelineSettings(project_name="tls-check", artifacts_dir=tmp_path, _env_file=None)
+        bucket = stacks.ensure_state_bucket(settings, tls_only=True)
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        statement = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"][0]
+        assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        with pytest.raises(ClientError, match="Forbidden"):  # the emulator enforces it: its endpoint is plain HTTP
+            s3.put_object(Bucket=bucket, Key="state", Body=b"{}")
+    finally:
+        emulator.down(tmp_path / "localaws")

@@ -13,6 +13,7 @@ import uuid
 import boto3
 import pytest
 
+from pipeline import environments
 from pipeline.environments import emulator as localaws
 from pipeline.release import stacks
 from pipeline.settings import PipelineSettings
@@ -35,7 +36,7 @@ def deployment(tmp_path_factory, monkeypatch_module):
     settings = PipelineSettings(
         project_name=f"so-{uuid.uuid4().hex[:8]}", project_env="local", artifacts_dir=root / "artifacts", _env_file=None
     )
-    tf = stacks.stack(settings, "service", print)
+    tf = stacks.stack(environments.current(settings), "service", print)
     ec2 = boto3.client("ec2", region_name=REGION)
     autoscaling = boto3.client("autoscaling", region_name=REGION)
     state = {"tf": tf, "settings": settings, "ec2": ec2, "autoscaling": autoscaling, "plan": root / "plan"}
