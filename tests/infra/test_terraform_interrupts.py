@@ -1,0 +1,105 @@
+"""A Terraform state lock is never left behind by an interrupted stage, and a held one is explained.
+
+Against a real moto_server and the real terraform CLI, through `python -m pipeline.provision`.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from pipeline.environments import emulator
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("terraform") is None, reason="NOT TESTED: terraform is not installed (>= 1.5)"),
+]
+REPO = Path(__file__).resolve().parents[2]
+LOCK_KEY = "shared/terraform.tfstate.tflock"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    server = emulator.up(tmp_path / "localaws")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_"))}
+    env |= {
+        "PROJECT_NAME": f"lock-{uuid.uuid4().hex[:8]}",
+        "PROJECT_ENV": "local",
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        **emulator.environment("eu-west-1", emulator.endpoint_of(server)),
+    }
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    yield env, s3, f"{env['PROJECT_NAME']}-local-tfstate"
+    emulator.down(tmp_path / "localaws")
+
+
+def provision(env, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.provision"], env=env, cwd=REPO, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs,
+    )  # fmt: skip
+
+
+def terraform_processes(artifacts: str) -> list[int]:
+    """Terraform processes working for this workspace (their TF_DATA_DIR lies under its artifacts)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if Path((proc / "cmdline").read_bytes().split(b"\0")[0].decode()).name != "terraform":
+                continue
+            if artifacts.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def lock_exists(s3, bucket):
+    return s3.list_objects_v2(Bucket=bucket, Prefix=LOCK_KEY).get("KeyCount", 0) > 0
+
+
+def test_a_held_lock_is_named_with_the_command_that_releases_it(workspace):
+    env, s3, bucket = workspace
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    lock_id = str(uuid.uuid4())
+    info = {"ID": lock_id, "Operation": "OperationTypeApply", "Who": "someone@elsewhere", "Version": "1.11.4",
+            "Created": "2026-11-29T00:00:00Z", "Path": f"{bucket}/shared/terraform.tfstate", "Info": ""}  # fmt: skip
+    s3.put_object(Bucket=bucket, Key=LOCK_KEY, Body=json.dumps(info).encode())
+    run = provision(env)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 1
+    line = stderr.strip()
+    assert line.count("\n") == 0, stderr
+    assert f"lock id {lock_id}" in line and "force-unlock" in line
+    command = line.split("release it with: ", 1)[1]
+    assignment, *argv = command.split()
+    name, _, value = assignment.partition("=")
+    unlocked = subprocess.run([*argv[:-1], "-force", argv[-1]], env={**env, name: value}, capture_output=True)
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    assert not lock_exists(s3, bucket)
+
+
+def test_ctrl_c_during_apply_leaves_no_lock_behind(workspace):
+    env, s3, bucket = workspace
+    run = provision(env, start_new_session=True)  # its own process group, as a terminal's foreground job
+    started = time.monotonic()
+    for line in run.stdout:
+        if ": Still creating" in line:  # terraform is mid-way through a slow resource, holding the lock
+            break
+        assert time.monotonic() - started < 240, "the apply never started"
+    assert lock_exists(s3, bucket), "the lock should be held while terraform applies"
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C does: every process in the group gets it
+    run.communicate(timeout=300)
+    still_running = terraform_processes(env["ARTIFACTS_DIR"])
+    assert run.returncode == 130
+    assert not still_running, "the stage returned while its terraform was still shutting down"
+    assert not lock_exists(s3, bucket), "the stage returned while terraform still held the state lock"
