@@ -9,7 +9,9 @@ from pipeline.environments import processes
 def gunicorn_two_workers(trained_dir, tmp_path):
     """(master pid, port) of the service under gunicorn with the repo's config and 2 workers."""
     port = processes.free_port()
-    env = {**os.environ, "MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
+    # No MODEL_* from the caller's shell (a Jenkins parameter once leaked MODEL_VERSION here and won over MODEL_DIR).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_")}
+    env |= {"MODEL_DIR": str(trained_dir), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn_conf makes a fresh one
     proc = processes.start_until_ready(
         processes.gunicorn_command(f"127.0.0.1:{port}"), tmp_path / "gunicorn.log",

@@ -16,9 +16,13 @@ import tree_sitter_groovy
 from tree_sitter import Language, Node, Parser
 
 from pipeline import STAGES
+from pipeline.settings import PipelineSettings
 
 JENKINSFILE = Path(__file__).resolve().parents[2] / "Jenkinsfile"
 DEPLOY_SIDE = {"provision", "publish", "build", "deploy", "smoke"}
+# Parameters reach every sh step as environment variables: none may be named like a setting.
+SETTINGS = {name.upper() for name in PipelineSettings.model_fields}
+AWS_BINDING = 'credentialsId: "sentiment-api-aws-${params.ENV}"'
 PARSER = Parser(Language(tree_sitter_groovy.language()))
 
 
@@ -74,6 +78,21 @@ def check(source: str) -> list[str]:
         called = set(re.findall(r"-m pipeline\.(\w+)", text(node)))
         if called & DEPLOY_SIDE and "branch 'main'" not in text(node):
             problems.append(f"stage {name} deploys but is not limited to main")
+        bindings = calls(node, "withCredentials")
+        if called & DEPLOY_SIDE and not all(
+            any(AWS_BINDING in text(b) and text(sh) in text(b) for b in bindings)
+            for sh in calls(node, "sh")
+            if "-m pipeline." in text(sh)
+        ):
+            problems.append(f"stage {name} calls AWS without its environment's credentials bound around the call")
+        if bindings and not called & DEPLOY_SIDE:
+            problems.append(f"stage {name} binds credentials but does not deploy (Setup and Test run branch code)")
+    for block in calls(pipe, "environment"):
+        if "credentials(" in text(block):
+            problems.append("an environment block binds credentials for every stage")
+    for parameter in re.findall(r"name: '(\w+)'", text(next(iter(calls(pipe, "parameters")), pipe))):
+        if parameter in SETTINGS:
+            problems.append(f"parameter {parameter} shadows the setting of the same name in every sh step")
     if (got := pipeline_calls(source)) != list(STAGES):
         problems.append(f"pipeline calls {got} != pipeline.STAGES {list(STAGES)}")
     for name in set(re.findall(r"-m pipeline\.(\w+)", source)):
@@ -104,9 +123,11 @@ def test_options_parameters_triggers_and_credentials():
         "githubPush()",
         "choices: ['dev', 'qa', 'prod']",
         "name: 'SKIP_TRAIN'",
-        "name: 'MODEL_VERSION'",
+        "name: 'DEPLOY_MODEL_VERSION'",
         'PROJECT_ENV = "${params.ENV}"',
-        "credentials('sentiment-api-aws-access-key-id')",
+        AWS_BINDING,
+        "usernameVariable: 'AWS_ACCESS_KEY_ID', passwordVariable: 'AWS_SECRET_ACCESS_KEY'",
+        "sh '.venv/bin/lint-imports'",
         "archiveArtifacts",
         "artifacts/**/*.json",
     ):
@@ -126,6 +147,23 @@ MUTATIONS = {
     ),
     "no prod approval": lambda s: s.replace("input message:", "echo"),
     "no junit": lambda s: s.replace("junit allowEmptyResults: true, testResults: 'artifacts/reports/*.xml'", ""),
+    "credentials for every stage": lambda s: s.replace(
+        "PY = '.venv/bin/python'", "PY = '.venv/bin/python'\n        AWS_ACCESS_KEY_ID = credentials('aws-key')"
+    ),
+    "smoke without credentials": lambda s: re.sub(
+        r"(stage\('Smoke'\).*?)withCredentials\(\[.*?\]\) \{\n\s*(sh '\$PY -m pipeline.smoke')\n\s*\}",
+        r"\1\2",
+        s,
+        flags=re.S,
+    ),
+    "apply outside the binding": lambda s: s.replace(
+        "{\n                        sh '$PY -m pipeline.deploy --apply-plan'\n                    }",
+        "{\n                    }\n                    sh '$PY -m pipeline.deploy --apply-plan'",
+    ),
+    "credentials in Test": lambda s: s.replace(
+        "sh '.venv/bin/lint-imports'", "withCredentials([]) { sh '.venv/bin/lint-imports' }"
+    ),
+    "parameter named like a setting": lambda s: s.replace("'DEPLOY_MODEL_VERSION'", "'MODEL_VERSION'"),
     "stage without steps": lambda s: s.replace(
         "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"
     ),
