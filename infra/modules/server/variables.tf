@@ -4,24 +4,45 @@ variable "name" {
 }
 
 variable "image" {
-  description = "Full image reference to run, pinned by tag (registry/repository:tag) or digest (@sha256:...)."
+  description = "Full image reference to run: registry/repository:tag, registry/repository@sha256:digest or both; the registry is a host name with a dot or a port, or localhost."
   type        = string
 
   validation {
+    # Also what keeps the user data safe: no whitespace, quote, newline, $, backtick, ; or %.
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?|[a-z0-9]([a-z0-9-]*[a-z0-9])?:[0-9]{1,5}|localhost)(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64})$", var.image))
+    error_message = "image must be registry/repository:tag or registry/repository@sha256:<64 hex> (registry: a host name with a dot or a port, or localhost), with nothing else in it."
+  }
+
+  validation {
     # A release must be immutable: a mutable tag such as `latest` could change under a running server.
-    condition     = can(regex("^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.image)) && !endswith(var.image, ":latest")
-    error_message = "image must be registry/repository:tag or @sha256:digest, and the tag must not be latest."
+    condition     = !can(regex(":latest(@|$)", var.image))
+    error_message = "image must not use the tag latest: pin a release tag or a digest."
   }
 }
 
 variable "model_version" {
-  description = "Model version the service loads from the model bucket (a version, or `champion`)."
+  description = "Model version the service loads from the model bucket: the 12 lowercase hex characters of a published version (the pipeline resolves `champion` before planning)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{12}$", var.model_version))
+    error_message = "model_version must be exactly 12 lowercase hex characters (a published model version)."
+  }
 }
 
 variable "model_bucket_name" {
   description = "Name of the model bucket the service reads."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.model_bucket_name))
+    error_message = "model_bucket_name must be 3-63 characters of a-z, 0-9, . and -, beginning and ending with a letter or digit."
+  }
+
+  validation {
+    condition     = !can(regex("\\.\\.|^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$", var.model_bucket_name))
+    error_message = "model_bucket_name breaks an S3 naming rule: no two adjacent dots, not an IP address, no xn--, sthree- or amzn-s3-demo- prefix, no -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 suffix."
+  }
 }
 
 variable "model_bucket_arn" {
@@ -43,6 +64,11 @@ variable "port" {
   description = "Port the service listens on, on the instance and in the security group."
   type        = number
   default     = 8000
+
+  validation {
+    condition     = var.port >= 1 && var.port <= 65535 && floor(var.port) == var.port
+    error_message = "port must be a whole number from 1 to 65535."
+  }
 }
 
 variable "allowed_cidrs" {
