@@ -22,6 +22,7 @@ from pipeline.environments.container_engine import Engine
 from pipeline.provenance import git_sha
 from pipeline.records import ImageRecord, PublishedVersion
 from pipeline.release import wheelhouse
+from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
 from pipeline.settings import PipelineSettings, get_settings
 
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model-version", help="model version (or `champion`) the image serves (default: the published version)"
     )
     args = parser.parse_args(argv)
+    model_version = checked_version(args.model_version) if args.model_version else None
     settings = get_settings()
     environment = environments.current(settings)
     engine = container_engine.find(settings.container_engine)
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             STAGE, f"no working container engine (looked for {looked_for}); {environment.name} goes on without an image"
         )
         return 0
-    build(environment, engine, args.model_version)
+    build(environment, engine, model_version)
     return 0
 
 

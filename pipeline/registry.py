@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, MANIFEST_FILE, ModelRegistry, RegistryError, version_prefix
+from sentiment.registry import (
+    CHAMPION_KEY,
+    HISTORY_PREFIX,
+    MANIFEST_FILE,
+    ModelRegistry,
+    RegistryError,
+    published_version,
+    version_prefix,
+)
 
 EVIDENCE_FILES = {"gate.json", "blessing.json"}
 
@@ -82,7 +90,7 @@ class RegistryWriter(ModelRegistry):
 
     def promote(self, version: str, release: dict[str, Any] | None = None) -> dict[str, Any]:
         """Make `version` the champion; the previous champion is kept in the history."""
-        if self.manifest(version) is None:
+        if self.manifest(published_version(version, "the version to promote")) is None:
             raise RegistryError(f"cannot promote {version}: it is not published in bucket {self.bucket}")
         previous = self.champion()
         champion = {
@@ -104,4 +112,9 @@ class RegistryWriter(ModelRegistry):
         for page in paginator.paginate(Bucket=self.bucket, Prefix=HISTORY_PREFIX):
             for obj in page.get("Contents", []):
                 events.append(self.get_json(obj["Key"]))
-        return sorted((e for e in events if e), key=lambda e: e["promoted"])
+        entries = sorted((e for e in events if e), key=lambda e: e["promoted"])
+        for entry in entries:  # a rollback deploys what these name
+            published_version(
+                entry.get("version"), f"s3://{self.bucket}/{HISTORY_PREFIX} entry {entry.get('promoted')}"
+            )
+        return entries

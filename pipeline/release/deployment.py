@@ -14,8 +14,17 @@ from pipeline.environments import Environment
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
 from pipeline.release import stacks
 from pipeline.release.terraform import Terraform
+from sentiment.versions import validate_model_version
 
 SHARED_OUTPUTS = ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")
+
+
+def checked_version(value: str) -> str:
+    """A model version given on a command line or by a parameter, or exit 2 in one line."""
+    try:
+        return validate_model_version(value)
+    except ValueError as exc:
+        raise StageError(str(exc), exit_code=2) from None
 
 
 def release_for(
@@ -27,6 +36,8 @@ def release_for(
 ) -> Release:
     """The release to deploy: the given image and model version, else the build's and publish's records."""
     artifacts = environment.settings.artifacts_dir
+    if model_version is not None:
+        model_version = checked_version(model_version)
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
     if version == "champion":

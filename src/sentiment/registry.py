@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from sentiment import artifact
 from sentiment.artifact import ArtifactError, sha256_file
+from sentiment.versions import CHAMPION, is_model_version
 
 MANIFEST_FILE = "manifest.json"
 CHAMPION_KEY = "registry/champion.json"
@@ -32,6 +33,15 @@ SERVED_FILES = (*artifact.SERVING_FILES, artifact.METADATA_FILE)
 
 class RegistryError(ArtifactError):
     """A version is missing from the registry, or its files do not match the manifest."""
+
+
+def published_version(value: Any, where: str) -> str:
+    """A concrete version read from `where`; anything else (a path, a newline, `champion`) is refused:
+    versions become S3 keys, cache directory names and Terraform variables."""
+    if not is_model_version(value) or value == CHAMPION:
+        shown = repr(value)[:60]
+        raise RegistryError(f"{where} names {shown}, which is not a model version (12 lowercase hex characters)")
+    return str(value)
 
 
 def version_prefix(version: str) -> str:
@@ -92,15 +102,16 @@ class ModelRegistry:
         return sorted(manifests, key=lambda m: m["published"])
 
     def resolve(self, version: str) -> str:
-        if version != "champion":
-            return version
+        if version != CHAMPION:
+            return published_version(version, "the requested version")
         champion = self.champion()
         if champion is None:
             raise RegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
-        return str(champion["version"])
+        return published_version(champion.get("version"), f"s3://{self.bucket}/{CHAMPION_KEY}")
 
     def fetch(self, version: str, cache_dir: Path) -> Path:
         """A verified local copy of `version`: from the cache (re-verified) or downloaded now."""
+        version = published_version(version, "the requested version")
         manifest = self.manifest(version)
         if manifest is None:
             raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
@@ -129,7 +140,7 @@ class ModelRegistry:
 
 def cached_copy(cache_dir: Path, version: str) -> Path:
     """The cached copy of `version`, verified against the manifest stored beside it."""
-    target = cache_dir / version
+    target = cache_dir / published_version(version, "the requested version")
     try:
         manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

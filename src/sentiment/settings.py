@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sentiment.versions import validate_model_version
 
 Environment = Literal["local", "dev", "qa", "prod"]
 
@@ -32,6 +34,11 @@ class Settings(BaseSettings):
 
     image_ref: str = Field("", description="Image reference of the running release, reported by /version")
     git_sha: str = Field("", description="Git revision of the running code, reported by /version")
+
+    @field_validator("model_version")
+    @classmethod
+    def _a_model_version(cls, value: str | None) -> str | None:
+        return None if value is None else validate_model_version(value)
 
     @property
     def model_bucket(self) -> str:
