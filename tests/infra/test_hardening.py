@@ -10,6 +10,7 @@
    plus root-stack cases a test file cannot expect (a module's precondition failing).
 """
 
+import base64
 import json
 import os
 import re
@@ -246,3 +247,89 @@ def test_release_inputs_are_validated_where_they_are_declared(validation_results
     status = validation_results[where].get((variable, label))
     verdict = "accepted" if ok else "refused by its validation"
     assert status == "pass", f"infra/{where}: {variable} = {value!r} should be {verdict} (terraform test: {status})"
+
+
+# --- 2. the user data ---------------------------------------------------------------------------
+
+
+def render(env: dict[str, str], cwd: Path, **values):
+    arguments = ", ".join(f"{name} = {hcl(value)}" for name, value in values.items())
+    out = terraform(["console"], cwd, env, stdin=f'base64encode(templatefile("{TEMPLATE}", {{{arguments}}}))\n')
+    if out.returncode != 0:
+        return None, out.stdout + out.stderr
+    return base64.b64decode(out.stdout.strip().strip('"')).decode(), out.stderr
+
+
+RELEASE = {
+    "image": IMAGE,
+    "registry": IMAGE.split("/")[0],
+    "model_version": "89abcdef0123",
+    "model_bucket": "sentiment-api-dev-models",
+    "region": "eu-west-1",
+    "port": 8000,
+}
+# Valid (the variables' validation accepts them) but as awkward as validation allows.
+AWKWARD_RELEASES = {
+    "ecr": RELEASE,
+    "local-registry-dirty-tag": RELEASE
+    | {
+        "image": "127.0.0.1:5000/it-0a1b2c3d-local:0123456789ab-dirty0a1b2c3d-89abcdef0123",
+        "registry": "127.0.0.1:5000",
+    },
+    "tag-and-digest": RELEASE
+    | {"image": f"registry.example.com:443/team/app:V1.2_3@{DIGEST}", "registry": "registry.example.com:443"},
+    "dotted-bucket-low-port": RELEASE | {"model_bucket": "models.example.com", "port": 1},
+}
+# What a value would need to leave its place: end the heredoc, add a unit directive, run a command.
+HOSTILE = {
+    "model_version-heredoc-end": ("model_version", "89abcdef0123\nUNIT\nreboot\ncat <<'UNIT'"),
+    "image-unit-directive": ("image", IMAGE + "\nExecStartPre=/bin/sh -c reboot"),
+    "image-option": ("image", IMAGE + " --privileged"),
+    "registry-command": ("registry", "r.example.com'; reboot; '"),
+    "model_bucket-substitution": ("model_bucket", "models$(reboot)"),
+    "model_bucket-backtick": ("model_bucket", "models`reboot`"),
+    "region-semicolon": ("region", "eu-west-1;reboot"),
+    "image-systemd-specifier": ("image", "registry.example.com/app:%n"),
+    "port-string": ("port", "8000 -v /:/host"),
+}
+HEREDOC = re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M)
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_user_data_refuses_a_value_that_would_need_quoting(case, tmp_path):
+    """Rendering fails rather than write a value that could leave the heredoc, the unit or a command."""
+    name, value = HOSTILE[case]
+    rendered, log = render(terraform_env(tmp_path), tmp_path, **(RELEASE | {name: value}))
+    assert rendered is None, f"rendered with {name} = {value!r}:\n{rendered}"
+    assert f"user_data refuses {name}" in " ".join(log.split()), log
+
+
+@needs_shellcheck
+@pytest.mark.parametrize("case", AWKWARD_RELEASES)
+def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
+    values = AWKWARD_RELEASES[case]
+    rendered, log = render(terraform_env(tmp_path), tmp_path, **values)
+    assert rendered is not None, log
+    script = tmp_path / "user_data.sh"
+    script.write_text(rendered)
+    check = subprocess.run(["shellcheck", "--shell=bash", str(script)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # The shell runs exactly the template's commands; every value sits inside the unit.
+    (unit,) = HEREDOC.findall(rendered)
+    shell = HEREDOC.sub("", rendered)
+    commands = [ln for ln in shell.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert commands == [
+        "set -euo pipefail",
+        "dnf install -y docker",
+        "systemctl enable --now docker",
+        "systemctl daemon-reload",
+        "systemctl enable --now sentiment.service",
+    ]
+    assert f"ExecStartPre=/usr/bin/docker pull {values['image']}\n" in unit
+    assert f"-e MODEL_VERSION={values['model_version']} -e MODEL_BUCKET_NAME={values['model_bucket']} " in unit
+    assert f"--password-stdin {values['registry']}'\n" in unit and f"-p {values['port']}:8000 " in unit
+    directives = [ln.split("=", 1)[0] for ln in unit.splitlines() if re.match(r"^[A-Za-z]+=", ln)]
+    assert directives == [
+        "Description", "After", "Requires", "Restart", "RestartSec",
+        "ExecStartPre", "ExecStartPre", "ExecStartPre", "ExecStart", "ExecStop", "WantedBy",
+    ]  # fmt: skip
