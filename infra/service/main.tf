@@ -1,5 +1,6 @@
 # The running release: a pinned image and model version on one server, or on an Auto Scaling
-# group behind a load balancer when replicas > 1.
+# group behind a load balancer when replicas > 1. qa and prod serve only over HTTPS (through
+# the load balancer); see infra/modules/server/README.md.
 
 module "server" {
   source                   = "../modules/server"
@@ -11,6 +12,7 @@ module "server" {
   model_bucket_kms_key_arn = var.model_bucket_kms_key_arn
   repository_arn           = var.repository_arn
   allowed_cidrs            = var.allowed_cidrs
+  require_https            = contains(["qa", "prod"], var.environment)
   instance_type            = var.instance_type
   ami_id                   = var.ami_id
   detailed_monitoring      = var.detailed_monitoring

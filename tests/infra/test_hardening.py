@@ -333,3 +333,101 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
         "Description", "After", "Requires", "Restart", "RestartSec",
         "ExecStartPre", "ExecStartPre", "ExecStartPre", "ExecStart", "ExecStop", "WantedBy",
     ]  # fmt: skip
+
+
+# --- 3-5. HTTPS, /metrics, IAM, registry lifecycle: the terraform test suites ---------------------
+
+# Root-stack cases a .tftest.hcl cannot state: a module's precondition must fail the plan
+# (expect_failures takes only the root module's objects). Written into the copy of infra/service.
+REFUSED_AT_THE_ROOT = {
+    "prod_one_server_open_to_the_world": {"environment": "prod", "allowed_cidrs": ["0.0.0.0/0"]},
+    "qa_one_server_open_to_the_world": {"environment": "qa", "allowed_cidrs": ["0.0.0.0/0"]},
+    "prod_load_balancer_without_certificate": {"environment": "prod", "replicas": 2, "allowed_cidrs": ["0.0.0.0/0"]},
+    "qa_load_balancer_without_certificate": {"environment": "qa", "replicas": 3, "allowed_cidrs": ["203.0.113.0/24"]},
+}
+SUITES = {  # directory -> extra `terraform test` arguments
+    "modules/server": [],
+    "service": ["-var-file=env/prod.tfvars"],  # the prod file as it is; runs set their environment
+}
+
+
+def root_refusal_cases(service: Path) -> None:
+    for name, variables in REFUSED_AT_THE_ROOT.items():
+        body = "".join(f"    {k} = {json.dumps(v)}\n" for k, v in variables.items())
+        (service / "tests" / f"refused_{name}.tftest.hcl").write_text(
+            'mock_provider "aws" {\n  source = "../modules/server/tests/mocks"\n}\n\n'
+            f"variables {{\n{''.join(f'  {k} = {hcl(v)}' + chr(10) for k, v in ROOT_RELEASE.items())}}}\n\n"
+            f'run "{name}" {{\n  command = plan\n  variables {{\n{body}  }}\n}}\n'
+        )
+
+
+ROOT_RELEASE = {k: REQUIRED[k] for k in ("project_name", "region", "image", "model_version", "model_bucket_name")}
+ROOT_RELEASE |= {k: REQUIRED[k] for k in ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")}
+
+
+@pytest.fixture(scope="module")
+def suites(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suites")
+    copy = root / "infra"
+    shutil.copytree(INFRA, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
+    (copy / "service" / "tests").mkdir(exist_ok=True)
+    root_refusal_cases(copy / "service")
+    env = terraform_env(root)
+    with ThreadPoolExecutor(max_workers=len(SUITES)) as pool:
+        futures = {where: pool.submit(terraform_test, copy / where, env, *args) for where, args in SUITES.items()}
+        return {where: future.result() for where, future in futures.items()}
+
+
+def assert_runs_pass(suites, where: str, *runs: str) -> None:
+    results, output = suites[where]
+    failed = {run: results.get(run, "missing") for run in runs if results.get(run) != "pass"}
+    assert not failed, f"infra/{where}: {failed}\n{output[-6000:]}"
+
+
+@with_provider
+def test_server_module_validates_the_release_in_a_plan(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "a_release_as_the_pipeline_builds_it_plans",
+        "values_that_would_break_out_of_the_user_data_are_refused",
+    )
+
+
+@with_provider
+def test_qa_and_prod_serve_only_over_https(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "https_required_load_balancer_without_a_certificate_is_refused",
+        "https_required_one_server_is_refused_any_ingress",
+        "https_required_one_server_without_ingress_is_fine",
+        "https_required_load_balancer_with_a_certificate_serves_https_and_redirects_http",
+        "dev_one_server_may_still_serve_plain_http",
+    )
+    assert_runs_pass(
+        suites,
+        "service",
+        "prod_with_a_certificate_and_replicas_serves",
+        "dev_one_server_open_to_the_world_plans",
+        "local_as_configured_plans",
+    )
+
+
+@with_provider
+@pytest.mark.parametrize("case", REFUSED_AT_THE_ROOT)
+def test_the_service_stack_refuses_plain_http_in_qa_and_prod(suites, case):
+    results, output = suites["service"]
+    assert results.get(case) == "fail", f"{case}: {results.get(case)} (expected the plan to fail)\n{output[-4000:]}"
+    block = output[output.index(f'run "{case}"') :]
+    assert "HTTPS is required here (qa/prod)" in " ".join(block.split()[:400]), block[:3000]
+
+
+@with_provider
+def test_prod_takes_no_ingress_unless_configured(suites):
+    assert_runs_pass(suites, "service", "prod_as_configured_takes_no_ingress")
+
+
+@with_provider
+def test_metrics_is_not_served_by_the_load_balancer(suites):
+    assert_runs_pass(suites, "modules/server", "metrics_answer_404_at_the_load_balancer")

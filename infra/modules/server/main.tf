@@ -73,6 +73,19 @@ resource "aws_security_group" "this" {
     protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
+
+  # require_https (qa, prod): the service is reachable only through TLS, which only the load
+  # balancer provides. See the README, "HTTPS in qa and prod".
+  lifecycle {
+    precondition {
+      condition     = !var.require_https || !local.scale_out || var.certificate_arn != null
+      error_message = "HTTPS is required here (qa/prod): set certificate_arn for the load balancer's HTTPS listener."
+    }
+    precondition {
+      condition     = !var.require_https || local.scale_out || length(var.allowed_cidrs) == 0
+      error_message = "HTTPS is required here (qa/prod), and one server (replicas = 1) only speaks plain HTTP: keep allowed_cidrs = [] or set replicas > 1 with certificate_arn."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "assume" {

@@ -165,6 +165,31 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# /metrics is for the operators' Prometheus, not the public: the listener that forwards to the
+# servers (HTTPS with a certificate, else HTTP) answers 404 itself for it. The app strips a
+# trailing slash and ignores leading extra slashes, hence the three patterns.
+resource "aws_lb_listener_rule" "metrics_not_public" {
+  count        = local.scale_out ? 1 : 0
+  listener_arn = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http[0].arn
+  priority     = 1
+  tags         = var.tags
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "Not Found"
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*", "//*"]
+    }
+  }
+}
+
 resource "aws_autoscaling_group" "this" {
   count                     = local.scale_out ? 1 : 0
   name                      = var.name

@@ -72,9 +72,20 @@ variable "port" {
 }
 
 variable "allowed_cidrs" {
-  description = "CIDR blocks allowed to reach the service port. Empty means nobody."
+  description = "CIDR blocks allowed to reach the service: the service port of the one server, or ports 80/443 of the load balancer. Empty means nobody."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.allowed_cidrs : can(cidrnetmask(cidr))])
+    error_message = "allowed_cidrs must be IPv4 CIDR blocks such as 203.0.113.0/24."
+  }
+}
+
+variable "require_https" {
+  description = "Serve only over HTTPS (qa and prod): the load balancer must have certificate_arn, and one server (no TLS of its own) may take no ingress at all."
+  type        = bool
+  default     = false
 }
 
 variable "instance_type" {

@@ -1,3 +1,5 @@
 # prod: real AWS.
 instance_type = "t3.medium"
-allowed_cidrs = ["0.0.0.0/0"] # public API; narrow it per organisation
+# No ingress until you choose it: prod serves only over HTTPS, which only the load balancer
+# gives. To open it: replicas >= 2, certificate_arn = "<ACM ARN>", and your clients' CIDRs here.
+allowed_cidrs = []
