@@ -431,3 +431,8 @@ def test_prod_takes_no_ingress_unless_configured(suites):
 @with_provider
 def test_metrics_is_not_served_by_the_load_balancer(suites):
     assert_runs_pass(suites, "modules/server", "metrics_answer_404_at_the_load_balancer")
+
+
+@with_provider
+def test_server_role_reads_only_models_and_the_champion(suites):
+    assert_runs_pass(suites, "modules/server", "server_reads_only_models_and_the_champion")

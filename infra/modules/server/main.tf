@@ -104,17 +104,40 @@ resource "aws_iam_role" "this" {
   tags               = var.tags
 }
 
-# Least privilege: read the model bucket, decrypt with its key, pull from the one repository.
+# Least privilege: read what the service reads of the model bucket (models/<version>/* and
+# registry/champion.json, see src/sentiment/registry.py), decrypt with its key through S3 only,
+# pull from the one repository.
 data "aws_iam_policy_document" "this" {
   statement {
-    sid       = "ReadModels"
-    actions   = ["s3:GetObject", "s3:ListBucket"]
-    resources = [var.model_bucket_arn, "${var.model_bucket_arn}/*"]
+    sid     = "ReadModels"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${var.model_bucket_arn}/models/*",
+      "${var.model_bucket_arn}/registry/champion.json",
+    ]
+  }
+  # The service lists nothing. Listing under the same keys is granted only so that S3 can answer
+  # 404 rather than 403 for a key that does not exist (a version not published, no champion
+  # yet) and the service reports that rather than "access denied".
+  statement {
+    sid       = "ListModels"
+    actions   = ["s3:ListBucket"]
+    resources = [var.model_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["models/*", "registry/champion.json"]
+    }
   }
   statement {
     sid       = "DecryptModels"
     actions   = ["kms:Decrypt"]
     resources = [var.model_bucket_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
   }
   statement {
     sid       = "PullImage"
