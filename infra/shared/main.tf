@@ -9,8 +9,8 @@ module "model_bucket" {
 }
 
 module "registry" {
-  source       = "../modules/container_registry"
-  name         = var.repository_name
-  keep_images  = var.keep_images
-  force_delete = var.force_destroy
+  source              = "../modules/container_registry"
+  name                = var.repository_name
+  untagged_image_days = var.untagged_image_days
+  force_delete        = var.force_destroy
 }

@@ -67,8 +67,8 @@ variable "force_destroy" {
   default     = false
 }
 
-variable "keep_images" {
-  description = "Images the registry's lifecycle policy keeps."
+variable "untagged_image_days" {
+  description = "Days after its push an untagged image expires from the registry; tagged images never expire by policy."
   type        = number
-  default     = 30
+  default     = 14
 }

@@ -347,6 +347,7 @@ REFUSED_AT_THE_ROOT = {
 }
 SUITES = {  # directory -> extra `terraform test` arguments
     "modules/server": [],
+    "modules/container_registry": [],
     "service": ["-var-file=env/prod.tfvars"],  # the prod file as it is; runs set their environment
 }
 
@@ -436,3 +437,8 @@ def test_metrics_is_not_served_by_the_load_balancer(suites):
 @with_provider
 def test_server_role_reads_only_models_and_the_champion(suites):
     assert_runs_pass(suites, "modules/server", "server_reads_only_models_and_the_champion")
+
+
+@with_provider
+def test_registry_lifecycle_never_expires_a_tagged_image(suites):
+    assert_runs_pass(suites, "modules/container_registry", "only_untagged_images_expire")

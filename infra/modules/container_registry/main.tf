@@ -1,4 +1,5 @@
-# Private ECR repository: immutable tags, scan on push, customer-managed KMS key, lifecycle.
+# Private ECR repository: immutable tags, scan on push, customer-managed KMS key, a lifecycle
+# that expires only untagged images.
 
 module "key" {
   source      = "../kms_key"
@@ -23,16 +24,22 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# Only untagged images expire. Every pushed image is tagged <git-sha12>-<model-version> (with
+# -dirty<hash> from an uncommitted tree) and tags are immutable, so a tag never moves off an
+# image: an untagged image is an interrupted or superseded push that nothing can deploy by tag.
+# A tagged image may be what the model registry's champion or history rolls back to, which
+# ECR cannot know; it stays until someone deletes it knowingly (see README).
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
   policy = jsonencode({
     rules = [{
       rulePriority = 1
-      description  = "Keep the ${var.keep_images} most recent images"
+      description  = "Expire untagged images ${var.untagged_image_days} days after their push; never a tagged image"
       selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = var.keep_images
+        tagStatus   = "untagged"
+        countType   = "sinceImagePushed"
+        countUnit   = "days"
+        countNumber = var.untagged_image_days
       }
       action = { type = "expire" }
     }]

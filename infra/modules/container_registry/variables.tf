@@ -3,10 +3,15 @@ variable "name" {
   type        = string
 }
 
-variable "keep_images" {
-  description = "How many most recent images the lifecycle policy keeps."
+variable "untagged_image_days" {
+  description = "Days after its push an untagged image expires. Tagged images (every build and release) never expire by policy."
   type        = number
-  default     = 30
+  default     = 14
+
+  validation {
+    condition     = var.untagged_image_days >= 1 && floor(var.untagged_image_days) == var.untagged_image_days
+    error_message = "untagged_image_days must be a whole number >= 1."
+  }
 }
 
 variable "force_delete" {

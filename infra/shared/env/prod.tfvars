@@ -1,2 +1,2 @@
 # prod: real AWS.
-keep_images = 50
+# The registry expires only untagged images (untagged_image_days, default 14); release tags stay.

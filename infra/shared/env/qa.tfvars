@@ -1,2 +1,2 @@
 # qa: real AWS.
-keep_images = 10
+# The registry expires only untagged images (untagged_image_days, default 14); release tags stay.
