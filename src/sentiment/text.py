@@ -28,7 +28,16 @@ import numpy as np
 
 VOCABULARY_SCHEMA = 2
 MIN_SPARSE_WIDTH = 64
-TOKEN_CACHE_SIZE = 50_000  # distinct tokens whose columns are remembered (a few MB)
+# The token cache is bounded in bytes, not entries: requests choose their tokens, and a cache
+# that kept any token could be grown by random words to GBs per worker. Real words are short,
+# so only tokens up to MAX_CACHED_TOKEN_CHARS are kept (longer ones are computed every time).
+# When the entries add up to TOKEN_CACHE_BYTES (about 30,000 English words) the cache starts
+# afresh: random words cannot crowd out the real ones for good, and hits stay a bare dict lookup.
+TOKEN_CACHE_BYTES = 8 * 2**20
+MAX_CACHED_TOKEN_CHARS = 40
+# Per entry beyond the characters and column bytes: the str and bytes object headers
+# (49 + 33), the dict's share of its tables at the worst fill (about 90), allocator rounding.
+TOKEN_CACHE_ENTRY_OVERHEAD = 192
 CHAR_MARK = "#"  # prefixes character n-grams; "#" never occurs in a word token
 
 # Keep apostrophes inside words ("don't", "isn't") because negation matters for
@@ -95,6 +104,8 @@ class Vocabulary:
         object.__setattr__(self, "_idf", np.asarray(self.idf, dtype=np.float32))
         object.__setattr__(self, "_ratio", np.asarray(self.ratio, dtype=np.float32))
         object.__setattr__(self, "_token_cache", {})
+        # A one-item list so the frozen instance can count down without object.__setattr__ per miss.
+        object.__setattr__(self, "_token_cache_room", [TOKEN_CACHE_BYTES])
         first_char_term = next((i for i, t in enumerate(self.terms) if t.startswith(CHAR_MARK)), len(self.terms))
         object.__setattr__(self, "_n_word_terms", first_char_term)
 
@@ -142,9 +153,20 @@ class Vocabulary:
             index, config = self._index, self.config  # type: ignore[attr-defined]
             grams = [token, *char_ngrams([token], config.char_min_n, config.char_max_n)]
             cached = array("i", [index[g] for g in grams if g in index]).tobytes()
-            if len(self._token_cache) < TOKEN_CACHE_SIZE:  # type: ignore[attr-defined]
+            if len(token) <= MAX_CACHED_TOKEN_CHARS:  # tokens are ASCII: characters are bytes
+                room = self._token_cache_room  # type: ignore[attr-defined]
+                cost = len(token) + len(cached) + TOKEN_CACHE_ENTRY_OVERHEAD
+                if room[0] < cost:
+                    # Threads racing here can leave an entry or two uncounted, never an unbounded number.
+                    self._token_cache.clear()  # type: ignore[attr-defined]
+                    room[0] = TOKEN_CACHE_BYTES
+                room[0] -= cost
                 self._token_cache[token] = cached  # type: ignore[attr-defined]
         return cached
+
+    def token_cache_bytes(self) -> int:
+        """Bytes the token cache holds by the same count that bounds it (at most TOKEN_CACHE_BYTES)."""
+        return TOKEN_CACHE_BYTES - self._token_cache_room[0]  # type: ignore[attr-defined]
 
     def term_counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(columns int32 ascending, occurrences int64) of the terms of the text the vocabulary knows."""

@@ -1,7 +1,13 @@
-"""Security review fixes that need no model: the model version validator."""
+"""Security review fixes that need no model: the model version validator and the token cache's byte
+bound."""
+
+import random
+import sys
+from itertools import product
 
 import pytest
 
+from sentiment import text
 from sentiment.versions import is_model_version, validate_model_version
 
 
@@ -45,3 +51,73 @@ def test_model_versions_that_are_not_strings_are_refused(value):
     assert not is_model_version(value)
     with pytest.raises(ValueError, match="invalid model version"):
         validate_model_version(value)
+
+
+# The promise of the review fix: one worker's token cache stays under this, whatever it is sent,
+# and holds only tokens up to this length (real words are shorter).
+TOKEN_CACHE_BUDGET = 8 * 2**20
+CACHED_TOKEN_CHARS = 40
+
+
+def _all_ab_ngrams_vocabulary() -> text.Vocabulary:
+    """Every character n-gram over "a", "b" and the padding is a term: each token of a and b
+    then maps to the most columns a token of its length can have, the costliest cache entry."""
+    config = text.FeatureConfig()
+    grams = [
+        text.CHAR_MARK + "".join(chars)
+        for n in range(config.char_min_n, config.char_max_n + 1)
+        for chars in product("ab ", repeat=n)
+    ]
+    return text.Vocabulary(
+        config=config,
+        terms=tuple(grams),
+        idf=(1.0,) * len(grams),
+        ratio=(0.0,) * len(grams),
+    )
+
+
+def _cache_bytes(vocab: text.Vocabulary) -> int:
+    cache = vocab._token_cache
+    return sys.getsizeof(cache) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in cache.items())
+
+
+def test_the_token_cache_is_bounded_in_bytes_whatever_tokens_arrive():
+    vocab = _all_ab_ngrams_vocabulary()
+    rng = random.Random(7)
+    peak = 0
+    for _ in range(30):  # 15,000 distinct tokens of the longest cached length: more than the budget holds
+        vocab.term_counts(" ".join("".join(rng.choices("ab", k=CACHED_TOKEN_CHARS)) for _ in range(500)))
+        peak = max(peak, _cache_bytes(vocab))
+    assert peak <= TOKEN_CACHE_BUDGET, f"the cache held {peak / 2**20:.1f} MiB"
+    assert peak > TOKEN_CACHE_BUDGET / 2, "the bound is used, not avoided by caching nothing"
+
+    long_token = "".join(rng.choices("ab", k=CACHED_TOKEN_CHARS + 1))
+    huge_token = "".join(rng.choices("ab", k=10_000))
+    vocab.term_counts(f"{long_token} {huge_token} good")
+    assert "good" in vocab._token_cache, "short tokens, the real words, are cached"
+    assert long_token not in vocab._token_cache and huge_token not in vocab._token_cache
+
+
+def test_the_token_cache_counts_what_it_holds():
+    vocab = _all_ab_ngrams_vocabulary()
+    vocab.term_counts("ab ba abba")
+    assert text.MAX_CACHED_TOKEN_CHARS == CACHED_TOKEN_CHARS and text.TOKEN_CACHE_BYTES <= TOKEN_CACHE_BUDGET
+    entries = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in vocab._token_cache.items())
+    assert len(vocab._token_cache) == 3 and entries < vocab.token_cache_bytes(), "the count errs on the large side"
+
+
+def test_a_full_token_cache_starts_afresh_so_real_words_are_cached_again():
+    vocab = _all_ab_ngrams_vocabulary()
+    rng = random.Random(8)
+    for _ in range(25):
+        vocab.term_counts(" ".join("".join(rng.choices("ab", k=CACHED_TOKEN_CHARS)) for _ in range(500)))
+    vocab.term_counts("a good film")
+    assert {"good", "film"} <= set(vocab._token_cache)
+
+
+def test_uncached_long_tokens_are_counted_in_full_every_time():
+    vocab = _all_ab_ngrams_vocabulary()
+    sentence = "ab " + "ab" * 30 + " ab " + "ab" * 30
+    first, again = vocab.term_counts(sentence), vocab.term_counts(sentence)
+    assert all((x == y).all() for x, y in zip(first, again, strict=True))
+    assert first[1].sum() == 2 * (4 * 2 - 2) + 2 * (4 * 60 - 2)  # a token of length L has 4L - 2 n-grams, n = 2..5
