@@ -6,14 +6,23 @@ from typing import Any
 
 from sentiment import __version__
 
-_ERROR = {
-    "description": "A client error; the body says what is wrong",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERROR = {"description": "A client error; the body says what is wrong", "content": _ERROR_CONTENT}
 
 
-def document(max_text_chars: int, max_batch: int, max_body_bytes: int) -> dict[str, Any]:
-    text = {"type": "string", "minLength": 1, "maxLength": max_text_chars, "pattern": r"\S"}
+def document(
+    max_text_chars: int, max_batch: int, max_body_bytes: int, max_total_chars: int, max_normalized_chars: int
+) -> dict[str, Any]:
+    text = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_text_chars,
+        "pattern": r"\S",
+        "description": (
+            "Read after Unicode NFKD normalisation; a text longer than "
+            f"{max_normalized_chars} characters after it is refused with 400 (never trimmed)"
+        ),
+    }
     prediction = {
         "type": "object",
         "required": ["score", "label", "model_version"],
@@ -51,6 +60,9 @@ def document(max_text_chars: int, max_batch: int, max_body_bytes: int) -> dict[s
                                                     "items": text,
                                                     "minItems": 1,
                                                     "maxItems": max_batch,
+                                                    "description": (
+                                                        f"At most {max_total_chars} characters in all (413 otherwise)"
+                                                    ),
                                                 }
                                             },
                                         },
@@ -69,7 +81,13 @@ def document(max_text_chars: int, max_batch: int, max_body_bytes: int) -> dict[s
                             },
                         },
                         "400": _ERROR,
-                        "413": _ERROR,
+                        "413": {
+                            "description": (
+                                f"The body is over {max_body_bytes} bytes, or the texts hold more than "
+                                f"{max_total_chars} characters in all"
+                            ),
+                            "content": _ERROR_CONTENT,
+                        },
                         "415": _ERROR,
                     },
                 },

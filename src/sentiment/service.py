@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from typing import Any
 
 import falcon
@@ -18,6 +19,13 @@ from sentiment.runtime import SentimentModel
 MAX_BODY_BYTES = 1_000_000
 MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 256
+# A 1 MB body holds a million characters and scoring time grows with them, so a batch is
+# capped in characters in all, not only in texts and bytes.
+MAX_TOTAL_CHARS = 100_000
+# Texts are read after Unicode compatibility decomposition (NFKD), which can multiply their
+# length (U+FDFA becomes 18 characters). Natural text grows at most threefold (a Hangul
+# syllable becomes three letters, Vietnamese stacks two accents on a letter); more is refused.
+MAX_NORMALIZED_CHARS = 3 * MAX_TEXT_CHARS
 
 USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
 
@@ -25,6 +33,9 @@ USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
   {{"texts": ["great", "awful", ...]}}       -> a list of those (at most {MAX_BATCH} texts)
 
 Texts are non-empty strings of at most {MAX_TEXT_CHARS} characters; bodies at most {MAX_BODY_BYTES} bytes.
+A batch holds at most {MAX_TOTAL_CHARS} characters in all (more is refused with 413).
+Texts are read after Unicode NFKD normalisation; a text that grows past {MAX_NORMALIZED_CHARS}
+characters under it (e.g. long runs of ligature symbols) is refused with 400, never trimmed.
 """
 
 log = logging.getLogger("sentiment")
@@ -62,20 +73,38 @@ def _check_text(value: Any, where: str) -> str:
     return value
 
 
+def _check_normalized(text: str, where: str) -> None:
+    # ASCII is its own normal form. Other texts pay one NFKD pass in C here, so that one growing
+    # past the cap is refused before standardize() walks it character by character in Python.
+    if not text.isascii() and len(unicodedata.normalize("NFKD", text)) > MAX_NORMALIZED_CHARS:
+        raise _bad(f"{where} grows past {MAX_NORMALIZED_CHARS} characters under Unicode NFKD normalisation")
+
+
 def parse_predict_body(body: Any) -> tuple[list[str], bool]:
-    """Return (texts, is_batch) or raise a 400 naming the problem."""
+    """Return (texts, is_batch) or raise a 400 (413 for too many characters in all) naming the problem."""
     if not isinstance(body, dict):
         raise _bad('expected a JSON object with "text" or "texts"')
     if ("text" in body) == ("texts" in body):
         raise _bad('give exactly one of "text" or "texts"')
     if "text" in body:
-        return [_check_text(body["text"], '"text"')], False
+        text = _check_text(body["text"], '"text"')
+        _check_normalized(text, '"text"')
+        return [text], False
     texts = body["texts"]
     if not isinstance(texts, list) or not texts:
         raise _bad('"texts" must be a non-empty list of strings')
     if len(texts) > MAX_BATCH:
         raise _bad(f'"texts" has {len(texts)} items; at most {MAX_BATCH} are allowed')
-    return [_check_text(t, f'"texts"[{i}]') for i, t in enumerate(texts)], True
+    checked = [_check_text(t, f'"texts"[{i}]') for i, t in enumerate(texts)]
+    total = sum(map(len, checked))
+    if total > MAX_TOTAL_CHARS:
+        raise falcon.HTTPContentTooLarge(
+            title="Batch too large",
+            description=f'"texts" hold {total} characters in all; at most {MAX_TOTAL_CHARS} are allowed per request',
+        )
+    for i, text in enumerate(checked):
+        _check_normalized(text, f'"texts"[{i}]')
+    return checked, True
 
 
 class Predict:
@@ -157,5 +186,6 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))
     app.add_route("/metrics", metrics.Metrics())
-    app.add_route("/openapi.json", OpenAPI(openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES)))
+    doc = openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES, MAX_TOTAL_CHARS, MAX_NORMALIZED_CHARS)
+    app.add_route("/openapi.json", OpenAPI(doc))
     return app
