@@ -17,7 +17,7 @@ def health_url(bind: str) -> str:
 
 
 def main() -> int:
-    url = health_url(os.environ.get("GUNICORN_BIND", "0.0.0.0:8000"))
+    url = health_url(os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"))  # gunicorn_conf's default
     try:
         with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310  # nosec B310 - loopback http only
             return 0 if resp.status == 200 else 1

@@ -1,14 +1,20 @@
-"""Security review fixes that need no model: the model version validator and the token cache's byte
-bound."""
+"""Security review fixes that need no model: the model version validator, the token cache's byte bound
+and gunicorn's defaults."""
 
+import os
 import random
+import runpy
 import sys
+import tempfile
 from itertools import product
+from pathlib import Path
 
 import pytest
 
 from sentiment import text
 from sentiment.versions import is_model_version, validate_model_version
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("value", ["0123456789ab", "ffffffffffff", "000000000000", "champion"])
@@ -121,3 +127,54 @@ def test_uncached_long_tokens_are_counted_in_full_every_time():
     first, again = vocab.term_counts(sentence), vocab.term_counts(sentence)
     assert all((x == y).all() for x, y in zip(first, again, strict=True))
     assert first[1].sum() == 2 * (4 * 2 - 2) + 2 * (4 * 60 - 2)  # a token of length L has 4L - 2 n-grams, n = 2..5
+
+
+def _gunicorn_conf(monkeypatch, tmp_path, **env):
+    """The settings gunicorn would read from sentiment.gunicorn_conf under this environment."""
+    for name in [n for n in os.environ if n.startswith("GUNICORN_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "restored-after-the-test")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the config makes its metrics directory
+    return runpy.run_module("sentiment.gunicorn_conf")
+
+
+def test_gunicorn_binds_loopback_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
+    assert _gunicorn_conf(monkeypatch, tmp_path)["bind"] == "127.0.0.1:8000"
+    assert _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_BIND="0.0.0.0:8000")["bind"] == "0.0.0.0:8000"
+
+
+def test_the_image_binds_all_interfaces_itself():
+    """The loopback default would make a container unreachable; the Dockerfile must say so explicitly."""
+    assert "GUNICORN_BIND=0.0.0.0:8000" in (REPO / "Dockerfile").read_text()
+
+
+def test_the_healthcheck_default_follows_the_loopback_bind(monkeypatch, capsys):
+    from sentiment import healthcheck
+
+    def refused(url, timeout):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.setattr(healthcheck.urllib.request, "urlopen", refused)
+    assert healthcheck.main() == 1
+    assert "http://127.0.0.1:8000/health" in capsys.readouterr().err
+
+
+def test_gunicorn_limits_and_timeouts_are_set(monkeypatch, tmp_path):
+    conf = _gunicorn_conf(monkeypatch, tmp_path)
+    assert conf["limit_request_line"] <= 4096 and conf["limit_request_fields"] <= 50
+    assert conf["limit_request_field_size"] <= 8190
+    assert 0 < conf["timeout"] <= 60 and 0 < conf["graceful_timeout"] <= conf["timeout"]
+    assert 0 < conf["keepalive"] <= 10  # an idle keep-alive connection is cheap, but not free
+    assert conf["worker_connections"] <= 512  # gunicorn's default, 1000, is far beyond 4 threads
+    assert _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_KEEPALIVE="65")["keepalive"] == 65
+
+
+@pytest.mark.parametrize("value", ["x", "", "-1", "0", "1.5"])
+def test_a_bad_gunicorn_number_is_one_line_not_a_traceback(monkeypatch, tmp_path, value):
+    with pytest.raises(SystemExit) as stopped:
+        _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_WORKERS=value)
+    assert str(stopped.value).startswith("sentiment: cannot start: GUNICORN_WORKERS=")
+    assert "\n" not in str(stopped.value)
