@@ -4,12 +4,21 @@ Threaded workers: each thread gets its own LiteRT interpreter (see sentiment.run
 No preload: the model loads in the workers, never in the master.
 The default bind is loopback: a server started by hand is not reachable from the network;
 the image sets GUNICORN_BIND=0.0.0.0:8000 because there the container's network is the boundary.
+Every error gunicorn answers itself (request line or headers over the limits below, malformed
+requests) is JSON like the application's own, through `JsonErrorWorker`.
 """
 
+import html
+import json
 import multiprocessing
 import os
+import re
 import shutil
+import socket
 import tempfile
+
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
 
 # Workers are processes: prometheus_client's multiprocess mode keeps each worker's metrics in
 # files here, and /metrics adds them up. Set before any worker imports prometheus_client;
@@ -33,9 +42,60 @@ def _env_int(name: str, default: int, low: int = 0) -> int:
     return value
 
 
+class JsonErrorWorker(ThreadWorker):
+    """gthread, with gunicorn's own error pages (414, 431, 400, 500...) as the API's JSON error body.
+
+    gunicorn writes those pages itself, before or around the application, as HTML. Its status
+    choice and message are kept: the page is written to a stand-in socket and rewritten as
+    {"error": {"status", "title", "description"}}.
+    """
+
+    def handle_error(self, req: object, client: socket.socket, addr: tuple | None, exc: BaseException) -> None:
+        page = _PageCapture(client)
+        super().handle_error(req, page, addr, exc)
+        try:
+            util.write_nonblock(client, json_error_response(page.data))
+        except Exception:  # the client may be gone; gunicorn's own handle_error allows the same
+            self.log.debug("Failed to send error message.")
+
+
+class _PageCapture:
+    """Takes what gunicorn's write_error sends; anything else goes to the real socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0  # write_nonblock then leaves the real socket's blocking mode alone
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+_PAGE_MESSAGE = re.compile(rb"</h1>(.*)</body>", re.S)
+
+
+def json_error_response(page: bytes) -> bytes:
+    """gunicorn's HTML error response rewritten with the same status and message as a JSON body."""
+    status_line = page.split(b"\r\n", 1)[0].decode("latin-1")
+    _, status, reason = [*status_line.split(" ", 2), "", ""][:3]
+    found = _PAGE_MESSAGE.search(page)
+    message = html.unescape(found.group(1).decode("latin-1")).strip() if found else ""
+    code = int(status) if status.isdigit() else 500
+    title = reason or "Error"
+    description = message or ("internal error; see the service log" if code >= 500 else title)
+    body = json.dumps({"error": {"status": code, "title": title, "description": description}}).encode()
+    head = f"HTTP/1.1 {code} {title}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    return head.encode("latin-1") + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 bind = _env("BIND", "127.0.0.1:8000")
 workers = _env_int("WORKERS", min(4, multiprocessing.cpu_count()), low=1)
-worker_class = "gthread"
+worker_class = JsonErrorWorker
 threads = _env_int("THREADS", 4, low=1)
 # Connections per worker; past it a worker stops accepting and new ones wait in the backlog,
 # so many idle keep-alive connections cannot take all of a worker's memory and file descriptors.

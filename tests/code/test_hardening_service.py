@@ -1,6 +1,7 @@
-"""Security review fixes that need no model: the model version validator, the token cache's byte bound
-and gunicorn's defaults."""
+"""Security review fixes that need no model: the model version validator, the token cache's byte bound,
+gunicorn's defaults and its JSON error pages."""
 
+import json
 import os
 import random
 import runpy
@@ -178,3 +179,34 @@ def test_a_bad_gunicorn_number_is_one_line_not_a_traceback(monkeypatch, tmp_path
         _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_WORKERS=value)
     assert str(stopped.value).startswith("sentiment: cannot start: GUNICORN_WORKERS=")
     assert "\n" not in str(stopped.value)
+
+
+def test_gunicorn_runs_the_json_error_worker(monkeypatch, tmp_path):
+    assert _gunicorn_conf(monkeypatch, tmp_path)["worker_class"].__name__ == "JsonErrorWorker"
+
+
+PAGE_414 = (
+    b"HTTP/1.1 414 URI Too Long\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n"
+    b"<html>\n  <head>\n    <title>URI Too Long</title>\n  </head>\n  <body>\n    <h1><p>URI Too Long</p></h1>\n"
+    b"    Request Line is too large (5014 &gt; 4096)\n  </body>\n</html>\n"
+)
+PAGE_500 = PAGE_414.replace(b"414 URI Too Long", b"500 Internal Server Error").replace(
+    b"Request Line is too large (5014 &gt; 4096)", b""
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "status", "title", "description"),
+    [
+        (PAGE_414, 414, "URI Too Long", "Request Line is too large (5014 > 4096)"),
+        (PAGE_500, 500, "Internal Server Error", "internal error; see the service log"),
+        (b"", 500, "Error", "internal error; see the service log"),
+    ],
+)
+def test_gunicorn_error_pages_become_the_api_json_error(monkeypatch, tmp_path, page, status, title, description):
+    rewrite = _gunicorn_conf(monkeypatch, tmp_path)["json_error_response"]
+    head, _, body = rewrite(page).partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == f"HTTP/1.1 {status} {title}"
+    assert "Content-Type: application/json" in lines and f"Content-Length: {len(body)}" in lines
+    assert json.loads(body) == {"error": {"status": status, "title": title, "description": description}}
