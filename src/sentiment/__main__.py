@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sentiment.artifact import ArtifactError
 from sentiment.loader import load_model
+from sentiment.service import startup_error
 from sentiment.settings import get_settings
 
 
@@ -26,13 +27,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = get_settings()
-    if args.model is not None:
-        settings = settings.model_copy(update={"model_dir": args.model})
     try:
+        settings = get_settings()
+        if args.model is not None:
+            settings = settings.model_copy(update={"model_dir": args.model})
         model = load_model(settings)
-    except ArtifactError as exc:
-        print(f"sentiment: {exc}", file=sys.stderr)
+    except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydantic's ValidationError
+        print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr)
         return 2
     text = " ".join(args.text)
     if not text.strip():

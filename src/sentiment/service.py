@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any
 
 import falcon
+from pydantic import ValidationError
 
 from sentiment import __version__, metrics, openapi
 from sentiment.runtime import SentimentModel
@@ -189,3 +190,21 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     doc = openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES, MAX_TOTAL_CHARS, MAX_NORMALIZED_CHARS)
     app.add_route("/openapi.json", OpenAPI(doc))
     return app
+
+
+def startup_error(exc: BaseException) -> str:
+    """One line saying why the service cannot start: each bad setting by its variable, else the error."""
+    if isinstance(exc, ValidationError):
+        problems = []
+        for error in exc.errors(include_url=False):
+            name = ".".join(str(part) for part in error["loc"])
+            name = name.upper() if exc.title == "Settings" else f"{exc.title}.{name}"  # settings come from variables
+            shown = repr(error.get("input"))
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            problems.append(f"{name or exc.title}={shown}: {error['msg']}")
+        line = "invalid settings: " + "; ".join(problems)
+    elif isinstance(exc, OSError | ValueError) and not type(exc).__module__.startswith("sentiment"):
+        line = f"{type(exc).__name__}: {exc}"  # the type says what kind of failure the bare message is
+    else:
+        line = str(exc) or type(exc).__name__
+    return " ".join(line.split())  # messages of other libraries can hold newlines
