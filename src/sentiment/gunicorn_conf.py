@@ -20,11 +20,6 @@ import tempfile
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
-# Workers are processes: prometheus_client's multiprocess mode keeps each worker's metrics in
-# files here, and /metrics adds them up. Set before any worker imports prometheus_client;
-# a fresh directory per server, so a restart does not inherit old counts.
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sentiment-metrics-")
-
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"GUNICORN_{name}", default)
@@ -121,6 +116,12 @@ loglevel = _env("LOGLEVEL", "info")
 # gunicorn's control socket is unused; its fixed path under $HOME would be shared by two
 # releases running side by side and cannot be created on a read-only root filesystem.
 control_socket_disable = True
+
+# Workers are processes: prometheus_client's multiprocess mode keeps each worker's metrics in
+# files here, and /metrics adds them up. Set before any worker imports prometheus_client;
+# a fresh directory per server, so a restart does not inherit old counts. Made after the
+# settings above, so a bad GUNICORN_* value stops the server without leaving a directory behind.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sentiment-metrics-")
 
 
 def child_exit(server, worker) -> None:

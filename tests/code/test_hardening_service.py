@@ -182,6 +182,7 @@ def test_a_bad_gunicorn_number_is_one_line_not_a_traceback(monkeypatch, tmp_path
         _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_WORKERS=value)
     assert str(stopped.value).startswith("sentiment: cannot start: GUNICORN_WORKERS=")
     assert "\n" not in str(stopped.value)
+    assert not list(tmp_path.glob("sentiment-metrics-*")), "the metrics directory outlived the refused start"
 
 
 def test_gunicorn_runs_the_json_error_worker(monkeypatch, tmp_path):
