@@ -98,7 +98,7 @@ def hcl(value) -> str:
 
 # --- 1. validation of the release inputs --------------------------------------------------------
 
-IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-dev:0123456789ab-89abcdef0123"
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-dev:0123456789ab-aaaaaaaaaaaa"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 REQUIRED = {  # values for the variables without a default
     "name": "sentiment-api-dev-models",
@@ -106,7 +106,7 @@ REQUIRED = {  # values for the variables without a default
     "environment": "dev",
     "region": "eu-west-1",
     "image": IMAGE,
-    "model_version": "89abcdef0123",
+    "model_version": "aaaaaaaaaaaa",
     "model_bucket_name": "sentiment-api-dev-models",
     "model_bucket_arn": "arn:aws:s3:::sentiment-api-dev-models",
     "model_bucket_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000",
@@ -115,16 +115,16 @@ REQUIRED = {  # values for the variables without a default
 }
 
 MODEL_VERSIONS = {
-    "ok-version": ("89abcdef0123", True),
+    "ok-version": ("aaaaaaaaaaaa", True),
     "ok-digits": ("012345678901", True),
-    "newline-command": ("89abcdef0123\nrm -rf /", False),
-    "heredoc-end": ("89abcdef0123\nUNIT", False),
+    "newline-command": ("aaaaaaaaaaaa\nrm -rf /", False),
+    "heredoc-end": ("aaaaaaaaaaaa\nUNIT", False),
     "champion": ("champion", False),
-    "upper-case": ("89ABCDEF0123", False),
-    "eleven": ("89abcdef012", False),
-    "thirteen": ("89abcdef01234", False),
-    "quote": ("89abcdef012'", False),
-    "space": ("89abcdef 0123", False),
+    "upper-case": ("AAAAAAAAAAAA", False),
+    "eleven": ("aaaaaaaaaaa", False),
+    "thirteen": ("aaaaaaaaaaaaa", False),
+    "quote": ("aaaaaaaaaaa'", False),
+    "space": ("aaaaaa aaaaaa", False),
     "dollar": ("$(reboot)0123", False),
     "empty": ("", False),
 }
@@ -132,7 +132,7 @@ MODEL_VERSIONS = {
 IMAGES = {
     "ok-ecr-tag": (IMAGE, True),
     "ok-dirty-tag": (IMAGE.replace(":0123456789ab-", ":0123456789ab-dirty0a1b2c3d-"), True),
-    "ok-local-registry": ("127.0.0.1:5000/it-0a1b2c3d-local:0123456789ab-89abcdef0123", True),
+    "ok-local-registry": ("127.0.0.1:5000/it-0a1b2c3d-local:0123456789ab-aaaaaaaaaaaa", True),
     "ok-localhost-digest": (f"localhost:5000/team/app@{DIGEST}", True),
     "ok-tag-and-digest": (f"registry.example.com:443/app:v1.2@{DIGEST}", True),
     "space-option": (IMAGE + " --privileged", False),
@@ -148,7 +148,7 @@ IMAGES = {
     "pipe": (IMAGE + "|reboot", False),
     "ampersand": (IMAGE + "&", False),
     "backslash": (IMAGE + "\\", False),
-    "no-registry-host": ("sentiment-api:0123456789ab-89abcdef0123", False),
+    "no-registry-host": ("sentiment-api:0123456789ab-aaaaaaaaaaaa", False),
     "leading-dash": ("-x.example.com/app:v1", False),
     "empty-tag": ("registry.example.com/app:", False),
     "no-tag": ("registry.example.com/app", False),
@@ -263,7 +263,7 @@ def render(env: dict[str, str], cwd: Path, **values):
 RELEASE = {
     "image": IMAGE,
     "registry": IMAGE.split("/")[0],
-    "model_version": "89abcdef0123",
+    "model_version": "aaaaaaaaaaaa",
     "model_bucket": "sentiment-api-dev-models",
     "region": "eu-west-1",
     "port": 8000,
@@ -273,7 +273,7 @@ AWKWARD_RELEASES = {
     "ecr": RELEASE,
     "local-registry-dirty-tag": RELEASE
     | {
-        "image": "127.0.0.1:5000/it-0a1b2c3d-local:0123456789ab-dirty0a1b2c3d-89abcdef0123",
+        "image": "127.0.0.1:5000/it-0a1b2c3d-local:0123456789ab-dirty0a1b2c3d-aaaaaaaaaaaa",
         "registry": "127.0.0.1:5000",
     },
     "tag-and-digest": RELEASE
@@ -282,7 +282,7 @@ AWKWARD_RELEASES = {
 }
 # What a value would need to leave its place: end the heredoc, add a unit directive, run a command.
 HOSTILE = {
-    "model_version-heredoc-end": ("model_version", "89abcdef0123\nUNIT\nreboot\ncat <<'UNIT'"),
+    "model_version-heredoc-end": ("model_version", "aaaaaaaaaaaa\nUNIT\nreboot\ncat <<'UNIT'"),
     "image-unit-directive": ("image", IMAGE + "\nExecStartPre=/bin/sh -c reboot"),
     "image-option": ("image", IMAGE + " --privileged"),
     "registry-command": ("registry", "r.example.com'; reboot; '"),

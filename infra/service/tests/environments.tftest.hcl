@@ -10,8 +10,8 @@ mock_provider "aws" {
 variables {
   project_name             = "sentiment-api"
   region                   = "eu-west-1"
-  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-prod:0123456789ab-89abcdef0123"
-  model_version            = "89abcdef0123"
+  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
+  model_version            = "aaaaaaaaaaaa"
   model_bucket_name        = "sentiment-api-prod-models"
   model_bucket_arn         = "arn:aws:s3:::sentiment-api-prod-models"
   model_bucket_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"

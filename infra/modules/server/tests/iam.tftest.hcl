@@ -7,8 +7,8 @@ mock_provider "aws" {
 
 variables {
   name                     = "sentiment-api-dev"
-  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-dev:0123456789ab-89abcdef0123"
-  model_version            = "89abcdef0123"
+  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-dev:0123456789ab-aaaaaaaaaaaa"
+  model_version            = "aaaaaaaaaaaa"
   model_bucket_name        = "sentiment-api-dev-models"
   model_bucket_arn         = "arn:aws:s3:::sentiment-api-dev-models"
   model_bucket_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"

@@ -8,8 +8,8 @@ mock_provider "aws" {
 
 variables {
   name                     = "sentiment-api-qa"
-  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-qa:0123456789ab-89abcdef0123"
-  model_version            = "89abcdef0123"
+  image                    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-qa:0123456789ab-aaaaaaaaaaaa"
+  model_version            = "aaaaaaaaaaaa"
   model_bucket_name        = "sentiment-api-qa-models"
   model_bucket_arn         = "arn:aws:s3:::sentiment-api-qa-models"
   model_bucket_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
@@ -24,7 +24,7 @@ run "values_that_would_break_out_of_the_user_data_are_refused" {
   command = plan
   variables {
     image             = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1\nUNIT\nreboot"
-    model_version     = "89abcdef0123'; reboot; '"
+    model_version     = "aaaaaaaaaaaa'; reboot; '"
     model_bucket_name = "models$(reboot)"
     port              = 70000
   }
