@@ -58,9 +58,12 @@ def s3_client(region: str) -> Any:
 
 
 def verify_against_manifest(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in SERVED_FILES):
+        raise RegistryError(f"the registry manifest of {manifest.get('version')!r} does not list the served files")
     for name in SERVED_FILES:
         path = directory / name
-        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        expected = files[name].get("sha256")
         if not path.is_file() or sha256_file(path) != expected:
             raise RegistryError(f"{path} does not match the registry manifest of {manifest.get('version')}")
     return artifact.verify(directory)
@@ -82,7 +85,13 @@ class ModelRegistry:
             body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.s3.exceptions.NoSuchKey:
             return None
-        return json.loads(body)
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise RegistryError(f"s3://{self.bucket}/{key} is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise RegistryError(f"s3://{self.bucket}/{key} is not a JSON object")
+        return document
 
     def manifest(self, version: str) -> dict[str, Any] | None:
         return self.get_json(version_prefix(version) + MANIFEST_FILE)

@@ -55,3 +55,24 @@ def test_the_command_line_refuses_a_hostile_model_version_in_one_line(stage, tmp
     )  # fmt: skip
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().count("\n") == 0 and "invalid model version" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "body"),
+    [
+        (CHAMPION_KEY, b"[]"),
+        (CHAMPION_KEY, b"{}"),
+        (CHAMPION_KEY, b"{not json"),
+        ("models/aaaaaaaaaaaa/manifest.json", b'{"version": "aaaaaaaaaaaa", "files": []}'),
+        ("models/aaaaaaaaaaaa/manifest.json", b"[1, 2]"),
+    ],
+)
+def test_a_malformed_registry_document_is_one_clear_error(registry, settings, key, body):
+    registry.s3.put_object(Bucket=registry.bucket, Key=key, Body=body)
+    version = "champion" if key == CHAMPION_KEY else "aaaaaaaaaaaa"
+    if version != "champion":  # the manifest names files that exist, so the shape is what fails
+        for name in ("model.tflite", "vocabulary.json", "metadata.json"):
+            registry.s3.put_object(Bucket=registry.bucket, Key=f"models/{version}/{name}", Body=b"x")
+    with pytest.raises(RegistryError) as refused:
+        load_model(settings.model_copy(update={"model_version": version}))
+    assert "\n" not in str(refused.value)
