@@ -220,6 +220,7 @@ class Deployment(Record):
     infrastructure_url: str
     instance_id: str | None = None
     local_pid: int | None = None
+    release_url: str | None = None  # local: the release's own port behind the stable endpoint
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Deployment:

@@ -25,6 +25,9 @@ class PipelineSettings(Settings):
     local_registry_port: int = Field(
         0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
     )
+    local_endpoint_port: int = Field(
+        8080, gt=0, lt=65536, description="Loopback port of the local stable endpoint (the load balancer)"
+    )
     container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
     base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 
@@ -59,6 +62,10 @@ class PipelineSettings(Settings):
     @property
     def local_release_dir(self) -> Path:
         return self.artifacts_dir / "local_release"
+
+    @property
+    def local_endpoint_dir(self) -> Path:
+        return self.artifacts_dir / "endpoint"
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ class Serving:
     endpoint_url: str
     runner: str  # "ec2", "container" or "process"
     local_pid: int | None = None
+    release_url: str | None = None  # where the release itself answers, behind the endpoint (local)
 
 
 class Environment(ABC):

@@ -1,5 +1,6 @@
 """The `local` environment: AWS is the emulator on loopback, images go to a local registry, and
-releases run on this machine (the emulated EC2 instances never boot)."""
+releases run on this machine (the emulated EC2 instances never boot) behind a local load balancer
+on a fixed port, the stable endpoint."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pipeline.cli import log
 from pipeline.environments import container_engine, emulator, local_registry, local_release
 from pipeline.environments.base import Environment, ImageDestination, Serving
 from pipeline.environments.container_engine import Engine
+from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.records import Release
 from sentiment.registry import s3_client
 
@@ -47,11 +49,21 @@ class LocalEnvironment(Environment):
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
         runner = f"its image in {engine.name}" if engine else "gunicorn (no image was built)"
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
-        started = local_release.start(self.settings.local_release_dir, release.to_dict(), env, engine)
-        return Serving(started.details["url"], "container" if engine else "process", started.pid)
+        balancer = self.load_balancer()
+        balancer.up()
+        started = local_release.start(
+            self.settings.local_release_dir, release.to_dict(), env, engine, switch=balancer.switch_to
+        )
+        log("deploy", f"the endpoint {balancer.url} now sends every request to {started.details['url']}")
+        return Serving(balancer.url, "container" if engine else "process", started.pid, started.details["url"])
+
+    def load_balancer(self) -> LoadBalancer:
+        return LoadBalancer(self.settings.local_endpoint_dir, self.settings.local_endpoint_port)
 
     def stop_release(self) -> bool:
-        return local_release.stop(self.settings.local_release_dir)
+        stopped = local_release.stop(self.settings.local_release_dir)
+        self.load_balancer().down()
+        return stopped
 
     def before_destroying_bucket(self, bucket: str) -> None:
         """Delete every object version and delete marker: the provider's force_destroy loops on moto."""

@@ -1,7 +1,8 @@
 """Run a release on this machine (the `local` environment), where the emulated EC2 instance never boots.
 
 Blue/green on loopback ports: the new release starts on a free port, must answer
-/ready, and only then is the previous one stopped. A release that fails to start is
+/ready, then traffic is switched to it (the caller's `switch`, the load balancer), and only
+then is the previous one stopped. A release that fails to start or to take the traffic is
 killed and the previous one keeps serving. The release runs as its image in the container
 engine when the build stage made one, else under gunicorn from this checkout.
 State: <state_dir>/current.json.
@@ -10,6 +11,7 @@ State: <state_dir>/current.json.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,15 @@ def _last_error(log: Path) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def start(state_dir: Path, release: dict[str, Any], env: dict[str, str], engine: Engine | None) -> processes.Recorded:
-    """Start `release` (in `engine`, else under gunicorn), wait for /ready, then stop the previous release."""
+def start(
+    state_dir: Path,
+    release: dict[str, Any],
+    env: dict[str, str],
+    engine: Engine | None,
+    switch: Callable[[int], None] = lambda port: None,
+) -> processes.Recorded:
+    """Start `release` (in `engine`, else under gunicorn), wait for /ready, switch the traffic to its
+    port, then stop the previous release."""
     state = _state(state_dir)
     recorded = state.read()
     previous = recorded if recorded is not None and recorded.is_ours else None
@@ -75,6 +84,13 @@ def start(state_dir: Path, release: dict[str, Any], env: dict[str, str], engine:
             else ""
         )
         raise StageError(f"the release did not become ready: {_last_error(log)}{keep}") from None
+    try:
+        switch(port)
+    except BaseException:
+        _retire(started)
+        if recorded is not None:  # the previous release is still the one serving
+            state.write(recorded)
+        raise
     if recorded is not None:
         _retire(recorded)
     return started

@@ -176,8 +176,11 @@ class StateFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         proc = start_until_ready(command, log_path, ready, timeout_s, env, on_failure)
         recorded = Recorded(proc.pid, start_time(proc.pid) or 0, port, str(log_path), details or {})
-        write_json_atomic(self.path, asdict(recorded))
+        self.write(recorded)
         return recorded
+
+    def write(self, recorded: Recorded) -> None:
+        write_json_atomic(self.path, asdict(recorded))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

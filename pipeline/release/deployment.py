@@ -100,6 +100,7 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
         infrastructure_url=outputs["endpoint_url"],
         instance_id=outputs.get("instance_id"),
         local_pid=serving.local_pid,
+        release_url=serving.release_url,
     )
     deployment.write(environment.settings.artifacts_dir)
     log(f"release {release.model_version} ({release.image}) is live at {deployment.endpoint_url}")

@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 from pipeline.environments import emulator as localaws
+from pipeline.environments import processes
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,6 +49,7 @@ def workspace(emulator, blessed, tmp_path_factory):
         "ARTIFACTS_DIR": str(artifacts),
         **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
         "GUNICORN_WORKERS": "1",
+        "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
     }
     yield root, env
     stage(["pipeline.deploy", "--stop-local"], env, root)
@@ -101,6 +103,8 @@ def test_publish_deploy_and_a_no_op_replan(workspace):
     assert deployed.returncode == 0, deployed.stderr
     record = read(env, "deploy.json")
     assert record["release"]["model_version"] == version and record["instance_id"].startswith("i-")
+    assert record["endpoint_url"] == f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}", "the stable endpoint"
+    assert record["release_url"] != record["endpoint_url"]
     assert get_json(f"{record['endpoint_url']}/version")["model_version"] == version
     replan = stage(["pipeline.deploy", "--plan-only"], env, root)
     assert replan.returncode == 0 and "no infrastructure changes" in replan.stdout
@@ -138,6 +142,7 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
 
     record = read(env, "deploy.json")
     assert record["release"]["model_version"] == good["model_version"]
+    assert record["endpoint_url"] == f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}", "the endpoint did not move"
     assert get_json(f"{record['endpoint_url']}/version")["model_version"] == good["model_version"]
     history = stage(["pipeline.models", "history"], env, root).stdout.strip().splitlines()
     assert len(history) == 2 and all(good["model_version"] in line for line in history)
