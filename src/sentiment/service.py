@@ -168,6 +168,13 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, para
     raise falcon.HTTPInternalServerError(description="internal error; see the service log")
 
 
+def image_without_registry(reference: str) -> str:
+    """`repository:tag` of an image reference. /version is public: the registry host is left out
+    because an ECR host names the AWS account."""
+    host, slash, rest = reference.partition("/")
+    return rest if slash and ("." in host or ":" in host or host == "localhost") else reference
+
+
 def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
     app = falcon.App(middleware=[metrics.RequestMetrics()])
     metrics.MODEL.labels(model.version).set(1)
@@ -177,7 +184,7 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     version_info = {
         "model_version": model.version,
         "service_version": __version__,
-        "image": image_ref,
+        "image": image_without_registry(image_ref),
         "git_sha": git_sha,
         "model_git_sha": str(model.metadata.get("git_sha", "")),
         "model_created": str(model.metadata.get("created", "")),

@@ -52,6 +52,20 @@ def test_health_ready_version(client, model):
     assert version["image"] == "registry/sentiment:abc-123"
 
 
+def test_version_leaves_out_the_registry_host_which_names_the_aws_account(model):
+    import falcon.testing
+
+    from sentiment.service import create_app, image_without_registry
+
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
+    shown = falcon.testing.TestClient(create_app(model, image_ref=ecr)).simulate_get("/version")
+    assert shown.json["image"] == "sentiment-api-prod:0123456789ab-aaaaaaaaaaaa" and "123456789012" not in shown.text
+    assert image_without_registry(ecr) == "sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
+    assert image_without_registry("127.0.0.1:5000/app:tag") == "app:tag"
+    assert image_without_registry("localhost/app:tag") == "app:tag"
+    assert image_without_registry("library/app:tag") == "library/app:tag"
+
+
 BAD_INPUTS = [
     pytest.param(b"{not json", "application/json", 400, "not valid JSON", id="malformed-json"),
     pytest.param(b"\xff\xfe{}", "application/json", 400, "UTF-8", id="invalid-utf8"),

@@ -146,7 +146,7 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
             body = json.loads(resp.read())
         assert 0.5 < body["score"] <= 1.0 and body["model_version"] == version
         with urllib.request.urlopen(f"{state['url']}/version", timeout=10) as resp:
-            assert json.loads(resp.read())["image"] == built["reference"]
+            assert json.loads(resp.read())["image"] == built["reference"].partition("/")[2]  # no registry host
         inspected = json.loads(
             subprocess.run(
                 [ENGINE.path, "inspect", state["container"]], capture_output=True, text=True, check=True
