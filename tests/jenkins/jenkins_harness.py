@@ -1,0 +1,105 @@
+"""Runs tests/jenkins/harness/Harness.groovy (a declarative-pipeline harness; its header says what it models).
+
+`run([scenario, ...])` evaluates each scenario's Jenkinsfile in one groovy process and returns one JSON trace
+per scenario: {result, refused, stages: [{name, status}], steps: [{where, step, ...}], post, warnings, ...}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+JENKINSFILE = REPO / "Jenkinsfile"
+HARNESS = Path(__file__).resolve().parent / "harness" / "Harness.groovy"
+ENVS = ("dev", "qa", "prod")
+
+
+def fake_credential(env: str) -> dict:
+    """A usernamePassword credential as the JCasC file defines it (values are test data, not keys)."""
+    return {
+        "type": "usernamePassword",
+        "username": f"key-id-of-{env}",
+        "password": f"secret-key-of-{env}",
+        "usernameSecret": True,
+    }
+
+
+CREDENTIALS = {f"sentiment-api-aws-{env}": fake_credential(env) for env in ENVS}
+
+
+def scenario(**overrides) -> dict:
+    """A push build of main with the default parameters, every credential defined and passing JUnit reports."""
+    base = {
+        "jenkinsfile": str(JENKINSFILE),
+        "branch": "main",
+        "params": {},
+        "credentials": CREDENTIALS,
+        "sh": [],
+        "input": [],
+        "junit": {"tests": 10, "failures": 0},
+        "mode": "plan",
+    }
+    return {**base, **overrides}
+
+
+def groovy_env() -> dict:
+    """Debian's groovy launcher wants JAVA_HOME; take it from the environment or from the java on PATH."""
+    env = dict(os.environ)
+    if not env.get("JAVA_HOME"):
+        java = shutil.which("java")
+        if java:
+            env["JAVA_HOME"] = str(Path(java).resolve().parents[1])
+    return env
+
+
+def require_groovy() -> None:
+    if shutil.which("groovy") is None:
+        pytest.skip("NOT TESTED: groovy 2.4 is not installed (apt install groovy)")
+
+
+def run(scenarios: list[dict], *, timeout: float = 300, stream: bool = False) -> list[dict]:
+    """One groovy process for all scenarios; exit 2 (a scenario error) or any crash fails the calling test."""
+    require_groovy()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "scenarios.json"
+        spec.write_text(json.dumps(scenarios))
+        out = subprocess.run(
+            ["groovy", str(HARNESS), str(spec)],
+            stdout=subprocess.PIPE,
+            stderr=None if stream else subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+            env=groovy_env(),
+        )
+    if out.returncode != 0:
+        raise AssertionError(f"harness exit {out.returncode}: {(out.stderr or '')[-3000:]}")
+    traces = json.loads(out.stdout)
+    assert len(traces) == len(scenarios)
+    return traces
+
+
+def run_source(source: str, tmp_path: Path, **overrides) -> dict:
+    """The harness over a Jenkinsfile given as text."""
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(source)
+    return run([scenario(jenkinsfile=str(path), **overrides)])[0]
+
+
+def shell(trace: dict) -> list[str]:
+    """The sh scripts in the order they ran."""
+    return [s["script"] for s in trace["steps"] if s["step"] == "sh"]
+
+
+def steps(trace: dict, kind: str) -> list[dict]:
+    return [s for s in trace["steps"] if s["step"] == kind]
+
+
+def statuses(trace: dict) -> dict[str, str]:
+    return {s["name"]: s["status"] for s in trace["stages"]}
