@@ -1,0 +1,247 @@
+"""The real Jenkinsfile, executed by the harness in plan mode (sh recorded, exit codes scripted per scenario).
+
+Each scenario's check asserts the exact sh sequence, the environment each step saw and the post blocks that
+ran. The checks are plain functions so that test_mutations can run them against broken Jenkinsfiles too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from jenkins_harness import CREDENTIALS, JENKINSFILE, run, scenario, shell, statuses, steps
+
+SETUP_AND_TESTS = [
+    "bash .ci/setup",
+    ".venv/bin/ruff check .",
+    ".venv/bin/lint-imports",
+    "$PY -m pytest --junitxml=artifacts/reports/tests.xml --cov --cov-report=xml:artifacts/reports/coverage.xml",
+]
+TRAIN_AND_GATE = ["$PY -m pipeline.train", "$PY -m pipeline.gate"]
+RELEASE = [
+    "$PY -m pipeline.provision",
+    "$PY -m pipeline.publish",
+    "$PY -m pipeline.build",
+    "$PY -m pipeline.deploy --plan-only",
+    "$PY -m pipeline.deploy --apply-plan",
+    "$PY -m pipeline.smoke",
+]
+REDEPLOY = [
+    "$PY -m pipeline.provision",
+    '$PY -m pipeline.build --model-version "$DEPLOY_MODEL_VERSION"',
+    '$PY -m pipeline.deploy --plan-only --model-version "$DEPLOY_MODEL_VERSION"',
+    "$PY -m pipeline.deploy --apply-plan",
+    "$PY -m pipeline.smoke",
+]
+AWS_STAGES = {"Provision", "Publish", "Build", "Deploy", "Smoke"}
+MAIN_ONLY = ["Provision", "Publish", "Build", "Deploy", "Smoke"]
+AWS = {"AWS_ACCESS_KEY_ID": "****", "AWS_SECRET_ACCESS_KEY": "****"}
+INJECTION = "x; touch /tmp/pwned"
+
+
+def base_env(branch: str = "main", env: str = "dev", skip: bool = False, version: str = "champion") -> dict:
+    """What Jenkins puts in every step's environment: job variables, the parameters as strings, `environment`."""
+    return {
+        "BRANCH_NAME": branch,
+        "BUILD_NUMBER": "1",
+        "JOB_NAME": f"sentiment-api/{branch}",
+        "ENV": env,
+        "SKIP_TRAIN": "true" if skip else "false",
+        "DEPLOY_MODEL_VERSION": version,
+        "PROJECT_ENV": env,
+        "PY": ".venv/bin/python",
+    }
+
+
+def assert_envs(trace: dict, **base) -> None:
+    """Every sh step saw the base environment, plus the masked AWS keys exactly in the stages that call AWS."""
+    expected = base_env(**base)
+    for step in steps(trace, "sh"):
+        want = {**expected, **AWS} if step["where"] in AWS_STAGES else expected
+        assert step["env"] == want, f"{step['where']}: {step['script']}"
+
+
+def assert_common(trace: dict) -> None:
+    """True of every build: accepted, no Groovy-interpolated sh text, no secret anywhere in the trace."""
+    assert trace["refused"] is None, trace["refused"]
+    assert not any(s["interpolated"] for s in steps(trace, "sh")), "a sh step's text was built by interpolation"
+    text = json.dumps(trace)
+    for credential in CREDENTIALS.values():
+        assert credential["password"] not in text and credential["username"] not in text
+
+
+def assert_reports_published(trace: dict) -> None:
+    where = {s["step"]: s for s in trace["steps"] if s["where"] == "post:always"}
+    assert where["junit"]["testResults"] == "artifacts/reports/*.xml"
+    assert where["archiveArtifacts"]["artifacts"] == "artifacts/**/*.json"
+
+
+def check_push_to_main(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE
+    assert_envs(trace)
+    assert set(statuses(trace).values()) == {"SUCCESS"}
+    assert steps(trace, "input") == []
+    assert trace["credentialsUsed"] == ["sentiment-api-aws-dev"]
+    assert trace["post"] == ["always", "success"]
+    assert_reports_published(trace)
+    assert trace["result"] == "SUCCESS"
+
+
+def check_feature_branch(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
+    assert_envs(trace, branch="feature/faster-tokenizer")
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: when"] * 5
+    assert trace["credentialsUsed"] == []
+    assert trace["post"] == ["always", "success"]
+    assert trace["result"] == "SUCCESS"
+
+
+def deploy_steps(trace: dict) -> list[tuple[str, str]]:
+    return [(s["step"], s.get("script", s.get("answer"))) for s in trace["steps"] if s["where"] == "Deploy"]
+
+
+def check_prod_approved(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE
+    assert_envs(trace, env="prod")
+    # The approval comes between the saved plan and its apply, with no credential bound while a person decides.
+    assert deploy_steps(trace) == [
+        ("sh", "$PY -m pipeline.deploy --plan-only"),
+        ("input", "proceed"),
+        ("sh", "$PY -m pipeline.deploy --apply-plan"),
+    ]
+    assert steps(trace, "input")[0]["env"] == base_env(env="prod")
+    assert trace["credentialsUsed"] == ["sentiment-api-aws-prod"]
+    assert trace["post"] == ["always", "success"]
+    assert trace["result"] == "SUCCESS"
+
+
+def check_prod_aborted(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE[:4]
+    assert_envs(trace, env="prod")
+    assert deploy_steps(trace) == [("sh", "$PY -m pipeline.deploy --plan-only"), ("input", "abort"), ("aborted", None)]
+    assert statuses(trace)["Deploy"] == "ABORTED"
+    assert statuses(trace)["Smoke"] == "skipped: earlier failure"
+    assert trace["post"] == ["always"]
+    assert_reports_published(trace)
+    assert trace["result"] == "ABORTED"
+
+
+def check_skip_train(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + REDEPLOY
+    assert_envs(trace, skip=True)
+    assert {s: statuses(trace)[s] for s in ("Train", "Gate", "Publish")} == dict.fromkeys(
+        ("Train", "Gate", "Publish"), "skipped: when"
+    )
+    assert trace["post"] == ["always", "success"]
+    assert trace["result"] == "SUCCESS"
+
+
+def check_gate_fails(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
+    assert [s["exit"] for s in steps(trace, "sh")] == [0] * 5 + [1]
+    assert_envs(trace)
+    assert statuses(trace)["Gate"] == "FAILURE"
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
+    assert trace["credentialsUsed"] == []
+    assert trace["post"] == ["always", "failure"]
+    assert_reports_published(trace)
+    assert trace["result"] == "FAILURE"
+
+
+def check_credential_missing(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
+    assert_envs(trace, env="qa")
+    failed = steps(trace, "failed")
+    assert [(f["where"], f["message"]) for f in failed] == [
+        ("Provision", "Could not find credentials entry with ID 'sentiment-api-aws-qa'")
+    ]
+    assert statuses(trace)["Provision"] == "FAILURE"
+    assert [statuses(trace)[s] for s in MAIN_ONLY[1:]] == ["skipped: earlier failure"] * 4
+    assert trace["post"] == ["always", "failure"]
+    assert trace["result"] == "FAILURE"
+
+
+def check_injection_is_data(trace: dict) -> None:
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + REDEPLOY
+    assert not any("pwned" in s for s in shell(trace))
+    assert_envs(trace, skip=True, version=INJECTION)
+    assert trace["result"] == "SUCCESS"
+
+
+SCENARIOS: dict[str, tuple[dict, Callable[[dict], None]]] = {
+    "push to main, ENV=dev": ({}, check_push_to_main),
+    "push to a feature branch": ({"branch": "feature/faster-tokenizer"}, check_feature_branch),
+    "prod, approved": ({"params": {"ENV": "prod"}, "input": ["proceed"]}, check_prod_approved),
+    "prod, aborted": ({"params": {"ENV": "prod"}, "input": ["abort"]}, check_prod_aborted),
+    "SKIP_TRAIN with champion": (
+        {"params": {"SKIP_TRAIN": True, "DEPLOY_MODEL_VERSION": "champion"}},
+        check_skip_train,
+    ),
+    "gate fails": ({"sh": [{"match": "-m pipeline.gate", "exit": 1}]}, check_gate_fails),
+    "credential missing": (
+        {"params": {"ENV": "qa"}, "credentials": {k: v for k, v in CREDENTIALS.items() if not k.endswith("-qa")}},
+        check_credential_missing,
+    ),
+    "injection in DEPLOY_MODEL_VERSION": (
+        {"params": {"SKIP_TRAIN": True, "DEPLOY_MODEL_VERSION": INJECTION}},
+        check_injection_is_data,
+    ),
+}
+
+
+def run_all(jenkinsfile: Path) -> dict[str, dict]:
+    """Every scenario over one Jenkinsfile, in one groovy process."""
+    traces = run([scenario(jenkinsfile=str(jenkinsfile), **spec) for spec, _ in SCENARIOS.values()])
+    return dict(zip(SCENARIOS, traces, strict=True))
+
+
+def failing_checks(traces: dict[str, dict]) -> dict[str, str]:
+    failed = {}
+    for name, (_, check) in SCENARIOS.items():
+        try:
+            check(traces[name])
+        except (AssertionError, KeyError, IndexError) as e:
+            failed[name] = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return failed
+
+
+@pytest.fixture(scope="module")
+def traces() -> dict[str, dict]:
+    return run_all(JENKINSFILE)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario(traces, name):
+    SCENARIOS[name][1](traces[name])
+
+
+def test_the_injected_version_reaches_the_program_as_one_argument(traces, tmp_path):
+    """Run the recorded build and deploy commands in a real shell, with the environment they saw and PY a stub
+    that prints its arguments: the parameter arrives whole, as data, and nothing else runs."""
+    stub = tmp_path / "argv"
+    stub.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    stub.chmod(0o755)
+    pwned_before = Path("/tmp/pwned").exists()
+    commands = [s for s in steps(traces["injection in DEPLOY_MODEL_VERSION"], "sh") if "--model-version" in s["script"]]
+    assert len(commands) == 2
+    for step in commands:
+        env = {**step["env"], "PY": str(stub), "PATH": os.environ["PATH"]}
+        out = subprocess.run(["sh", "-ec", step["script"]], env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        argv = json.loads(out.stdout)
+        assert argv[-2:] == ["--model-version", INJECTION]
+    assert Path("/tmp/pwned").exists() == pwned_before
+    assert not list(tmp_path.glob("pwned"))
