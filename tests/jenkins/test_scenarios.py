@@ -245,3 +245,93 @@ def test_the_injected_version_reaches_the_program_as_one_argument(traces, tmp_pa
         assert argv[-2:] == ["--model-version", INJECTION]
     assert Path("/tmp/pwned").exists() == pwned_before
     assert not list(tmp_path.glob("pwned"))
+
+
+def _stage(name: str) -> str:
+    return f"stage('{name}') {{\n"
+
+
+# Each edit breaks the Jenkinsfile in a way that every syntax-tree check could miss; each must fail at least
+# the named scenario (and so a non-slow test). The harness runs them all in one groovy process.
+MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
+    "Deploy no longer limited to main": (
+        lambda s: s.replace(_stage("Deploy") + "            when { branch 'main' }\n", _stage("Deploy")),
+        "push to a feature branch",
+    ),
+    "prod approval removed": (
+        lambda s: s.replace("input message: 'Apply the saved Terraform plan to prod?', ok: 'Apply'", ""),
+        "prod, approved",
+    ),
+    "prod approval inside the credentials binding": (
+        lambda s: s.replace(
+            "sh '$PY -m pipeline.deploy --plan-only'\n",
+            "sh '$PY -m pipeline.deploy --plan-only'\n"
+            "                            if (params.ENV == 'prod') { input message: 'Apply?', ok: 'Apply' }\n",
+        ).replace("input message: 'Apply the saved Terraform plan to prod?', ok: 'Apply'", ""),
+        "prod, approved",
+    ),
+    "Train runs when SKIP_TRAIN is true": (
+        lambda s: s.replace(
+            _stage("Train") + "            when { expression { !params.SKIP_TRAIN } }\n", _stage("Train")
+        ),
+        "SKIP_TRAIN with champion",
+    ),
+    "Gate runs when SKIP_TRAIN is true (boolean compared with a string)": (
+        lambda s: s.replace(
+            _stage("Gate") + "            when { expression { !params.SKIP_TRAIN } }",
+            _stage("Gate") + "            when { expression { params.SKIP_TRAIN != 'true' } }",
+        ),
+        "SKIP_TRAIN with champion",
+    ),
+    "--apply-plan step removed": (
+        lambda s: s.replace("sh '$PY -m pipeline.deploy --apply-plan'", "echo 'applied'"),
+        "push to main, ENV=dev",
+    ),
+    "parameter interpolated into the shell text": (
+        lambda s: s.replace(
+            """sh '$PY -m pipeline.build --model-version "$DEPLOY_MODEL_VERSION"'""",
+            """sh "\\$PY -m pipeline.build --model-version ${params.DEPLOY_MODEL_VERSION}\"""",
+        ),
+        "injection in DEPLOY_MODEL_VERSION",
+    ),
+    "gate failure swallowed": (
+        lambda s: s.replace("sh '$PY -m pipeline.gate'", "sh '$PY -m pipeline.gate || true'"),
+        "gate fails",
+    ),
+    "Smoke bound to the dev credential whatever ENV": (
+        lambda s: s.replace(
+            "credentialsId: \"sentiment-api-aws-${params.ENV}\", usernameVariable: 'AWS_ACCESS_KEY_ID', "
+            "passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n                    sh '$PY -m pipeline.smoke'",
+            "credentialsId: 'sentiment-api-aws-dev', usernameVariable: 'AWS_ACCESS_KEY_ID', "
+            "passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n                    sh '$PY -m pipeline.smoke'",
+        ),
+        "prod, approved",
+    ),
+    "post failure block removed": (
+        lambda s: s.replace(
+            "        failure {\n            echo 'Failed", "        unsuccessful {\n            echo 'Failed"
+        ),
+        "prod, aborted",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def mutated_traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+    source = JENKINSFILE.read_text()
+    root = tmp_path_factory.mktemp("mutants")
+    batch = []
+    for index, (name, (edit, _)) in enumerate(MUTATIONS.items()):
+        mutated = edit(source)
+        assert mutated != source, f"{name}: the edit did not apply"
+        path = root / f"Jenkinsfile.{index}"
+        path.write_text(mutated)
+        batch += [scenario(jenkinsfile=str(path), **spec) for spec, _ in SCENARIOS.values()]
+    traces = iter(run(batch))
+    return {name: {s: next(traces) for s in SCENARIOS} for name in MUTATIONS}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_a_broken_jenkinsfile_fails_a_scenario(mutated_traces, mutation):
+    failed = failing_checks(mutated_traces[mutation])
+    assert MUTATIONS[mutation][1] in failed, f"{mutation} went unnoticed by {MUTATIONS[mutation][1]}: {failed}"
