@@ -1,12 +1,15 @@
-"""WSGI entry point: `gunicorn -c python:sentiment.gunicorn_conf sentiment.app:api`.
+"""WSGI entry point: `python -m sentiment serve` (Granian or gunicorn), or
+`gunicorn -c python:sentiment.gunicorn_conf sentiment.app:api`.
 
-The model loads in each worker at import (never in the gunicorn master), and invalid
+The model loads in each worker at import (never in the server's master process), and invalid
 settings or a missing, corrupt or unreachable model stop the server at start with one
-line per worker, `sentiment: cannot start: ...`, instead of a traceback.
+line, `sentiment: cannot start: ...`, instead of a traceback: the first worker of a server
+to fail says it (the others, failing the same way, exit quietly).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sentiment.artifact import ArtifactError
@@ -14,14 +17,32 @@ from sentiment.loader import load_model
 from sentiment.service import create_app, startup_error
 from sentiment.settings import get_settings
 
-# gunicorn halts the whole server (instead of respawning forever) when a worker exits with this code.
+# gunicorn halts the whole server (instead of respawning forever) when a worker exits with this code;
+# so does sentiment.serve's Granian server.
 WORKER_BOOT_ERROR = 3
+
+
+def _first_to_fail() -> bool:
+    """True in the first worker of this server to fail at start: the server's fresh metrics
+    directory holds one marker, made by whichever failing worker comes first."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return True
+    try:
+        os.close(os.open(os.path.join(directory, "cannot-start"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
+
 
 try:
     _settings = get_settings()
     _model = load_model(_settings)
 except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydantic's ValidationError
-    print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)
+    if _first_to_fail():
+        print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
 api = create_app(_model, image_ref=_settings.image_ref, git_sha=_settings.git_sha)
