@@ -1,4 +1,4 @@
-# The serving image: Falcon + gunicorn + the LiteRT runtime, no TensorFlow.
+# The serving image: Falcon under Granian (or gunicorn) + the LiteRT runtime, no TensorFlow.
 # Built by `python -m pipeline.build`, which first fills <artifacts>/build/wheelhouse and
 # uses <artifacts>/build as the build context, so this build needs no network: pip installs --no-index.
 # The model is not baked in: MODEL_VERSION (set at build) names the model version the
@@ -39,9 +39,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     GIT_SHA=${GIT_SHA} \
     IMAGE_REF=${IMAGE_REF} \
     GUNICORN_BIND=0.0.0.0:8000
+# `python -m sentiment serve` reads its bind from SERVE_BIND, else GUNICORN_BIND (the name releases
+# already set, e.g. a local release's port), so the image sets the latter: either name set at run wins.
 
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["python3", "-m", "sentiment.healthcheck"]
-CMD ["gunicorn", "--config", "python:sentiment.gunicorn_conf", "sentiment.app:api"]
+CMD ["python3", "-m", "sentiment", "serve"]

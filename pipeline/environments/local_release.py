@@ -64,7 +64,7 @@ def start(
         env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
         command = engine.run_command(release["image"], container, list(CONTAINER_ENV), insecure=True)
     else:
-        command = processes.gunicorn_command(f"{HOST}:{port}")
+        command = processes.serve_command(f"{HOST}:{port}")
     runner = {"container": container, "engine": engine.path if engine else None}
     try:
         started = state.start(

@@ -41,8 +41,17 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def serve_command(bind: str, server: str | None = None) -> list[str]:
+    """The service's start command, `python -m sentiment serve`, as local releases, benchmarks and tests run it.
+
+    Without `server`, SERVE_SERVER or the default (Granian) decides; workers and threads come from
+    SERVE_* / GUNICORN_* in the environment.
+    """
+    return [sys.executable, "-m", "sentiment", "serve", "--bind", bind, *(["--server", server] if server else [])]
+
+
 def gunicorn_command(bind: str, app: str = "sentiment.app:api") -> list[str]:
-    """gunicorn with the repo's config, as every local release, benchmark and test starts it."""
+    """gunicorn with the repo's config, started directly (the supported alternative to `serve_command`)."""
     return [sys.executable, "-m", "gunicorn", "-c", "python:sentiment.gunicorn_conf", "--bind", bind, app]
 
 

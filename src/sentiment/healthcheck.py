@@ -1,6 +1,7 @@
 """`python -m sentiment.healthcheck`: exit 0 if this container's server answers /health (the image's HEALTHCHECK).
 
-Reads the port from GUNICORN_BIND, so it follows a release started on another port.
+Reads the port from SERVE_BIND or GUNICORN_BIND (as `python -m sentiment serve` does), so it follows
+a release started on another port.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def health_url(bind: str) -> str:
 
 
 def main() -> int:
-    url = health_url(os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"))  # gunicorn_conf's default
+    bind = os.environ.get("SERVE_BIND") or os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"  # serve's default
+    url = health_url(bind)
     try:
         with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310  # nosec B310 - loopback http only
             return 0 if resp.status == 200 else 1
