@@ -10,6 +10,8 @@ from collections.abc import Callable
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from sentiment.artifact import ArtifactError
+
 
 class StageError(Exception):
     """A stage cannot go on. exit_code 1 = a check failed, 2 = bad input or setup."""
@@ -42,6 +44,9 @@ def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | N
         return 2
     except (BotoCoreError, ClientError) as exc:
         print(f"{stage}: error: AWS: {exc}", file=sys.stderr)
+        return 1
+    except ArtifactError as exc:  # includes the registry's errors
+        print(f"{stage}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{stage}: interrupted", file=sys.stderr)

@@ -1,8 +1,12 @@
 """Stage `gate`: bless the candidate only if it passes every threshold in quality_gates/.
 
-Reads the candidate (`records.Candidate`) and quality_gates/ (thresholds, sanity set,
-suites); loads the candidate through the service's own loader (the LiteRT artifact that
-ships) and, given a baseline (the champion), measures the drop against it. Writes
+Reads the candidate (`records.Candidate`), quality_gates/ (thresholds, sanity set, suites)
+and the environment's champion from the model registry (fetched and verified by the
+service's own loader; --baseline DIR instead, or --no-champion to skip, logged). Measures
+both on the same data and applies the `champion.*` thresholds; before the first release
+there is no champion ("no champion yet"). A registry that exists but cannot be read, or a
+champion that fails verification, stops the gate (exit 2): it never blesses without the
+comparison it was asked for. Writes
 `records.GateReport` (+ gate.xml, JUnit) and, on a pass, `records.Blessing` beside the model.
 Exit 0 = blessed, 1 = a check failed (each named), 2 = bad input (thresholds, sanity
 set, suites or artifact).
@@ -13,14 +17,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli import log, run
-from pipeline.ml.gating import run_gate
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipeline import environments
+from pipeline.cli import StageError, log, run
+from pipeline.ml import blessing
+from pipeline.ml.gating import format_comparison, run_gate
 from pipeline.records import GateReport
 from pipeline.reports import print_checks
-from pipeline.settings import get_settings
+from pipeline.settings import PipelineSettings, get_settings
+from sentiment.registry import RegistryError
 
 STAGE = "gate"
 WRITES = GateReport
+
+
+def serving_champion(settings: PipelineSettings) -> Path | None:
+    """A verified local copy of the environment's champion, or None when there is none yet."""
+    try:
+        registry = environments.current(settings).existing_registry()
+        found = registry.fetch_champion(settings.artifacts_dir / "champion-cache") if registry else None
+    except (RegistryError, BotoCoreError, ClientError) as exc:
+        raise StageError(f"cannot compare with the champion: {exc} (--no-champion skips the comparison)", 2) from exc
+    if found is None:
+        log(STAGE, f"no champion yet in s3://{settings.model_bucket}: the champion checks are not run")
+        return None
+    version, directory = found
+    log(STAGE, f"champion {version} fetched from s3://{settings.model_bucket} and verified")
+    return directory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quality-gates", type=Path, default=settings.quality_gates_dir, help="sanity set and suites directory"
     )
-    parser.add_argument("--baseline", type=Path, help="champion artifact directory to compare against")
+    parser.add_argument("--baseline", type=Path, help="compare with this artifact instead of the registry's champion")
+    parser.add_argument("--no-champion", action="store_true", help="do not compare with the serving champion")
     parser.add_argument("--reports", type=Path, default=settings.reports_dir, help="where gate.json/.xml go")
     args = parser.parse_args(argv)
+    blessing.remove(args.model)  # whatever happens next, a stale blessing must not survive
+    baseline = args.baseline
+    if args.no_champion:
+        log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")
+    elif baseline is None:
+        baseline = serving_champion(settings)
     checks, report = run_gate(
-        args.model, args.thresholds, args.quality_gates, args.reports, args.baseline, log=lambda m: log(STAGE, m)
+        args.model, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
     )
     print_checks(STAGE, checks)
+    if report.champion_version:
+        print(format_comparison(report.champion_version, report.champion_comparison))
     if report.passed:
         log(STAGE, f"PASSED: model {report.model_version} is blessed ({len(checks)} checks)")
         return 0

@@ -1,16 +1,20 @@
-"""`python -m pipeline.models list|show VERSION|promote VERSION|history`: the model registry by hand."""
+"""`python -m pipeline.models list|show V|diff A B|promote V|history`: the model registry by hand."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
 from pipeline.cli import StageError, run
+from pipeline.registry import RegistryWriter
+from pipeline.release import promotion
 from pipeline.settings import get_settings
-from sentiment.registry import RegistryError
+from sentiment import artifact
+from sentiment.registry import RegistryError, published_version, version_prefix
 
 STAGE = "models"
 
@@ -27,13 +31,62 @@ def format_versions(manifests: list[dict], champion: str | None) -> str:
     return "\n".join(lines)
 
 
+def published(registry: RegistryWriter, version: str) -> dict[str, Any]:
+    """A published version's manifest and training metadata."""
+    manifest = registry.manifest(published_version(version, "the version"))
+    if manifest is None:
+        raise StageError(f"version {version} is not published in bucket {registry.bucket}")
+    metadata = registry.get_json(version_prefix(version) + artifact.METADATA_FILE) or {}
+    return {"manifest": manifest, "metadata": metadata}
+
+
+def format_diff(a: str, b: str, left: dict[str, Any], right: dict[str, Any]) -> str:
+    """Two versions side by side: metrics (with the change from A to B), data, hyper-parameters, sizes."""
+    lines = [f"{'':28}{a:>14}{b:>14}{'B - A':>10}"]
+    for split in ("val", "test"):
+        for metric in ("accuracy", "roc_auc"):
+            x = left["manifest"].get("metrics", {}).get(split, {}).get(metric)
+            y = right["manifest"].get("metrics", {}).get(split, {}).get(metric)
+            delta = f"{y - x:+10.4f}" if x is not None and y is not None else ""
+            lines.append(
+                f"{split + ' ' + metric:<28}{x if x is not None else '-':>14}{y if y is not None else '-':>14}{delta}"
+            )
+    data_a, data_b = left["metadata"].get("data", {}), right["metadata"].get("data", {})
+    fingerprints = (str(data_a.get("fingerprint", "-"))[:12], str(data_b.get("fingerprint", "-"))[:12])
+    lines.append(f"{'data fingerprint':<28}{fingerprints[0]:>14}{fingerprints[1]:>14}")
+    params_a, params_b = left["metadata"].get("hyperparameters", {}), right["metadata"].get("hyperparameters", {})
+    for name in sorted(set(params_a) | set(params_b)):
+        if params_a.get(name) != params_b.get(name):
+            lines.append(f"{'hp ' + name:<28}{params_a.get(name, '-')!s:>14}{params_b.get(name, '-')!s:>14}")
+    same = sum(1 for name in set(params_a) & set(params_b) if params_a[name] == params_b[name])
+    lines.append(f"{'hp (the same in both)':<28}{same:>14}")
+    for name in artifact.SERVING_FILES:
+        size_a = left["manifest"]["files"].get(name, {}).get("size", 0) / 1e6
+        size_b = right["manifest"]["files"].get(name, {}).get("size", 0) / 1e6
+        lines.append(f"{name + ' (MB)':<28}{size_a:>14.2f}{size_b:>14.2f}{size_b - size_a:>+10.2f}")
+    return "\n".join(lines)
+
+
+def format_history(events: list[dict[str, Any]]) -> str:
+    lines = [f"{'promoted':<34}{'version':<14}{'kind':<10}{'previous':<14}{'by':<20}build"]
+    for e in events:
+        lines.append(
+            f"{e['promoted']:<34}{e['version']:<14}{e.get('kind', '-'):<10}{e.get('previous') or '-':<14}"
+            f"{e.get('promoted_by') or '-':<20}{e.get('build_url') or '-'}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.models", description=__doc__.split(":")[1].strip())
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="published versions with key metrics; * marks the champion")
     commands.add_parser("show", help="a version's manifest").add_argument("version")
+    diff = commands.add_parser("diff", help="two versions side by side: metrics, data, hyper-parameters, sizes")
+    diff.add_argument("a")
+    diff.add_argument("b")
     commands.add_parser("promote", help="make a published version the champion").add_argument("version")
-    commands.add_parser("history", help="every promotion, oldest first")
+    commands.add_parser("history", help="every promotion and rollback, oldest first, with who and when")
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
@@ -42,16 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             champion = registry.champion()
             print(format_versions(registry.versions(), champion["version"] if champion else None))
         elif args.command == "show":
-            manifest = registry.manifest(args.version)
-            if manifest is None:
-                raise StageError(f"version {args.version} is not published in bucket {registry.bucket}")
-            print(json.dumps(manifest, indent=2))
+            print(json.dumps(published(registry, args.version)["manifest"], indent=2))
+        elif args.command == "diff":
+            print(format_diff(args.a, args.b, published(registry, args.a), published(registry, args.b)))
         elif args.command == "promote":
-            champion = registry.promote(args.version, {"promoted_by": "pipeline.models promote"})
+            champion = registry.promote(args.version, {"kind": "manual", **promotion.who(settings)})
             print(f"champion is now {champion['version']} (was {champion['previous']})")
         else:
-            for event in registry.history():
-                print(f"{event['promoted']}  {event['version']}  (previous {event['previous']})")
+            print(format_history(registry.history()))
     except (BotoCoreError, ClientError, RegistryError) as exc:
         raise StageError(f"model registry s3://{settings.model_bucket}: {exc}") from exc
     return 0

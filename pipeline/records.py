@@ -127,7 +127,8 @@ class GateReport(Record):
     PRODUCER: ClassVar[str] = "gate"
     passed: bool
     model_version: str
-    champion_version: str | None
+    champion_version: str | None  # None: no champion yet (or --no-champion)
+    champion_comparison: dict[str, dict[str, float]]  # metric -> candidate, champion, delta, allowed_drop
     thresholds_file: str
     measurements: dict[str, float]
     checks: list[dict[str, Any]]

@@ -28,6 +28,10 @@ from sentiment.registry import (
 EVIDENCE_FILES = {"gate.json", "blessing.json"}
 
 
+class PromotionConflict(RegistryError):
+    """Another promotion won the race for the champion pointer."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -88,22 +92,49 @@ class RegistryWriter(ModelRegistry):
             return self.publish(files, metadata, progress)  # published concurrently: compare and return
         return manifest, True
 
-    def promote(self, version: str, release: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Make `version` the champion; the previous champion is kept in the history."""
-        if self.manifest(published_version(version, "the version to promote")) is None:
+    def promote(self, version: str, record: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Make `version` the champion, atomically, and add the promotion to the history.
+
+        The pointer is written with a conditional request on what was read (S3 `If-Match` on its
+        ETag; `If-None-Match: *` for the first champion): of two concurrent promotions exactly one
+        wins, and the other changes nothing and raises PromotionConflict. The history entry is
+        written after the pointer, so it only ever records promotions that happened.
+        """
+        manifest = self.manifest(published_version(version, "the version to promote"))
+        if manifest is None:
             raise RegistryError(f"cannot promote {version}: it is not published in bucket {self.bucket}")
-        previous = self.champion()
+        previous, etag = self._champion_and_etag()
         champion = {
             "version": version,
             "previous": previous["version"] if previous else None,
             "promoted": _now(),
-            **(release or {}),
+            "gate_report_sha256": manifest.get("files", {}).get("gate.json", {}).get("sha256"),
+            **(record or {}),
         }
         body = json.dumps(champion).encode()
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=CHAMPION_KEY, Body=body, **condition)
+        except self.s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise PromotionConflict(
+                f"another promotion changed the champion of {self.bucket} while {version} was being promoted; "
+                "nothing was changed (see `python -m pipeline.models history`)"
+            ) from None
         stamp = champion["promoted"].replace(":", "").replace("-", "").replace(".", "")
         self.s3.put_object(Bucket=self.bucket, Key=f"{HISTORY_PREFIX}{stamp}-{version}.json", Body=body)
-        self.s3.put_object(Bucket=self.bucket, Key=CHAMPION_KEY, Body=body)
         return champion
+
+    def _champion_and_etag(self) -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            found = self.s3.get_object(Bucket=self.bucket, Key=CHAMPION_KEY)
+        except self.s3.exceptions.NoSuchKey:
+            return None, None
+        try:
+            return json.loads(found["Body"].read()), found["ETag"]
+        except ValueError as exc:
+            raise RegistryError(f"s3://{self.bucket}/{CHAMPION_KEY} is not valid JSON: {exc}") from None
 
     def history(self) -> list[dict[str, Any]]:
         """Every promotion, oldest first."""

@@ -17,6 +17,11 @@ from sentiment.settings import Settings
 
 class PipelineSettings(Settings):
     seed: int = 42
+    # Who and which build a promotion is recorded with (Jenkins sets these; APPROVER comes from the
+    # prod approval's submitterParameter).
+    approver: str | None = None
+    build_user_id: str | None = None
+    build_url: str | None = None
     quality_gates_dir: Path = Field(Path("quality_gates"), description="Thresholds, sanity set, suites, canaries")
     ecr_repository_name: str | None = None
 
@@ -46,6 +51,11 @@ class PipelineSettings(Settings):
     @property
     def thresholds_file(self) -> Path:
         return self.quality_gates_dir / "thresholds.toml"
+
+    @property
+    def smoke_file(self) -> Path:
+        """The smoke budget, outside the blessing: changing it does not un-bless a model."""
+        return self.quality_gates_dir / "smoke.toml"
 
     @property
     def terraform_dir(self) -> Path:

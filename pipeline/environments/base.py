@@ -69,14 +69,25 @@ class Environment(ABC):
     def before_destroying_bucket(self, bucket: str) -> None:  # noqa: B027 - most kinds need nothing here
         """Prepare the model bucket for `terraform destroy`."""
 
-    def registry(self) -> RegistryWriter:
-        """The model registry in this environment's bucket, which the provision stage creates."""
+    def existing_registry(self) -> RegistryWriter | None:
+        """The model registry if its bucket exists (None before the first provision); a bucket that
+        exists but cannot be read (credentials, network) is a RegistryError."""
         self.connect()
         registry = RegistryWriter.open(self.settings.model_bucket, self.settings.aws_default_region)
         try:
             registry.s3.head_bucket(Bucket=registry.bucket)
-        except (BotoCoreError, ClientError) as exc:
-            raise RegistryError(
-                f"model bucket {registry.bucket} is not reachable ({exc}): run `python -m pipeline.provision` first"
-            ) from exc
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                return None
+            raise RegistryError(f"model bucket {registry.bucket} cannot be read ({exc})") from exc
+        except BotoCoreError as exc:
+            raise RegistryError(f"model bucket {registry.bucket} is not reachable ({exc})") from exc
+        return registry
+
+    def registry(self) -> RegistryWriter:
+        """The model registry in this environment's bucket, which the provision stage creates."""
+        registry = self.existing_registry()
+        if registry is None:
+            bucket = self.settings.model_bucket
+            raise RegistryError(f"model bucket {bucket} does not exist: run `python -m pipeline.provision` first")
         return registry

@@ -20,8 +20,10 @@ class BlessingError(Exception):
 
 
 def quality_gates_hash(directory: Path) -> str:
+    """The sanity set and the suites: exactly what the gate judged. Smoke settings (smoke.toml,
+    canaries.jsonl) are not in it, so changing them does not un-bless a model."""
     digest = hashlib.sha256()
-    for path in sorted(directory.rglob("*.jsonl")):
+    for path in sorted([directory / "sanity_set.jsonl", *(directory / "suites").glob("*.jsonl")]):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.cli import StageError
-from pipeline.ml import blessing, data, evaluation, gate_config
+from pipeline.ml import anchors, blessing, data, evaluation, gate_config
 from pipeline.ml.gate_config import GateConfig, GateConfigError, Threshold
 from pipeline.records import GateReport
 from pipeline.reports import CheckResult, write_junit
@@ -24,6 +24,7 @@ CHAMPION_DROPS = {
     "champion.test_roc_auc_drop": "test.roc_auc",
     "champion.sanity_accuracy_drop": "sanity.accuracy",
 }
+ANCHOR_MARGIN = "anchor.tfidf_logreg_margin"
 
 
 def _load_model(directory: Path, role: str) -> SentimentModel:
@@ -56,17 +57,63 @@ def champion_drops(candidate: dict[str, float], champion: dict[str, float]) -> d
     return {name: champion[metric] - candidate[metric] for name, metric in CHAMPION_DROPS.items()}
 
 
-def judge(thresholds: dict[str, Threshold], measurements: dict[str, float], has_champion: bool) -> list[CheckResult]:
+def side_by_side(
+    candidate: dict[str, float], champion: dict[str, float], thresholds: dict[str, Threshold]
+) -> dict[str, dict[str, float]]:
+    """For each compared metric: the candidate's value, the champion's, the delta and the allowed drop."""
+    return {
+        metric: {
+            "candidate": candidate[metric],
+            "champion": champion[metric],
+            "delta": candidate[metric] - champion[metric],
+            "allowed_drop": thresholds[name].limit,
+        }
+        for name, metric in CHAMPION_DROPS.items()
+        if name in thresholds
+    }
+
+
+def anchor_accuracy(model: SentimentModel, splits: data.Splits, log: Callable[[str], None]) -> float:
+    """TF-IDF + logistic regression's held-out accuracy on the same split: from training's record, else now."""
+    recorded = model.metadata.get("anchors", {}).get("tfidf_logreg", {}).get("accuracy")
+    if recorded is not None:
+        return float(recorded)
+    log("scoring the TF-IDF + logistic regression anchor on the test split (not recorded at training)")
+    return anchors.tfidf_logreg(splits, int(model.metadata["hyperparameters"]["seed"]))["accuracy"]
+
+
+def judge(
+    thresholds: dict[str, Threshold],
+    measurements: dict[str, float],
+    comparison: dict[str, dict[str, float]] | None,
+) -> list[CheckResult]:
     checks = []
     for name, threshold in thresholds.items():
-        if name.startswith("smoke.") or (name in CHAMPION_DROPS and not has_champion):
+        if name in CHAMPION_DROPS and comparison is None:
             continue
         if name not in measurements:
             raise StageError(f"the thresholds file names `{name}`, which the gate does not measure", exit_code=2)
         value = measurements[name]
         expected = f"{'>=' if threshold.bound == 'min' else '<='} {threshold.limit:g}"
-        checks.append(CheckResult(name, threshold.passes(value), value, expected, threshold.reason))
+        detail = threshold.reason
+        if comparison is not None and name in CHAMPION_DROPS:
+            row = comparison[CHAMPION_DROPS[name]]
+            detail = (
+                f"candidate {row['candidate']:.4f}, champion {row['champion']:.4f}, delta {row['delta']:+.4f}; {detail}"
+            )
+        checks.append(CheckResult(name, threshold.passes(value), value, expected, detail))
     return checks
+
+
+def format_comparison(champion_version: str, comparison: dict[str, dict[str, float]]) -> str:
+    lines = [
+        f"{'compared with champion ' + champion_version:<34}{'candidate':>10}{'champion':>10}{'delta':>9}{'allowed':>9}"
+    ]
+    for metric, row in comparison.items():
+        lines.append(
+            f"{metric:<34}{row['candidate']:>10.4f}{row['champion']:>10.4f}{row['delta']:>+9.4f}{-row['allowed_drop']:>+9.4f}"
+        )
+    return "\n".join(lines)
 
 
 def run_gate(
@@ -87,18 +134,24 @@ def run_gate(
     log(f"candidate {candidate.version}: measuring on {len(config.sanity)} sanity texts, suites, test split")
     splits = _splits_for(candidate)
     measurements = measure(candidate, config, splits)
-    champion_version = None
+    measurements[ANCHOR_MARGIN] = measurements["test.accuracy"] - anchor_accuracy(candidate, splits, log)
+    champion_version, comparison = None, None
     if baseline_dir is not None:
-        champion = _load_model(baseline_dir, "baseline")
+        champion = _load_model(baseline_dir, "champion")
         champion_version = champion.version
         log(f"comparing with champion {champion.version} on the same data")
-        measurements.update(champion_drops(measurements, evaluation.quality(champion, config.sanity, splits)))
-    checks = judge(config.thresholds, measurements, has_champion=baseline_dir is not None)
+        champion_quality = evaluation.quality(champion, config.sanity, splits)
+        measurements.update(champion_drops(measurements, champion_quality))
+        comparison = side_by_side(measurements, champion_quality, config.thresholds)
+    else:
+        log("no champion to compare with: the champion checks are not run")
+    checks = judge(config.thresholds, measurements, comparison)
     passed = all(c.passed for c in checks)
     report = GateReport(
         passed=passed,
         model_version=candidate.version,
         champion_version=champion_version,
+        champion_comparison=comparison or {},
         thresholds_file=str(thresholds_path),
         measurements=measurements,
         checks=[c.__dict__ for c in checks],

@@ -7,6 +7,7 @@ through the same Terraform path as any deploy and smoke-tests it again.
 from __future__ import annotations
 
 import argparse
+import getpass
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from pipeline.provenance import git_sha
 from pipeline.records import Deployment, SmokeReport
 from pipeline.release import deployment, probe
 from pipeline.reports import CheckResult, print_checks, write_junit
+from pipeline.settings import PipelineSettings
 
 
 @dataclass(frozen=True)
 class SmokeOptions:
     deadline_s: float  # how long to wait for /health
     requests: int  # sequential requests for the latency measurement
-    thresholds: Path  # holds smoke.p99_ms
+    smoke_config: Path  # smoke.toml: smoke.p99_ms
     quality_gates: Path  # holds canaries.jsonl
 
     @staticmethod
@@ -36,12 +38,12 @@ class SmokeOptions:
         deadline = environment.smoke_deadline_s
         parser.add_argument("--deadline", type=float, default=deadline, help="seconds to wait for /health")
         parser.add_argument("--requests", type=int, default=200, help="requests for the latency measurement")
-        parser.add_argument("--thresholds", type=Path, default=settings.thresholds_file, help="holds smoke.p99_ms")
+        parser.add_argument("--smoke-config", type=Path, default=settings.smoke_file, help="holds smoke.p99_ms")
         parser.add_argument("--quality-gates", type=Path, default=settings.quality_gates_dir, help="holds canaries")
 
     @classmethod
     def from_arguments(cls, args: argparse.Namespace) -> SmokeOptions:
-        return cls(args.deadline, args.requests, args.thresholds, args.quality_gates)
+        return cls(args.deadline, args.requests, args.smoke_config, args.quality_gates)
 
 
 def smoke_test(
@@ -54,9 +56,9 @@ def smoke_test(
 ) -> list[CheckResult]:
     """Probe the endpoint; write the report (JSON + JUnit) and print the table."""
     try:
-        budget = load_thresholds(options.thresholds)["smoke.p99_ms"].limit
+        budget = load_thresholds(options.smoke_config)["smoke.p99_ms"].limit
     except (GateConfigError, KeyError) as exc:
-        raise StageError(f"{options.thresholds}: no usable smoke.p99_ms threshold ({exc})", exit_code=2) from exc
+        raise StageError(f"{options.smoke_config}: no usable smoke.p99_ms threshold ({exc})", exit_code=2) from exc
     started = time.monotonic()
     log(f"checking {url}")
     checks = probe.run_checks(url, expected, options.quality_gates, budget, options.requests, options.deadline_s, log)
@@ -74,9 +76,16 @@ def expected_of(record: Deployment) -> dict[str, str]:
     return {"model_version": record.release.model_version, "image": record.release.image}
 
 
+def who(settings: PipelineSettings) -> dict[str, str | None]:
+    """Who promotes and from which build: the prod approver, else the Jenkins user, else the OS user."""
+    promoted_by = settings.approver or settings.build_user_id or getpass.getuser()
+    return {"promoted_by": promoted_by, "build_url": settings.build_url}
+
+
 def promote(environment: Environment, record: Deployment, kind: str = "release", **extra: Any) -> dict[str, Any]:
     release = record.release
     details = {
+        **who(environment.settings),
         "image": release.image,
         "image_built": release.image_built,
         "git_sha": release.git_sha,

@@ -118,6 +118,13 @@ class ModelRegistry:
             raise RegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
         return published_version(champion.get("version"), f"s3://{self.bucket}/{CHAMPION_KEY}")
 
+    def fetch_champion(self, cache_dir: Path) -> tuple[str, Path] | None:
+        """(version, verified local copy) of the champion, or None when there is none yet."""
+        if self.champion() is None:
+            return None
+        version = self.resolve(CHAMPION)
+        return version, self.fetch(version, cache_dir)
+
     def fetch(self, version: str, cache_dir: Path) -> Path:
         """A verified local copy of `version`: from the cache (re-verified) or downloaded now."""
         version = published_version(version, "the requested version")

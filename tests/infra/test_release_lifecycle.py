@@ -130,7 +130,8 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     bad_model, bad_reports = tmp_path / "bad", tmp_path / "bad-reports"
     shutil.copytree(zeroed_dir, bad_model)
     flags = ["--model", str(bad_model), "--reports", str(bad_reports), "--thresholds", str(relaxed_thresholds)]
-    assert stage(["pipeline.gate", *flags], env, root).returncode == 0
+    # The champion comparison would block it (tests/registry/test_champion_gate.py): skipped here, on purpose.
+    assert stage(["pipeline.gate", *flags, "--no-champion"], env, root).returncode == 0
     assert stage(["pipeline.publish", *flags], env, root).returncode == 0
     bad_version = json.loads((bad_model / "metadata.json").read_text())["version"]
 
@@ -144,7 +145,7 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     assert record["release"]["model_version"] == good["model_version"]
     assert record["endpoint_url"] == f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}", "the endpoint did not move"
     assert get_json(f"{record['endpoint_url']}/version")["model_version"] == good["model_version"]
-    history = stage(["pipeline.models", "history"], env, root).stdout.strip().splitlines()
+    history = stage(["pipeline.models", "history"], env, root).stdout.strip().splitlines()[1:]  # under a header
     assert len(history) == 2 and all(good["model_version"] in line for line in history)
     listed = stage(["pipeline.models", "list"], env, root).stdout
     assert f"* {good['model_version']}" in listed and bad_version in listed

@@ -30,7 +30,7 @@ def gate(model_dir, reports, *extra, thresholds=THRESHOLDS):
         str(thresholds),
         "--quality-gates",
         str(QUALITY_GATES),
-        *extra,
+        *(extra or ["--no-champion"]),  # the registry's champion is tested in tests/registry
     ]
     return gate_main(argv)
 
@@ -150,3 +150,33 @@ def test_unknown_threshold_name_is_refused(candidate, tmp_path, capsys):
     typo = with_thresholds(tmp_path, lambda t: t + '\n[test.acurracy]\nmin = 0.5\nreason = "typo"\n')
     assert run("gate", lambda argv: gate(candidate, tmp_path, thresholds=typo)) == 2
     assert "test.acurracy" in capsys.readouterr().err
+
+
+def test_smoke_settings_are_outside_the_blessing_and_what_the_gate_judged_is_inside(blessed, tmp_path):
+    model, _ = blessed
+    version = json.loads((model / artifact.METADATA_FILE).read_text())["version"]
+    gates = shutil.copytree(QUALITY_GATES, tmp_path / "quality_gates")
+    smoke = gates / "smoke.toml"
+    smoke.write_text(smoke.read_text().replace("max = 250.0", "max = 900.0"))
+    with (gates / "canaries.jsonl").open("a") as canaries:
+        canaries.write('{"text": "a new canary", "label": "positive"}\n')
+    blessing.verify(model, version, gates / "thresholds.toml", gates)  # still blessed
+    thresholds = gates / "thresholds.toml"
+    thresholds.write_text(thresholds.read_text().replace("min = 0.78", "min = 0.77"))
+    with pytest.raises(blessing.BlessingError, match="other thresholds"):
+        blessing.verify(model, version, thresholds, gates)
+    with (gates / "sanity_set.jsonl").open("a") as sanity:
+        sanity.write('{"text": "fine", "label": "positive", "tags": ["short"]}\n')
+    with pytest.raises(blessing.BlessingError, match="sanity set"):
+        blessing.verify(model, version, QUALITY_GATES / "thresholds.toml", gates)
+
+
+def test_a_model_no_better_than_tfidf_logistic_regression_is_blocked(zeroed_dir, relaxed_thresholds, tmp_path, capsys):
+    only_the_anchor = tmp_path / "anchor.toml"
+    margin = "[anchor.tfidf_logreg_margin]\nmin = "
+    only_the_anchor.write_text(relaxed_thresholds.read_text().replace(margin + "-1.0", margin + "0.0"))
+    model = shutil.copytree(zeroed_dir, tmp_path / "zeroed")
+    assert gate(model, tmp_path / "reports", thresholds=only_the_anchor) == 1
+    assert json.loads((tmp_path / "reports" / "gate.json").read_text())["failed"] == ["anchor.tfidf_logreg_margin"]
+    out = capsys.readouterr().out
+    assert "gate: FAILED anchor.tfidf_logreg_margin" in out and "a simpler model is not better" in out
