@@ -228,11 +228,6 @@ class Deployment(Record):
         release = doc["release"]
         return super().from_dict({**doc, "release": Release.from_dict(release)})
 
-    def to_dict(self) -> dict[str, Any]:
-        doc = super().to_dict()
-        doc["release"].pop("schema", None)
-        return doc
-
 
 @dataclass(frozen=True)
 class SmokeReport(Record):
