@@ -1,8 +1,8 @@
 """Prometheus metrics at /metrics: requests and latency by route and status, prediction scores, model version.
 
-Under gunicorn every worker is a process, so the metrics use prometheus_client's
-multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by sentiment.gunicorn_conf before any
-worker starts) and /metrics adds up all workers. Without that variable (tests, the CLI)
+Under Granian and gunicorn every worker is a process, so the metrics use prometheus_client's
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by sentiment.serve or sentiment.gunicorn_conf
+before any worker starts) and /metrics adds up all workers. Without that variable (tests, the CLI)
 the process's own registry is served.
 """
 
@@ -36,6 +36,9 @@ SCORES = Histogram(
 )
 MODEL = Gauge("sentiment_model_info", "The model version this process serves (value 1)", ["version"],
               multiprocess_mode="max")  # fmt: skip
+# Each worker reports 1 while it lives: the sum is the number of live workers, and stays right after a
+# worker dies only because the server marks it dead (mark_process_dead removes its live gauges).
+WORKERS = Gauge("sentiment_worker_processes", "Worker processes serving", multiprocess_mode="livesum")
 
 # Paths no route matches share one label, so random URLs cannot blow up the series count.
 UNMATCHED = "unmatched"

@@ -40,10 +40,11 @@ DEFAULT_BIND = "127.0.0.1:8000"
 # gunicorn halts the whole server (instead of respawning forever) when a worker exits with this code;
 # the Granian server here does the same.
 WORKER_BOOT_ERROR = 3
-# Granian's limit on a request's head (request line and headers): past it, 414 or 431.
-# gunicorn's limits (sentiment.gunicorn_conf) allow at most 50 headers of 8190 bytes; 64 KiB is
-# plenty for a browser, a load balancer and a cookie. At most 100 headers (Granian's own limit, 431).
-MAX_HEAD_BYTES = 64 * 1024
+# Granian's read buffer for a request's head (request line and headers). Its HTTP library checks the
+# limit as the buffer grows in steps, so a head is refused (414 for the URL, else 431) between about
+# 32 and 64 KiB: plenty for a browser, a load balancer and a cookie (gunicorn's limits, in
+# sentiment.gunicorn_conf, are 4 KiB for the request line and 50 headers of 8 KiB). At most 100 headers.
+MAX_HEAD_BYTES = 32 * 1024
 
 
 class SettingError(ValueError):

@@ -178,6 +178,7 @@ def image_without_registry(reference: str) -> str:
 def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
     app = falcon.App(middleware=[metrics.RequestMetrics()])
     metrics.MODEL.labels(model.version).set(1)
+    metrics.WORKERS.set(1)
     app.req_options.strip_url_path_trailing_slash = True
     app.set_error_serializer(_serialize_error)
     app.add_error_handler(Exception, _unexpected)
