@@ -644,17 +644,17 @@ class StepCheck extends CodeVisitorSupport {
 
 Map refuse(String why) { [result: null, refused: why, stages: [], steps: [], post: [], warnings: []] }
 
-Map build(Map scenario) {
-    String source = new File(scenario.jenkinsfile).text
+/** Phase 1, before any step runs: the checks and the model of one Jenkinsfile (a String: the refusal). */
+Object load(String source) {
     List<ASTNode> nodes
     try {
         nodes = new AstBuilder().buildFromString(CompilePhase.CONVERSION, true, source)
     } catch (MultipleCompilationErrorsException e) {
-        return refuse("Groovy syntax error: ${e.message.readLines().find { it.contains('Jenkinsfile') || it.contains('@ line') } ?: e.message}")
+        return "Groovy syntax error: ${e.message.readLines().find { it.contains('@ line') } ?: e.message}".toString()
     }
     def check = new StepCheck()
     nodes.each { it.visit(check) }
-    if (check.unknown) return refuse("No such DSL method (unknown step): ${check.unknown.join(', ')}")
+    if (check.unknown) return "No such DSL method (unknown step): ${check.unknown.join(', ')}".toString()
 
     def config = new CompilerConfiguration(scriptBaseClass: JenkinsfileScript.name)
     def shell = new GroovyShell(this.class.classLoader, new Binding(), config)
@@ -664,20 +664,29 @@ Map build(Map scenario) {
         def script = shell.parse(source, 'Jenkinsfile')
         Dsl.within(top) { script.run() }
     } catch (Refused e) {
-        return refuse(e.message)
+        return e.message
     } catch (MissingMethodException | MissingPropertyException e) {
-        return refuse(e.message)
+        return e.message
     }
     def model = top.model
-    if (model == null) return refuse('no pipeline block')
-    if (!model.agent) return refuse("Missing required section \"agent\"")
-    if (!model.stages) return refuse("Missing required section \"stages\" (or no stage)")
+    if (model == null) return 'no pipeline block'
+    if (!model.agent) return 'Missing required section "agent"'
+    if (!model.stages) return 'Missing required section "stages" (or no stage)'
+    model
+}
+
+/** Phase 2: one build. The model of each distinct Jenkinsfile text is built once per process. */
+Map build(Map scenario, Map models) {
+    String source = new File(scenario.jenkinsfile).text
+    def model = models.computeIfAbsent(source) { load(source) }
+    if (model instanceof String) return refuse(model)
     new Run(scenario: scenario, model: model).go()
 }
 
 def scenarios = new JsonSlurper().parse(new File(args[0]))
 try {
-    println JsonOutput.toJson(scenarios.collect { build(it) })
+    def models = [:]
+    println JsonOutput.toJson(scenarios.collect { build(it, models) })
 } catch (ScenarioError e) {
     System.err.println("scenario error: ${e.message}")
     System.exit(2)
