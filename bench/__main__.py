@@ -1,14 +1,16 @@
-"""`python -m bench serve|pipeline`: numbers for the README, measured on this machine.
+"""`python -m bench serve|soak|pipeline`: numbers for the README, measured on this machine.
 
-serve: starts the service under gunicorn with the repo's config on a loopback port,
-loads it with wrk at concurrency 8 and 32 (POST /predict with a sanity-set text, and
-GET /health, the framework's own ceiling), does the same at c32 against a baseline that
-calls Keras model.predict per request (the seed's approach), measures launch-to-ready,
-worker RSS and the workers' CPU per request, prints one table and writes
-artifacts/reports/bench.json. Runs come in rounds (/predict and /health back to back);
-ratios are medians of per-round ratios.
-soak: 60 s of wrk at concurrency 64 on /predict; fails on any error or non-2xx, or if a
-worker's RSS grows by 10% or more (artifacts/reports/soak.json).
+serve: starts, side by side on loopback ports, the service as `python -m sentiment serve` runs it
+(Granian, the default), the same under the gunicorn configuration (`--server gunicorn`), a
+FastAPI + uvicorn peer serving the same artifact through sentiment.runtime (bench/fastapi_app.py,
+`uvicorn --workers N`, as FastAPI's docs start it) and the naive per-request Keras baseline
+(bench/naive_app.py under gunicorn); all with the same number of workers. Then, in rounds, loads
+each with wrk (POST /predict with a sanity-set text at c32, plus c8 and GET /health, the server's
+own ceiling, for the default server and gunicorn), and reports req/s, p50/p99, the workers' CPU
+per request, launch-to-ready and worker RSS; ratios are medians of per-round ratios. Writes
+artifacts/reports/bench.json.
+soak: 60 s of wrk at concurrency 64 on /predict against `python -m sentiment serve`; fails on any
+error or non-2xx, or if a worker's RSS grows by 10% or more (artifacts/reports/soak.json).
 pipeline: runs `python -m pipeline` twice (the second on an unchanged tree) and
 reports seconds per stage.
 """
@@ -22,6 +24,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,32 +48,66 @@ def _wait_ready(url: str, timeout: float) -> float:
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
 
 
-def start_server(app: str, model_dir: Path, workers: int, ready_path: str) -> tuple[subprocess.Popen, str, float]:
+SERVERS = {
+    # name: (how it is started, what it serves)
+    "default": "python -m sentiment serve (Granian)",
+    "gunicorn": "python -m sentiment serve --server gunicorn",
+    "fastapi": "uvicorn bench.fastapi_app:app --workers N (FastAPI + uvicorn peer)",
+    "naive": "gunicorn bench.naive_app:api (Keras model.predict per request)",
+}
+
+
+def server_command(name: str, bind: str, workers: int) -> list[str]:
+    host, _, port = bind.rpartition(":")
+    if name == "default":
+        return [*processes.serve_command(bind), "--workers", str(workers)]
+    if name == "gunicorn":
+        return [*processes.serve_command(bind, "gunicorn"), "--workers", str(workers)]
+    if name == "fastapi":
+        return [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", host, "--port", port,
+                "--workers", str(workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    assert name == "naive"
+    return [*processes.gunicorn_command(bind, "bench.naive_app:api"), "--workers", str(workers)]
+
+
+def start_server(name: str, model_dir: Path, workers: int) -> tuple[subprocess.Popen, str, float]:
     port = processes.free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SERVE_", "GUNICORN_", "MODEL_"))},
         "MODEL_DIR": str(model_dir),
-        "GUNICORN_WORKERS": str(workers),
+        "SERVE_ACCESSLOG": "",
         "GUNICORN_ACCESSLOG": "",
         "GUNICORN_LOGLEVEL": "warning",
     }
-    command = processes.gunicorn_command(f"{HOST}:{port}", app)
+    command = server_command(name, f"{HOST}:{port}", workers)
     started = time.monotonic()
-    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}"
     try:
-        _wait_ready(url + ready_path, 120)
+        _wait_ready(url + ("/health" if name == "naive" else "/ready"), 120)
     except BaseException:
         processes.stop_group(proc.pid)
-        raise SystemExit(f"bench: {app} did not become ready; see {log.name}") from None
+        raise SystemExit(f"bench: {name} did not become ready; see {log.name}") from None
     return proc, url, time.monotonic() - started
 
 
+def worker_pids(master: int) -> list[int]:
+    """The server's worker processes: the master's children, less multiprocessing's resource tracker
+    (uvicorn's supervisor starts one)."""
+    pids = []
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        try:
+            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(int(pid))
+        except OSError:
+            continue
+    return pids
+
+
 def worker_rss_mb(master: int) -> list[float]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     rss = []
-    for pid in children:
+    for pid in worker_pids(master):
         status = Path(f"/proc/{pid}/status").read_text()
         rss.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
     return rss
@@ -111,7 +148,7 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
 def workers_cpu_seconds(master: int) -> float:
     """User + system CPU of the master's worker processes so far."""
     total = 0
-    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+    for pid in worker_pids(master):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
@@ -126,9 +163,20 @@ def measured_wrk(master: int, url: str, connections: int, seconds: int, body: st
     return run
 
 
+# (server, run name, path, connections): each round makes every run once, back to back.
+RUNS = [
+    ("default", "predict_c8", "/predict", 8),
+    ("default", "predict_c32", "/predict", 32),
+    ("default", "health_c32", "/health", 32),
+    ("gunicorn", "gunicorn_predict_c32", "/predict", 32),
+    ("gunicorn", "gunicorn_health_c32", "/health", 32),
+    ("fastapi", "fastapi_predict_c32", "/predict", 32),
+    ("naive", "naive_keras_c32", "/predict", 32),
+]
+
+
 def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
-    """Rounds of /predict and /health runs back to back against one server, so that a
-    round's runs see the same machine; then the naive baseline, as many rounds."""
+    """Every server up at once; rounds of all runs, so a round's runs see the same machine."""
     settings = get_settings()
     model_dir = settings.serving_model_dir.resolve()
     body = json.dumps(
@@ -139,25 +187,28 @@ def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
         "seconds_per_run": seconds,
         "workers": workers,
         "rounds": rounds,
+        "servers": SERVERS,
     }
     by_round: list[dict[str, dict[str, float]]] = [{} for _ in range(rounds)]
-    proc, url, launch = start_server("sentiment.app:api", model_dir, workers, "/ready")
+    started: dict[str, tuple[subprocess.Popen, str]] = {}
+    launch: dict[str, float] = {}
     try:
-        results["launch_to_ready_s"] = round(launch, 3)
-        wrk(f"{url}/predict", 32, 2, body)  # warm every thread's interpreter and the token cache
+        for name in SERVERS:  # one at a time, so each launch->ready is its own
+            proc, url, launch[name] = start_server(name, model_dir, workers)
+            started[name] = (proc, url)
+        for _, url in started.values():
+            wrk(f"{url}/predict", 32, 2, body)  # warm every thread's interpreter and the token cache
         for runs in by_round:
-            for c in (8, 32):
-                runs[f"predict_c{c}"] = measured_wrk(proc.pid, f"{url}/predict", c, seconds, body)
-                runs[f"health_c{c}"] = measured_wrk(proc.pid, f"{url}/health", c, seconds, None)
-        results["worker_rss_mb"] = [round(r, 1) for r in worker_rss_mb(proc.pid)]
+            for name, run, path, connections in RUNS:
+                proc, url = started[name]
+                payload = body if path == "/predict" else None
+                runs[run] = measured_wrk(proc.pid, url + path, connections, seconds, payload)
+        results["launch_to_ready_s"] = {name: round(s, 3) for name, s in launch.items()}
+        rss = {name: worker_rss_mb(proc.pid) for name, (proc, _) in started.items()}
+        results["worker_rss_mb"] = {name: [round(r, 1) for r in values] for name, values in rss.items()}
     finally:
-        processes.stop_group(proc.pid)
-    proc, url, _ = start_server("bench.naive_app:api", model_dir, workers, "/health")
-    try:
-        for runs in by_round:
-            runs["naive_keras_c32"] = measured_wrk(proc.pid, f"{url}/predict", 32, seconds, body)
-    finally:
-        processes.stop_group(proc.pid)
+        for proc, _ in started.values():
+            processes.stop_group(proc.pid)
     built = ImageRecord.path(settings.artifacts_dir).exists()
     size = ImageRecord.read(settings.artifacts_dir).size_bytes if built else None
     results["image_size_mb"] = round(size / 1e6) if size else None
@@ -172,12 +223,18 @@ def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
     """Per run name, the round with the median req/s. Ratios are medians of per-round ratios:
     this shared machine's speed varies 2-3x over minutes, and a round's runs are adjacent."""
     names = list(by_round[0])
+
+    def ratio(a: str, b: str) -> list[float]:
+        return [r[a]["rps"] / max(r[b]["rps"], 1e-9) for r in by_round]
+
     per_round = {
-        "predict_vs_naive": [r["predict_c32"]["rps"] / max(r["naive_keras_c32"]["rps"], 1e-9) for r in by_round],
-        "predict_vs_health": [r["predict_c32"]["rps"] / r["health_c32"]["rps"] for r in by_round],
+        "predict_vs_fastapi": ratio("predict_c32", "fastapi_predict_c32"),
+        "predict_vs_gunicorn": ratio("predict_c32", "gunicorn_predict_c32"),
+        "predict_vs_naive": ratio("predict_c32", "naive_keras_c32"),
+        "predict_vs_health": ratio("predict_c32", "health_c32"),
         # /health's CPU per request over /predict's: the framework's share of a prediction's cost
         "predict_vs_health_cpu": [
-            r["health_c32"]["cpu_us_per_request"] / r["predict_c32"]["cpu_us_per_request"] for r in by_round
+            r["health_c32"]["cpu_us_per_request"] / max(r["predict_c32"]["cpu_us_per_request"], 1e-9) for r in by_round
         ],
     }
     return {
@@ -191,23 +248,26 @@ def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
 
 def format_serve(results: dict[str, Any]) -> str:
     lines = [
-        f"machine: {results['machine']}; {results['workers']} workers; {results['seconds_per_run']} s per run; "
+        f"machine: {results['machine']}; {results['workers']} workers each; {results['seconds_per_run']} s per run; "
         f"median of {results['rounds']} rounds",
-        f"{'run':<18}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}{'cpu us/req':>12}",
+        f"{'run':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}{'cpu us/req':>12}",
     ]
     for name, r in results["runs"].items():
         lines.append(
-            f"{name:<18}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
+            f"{name:<22}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
             f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}{r['cpu_us_per_request']:>12.0f}"
         )
-    lines.append(
-        f"launch->ready {results['launch_to_ready_s']} s; worker RSS MB {results['worker_rss_mb']}; "
-        f"image {results['image_size_mb'] or 'not built'}"
-    )
+    for name, how in results["servers"].items():
+        lines.append(
+            f"{name:<9} launch->ready {results['launch_to_ready_s'][name]:.2f} s, worker RSS MB "
+            f"{results['worker_rss_mb'][name]}: {how}"
+        )
+    lines.append(f"image {results['image_size_mb'] or 'not built'}")
     ratios = results["ratios"]
     lines.append(
-        f"ratios at c32: predict/naive = {ratios['predict_vs_naive']:.1f}x, predict/health = "
-        f"{ratios['predict_vs_health']} by req/s, {ratios['predict_vs_health_cpu']} by CPU per request"
+        f"ratios at c32 (default server's /predict): vs FastAPI {ratios['predict_vs_fastapi']:.2f}x, "
+        f"vs gunicorn {ratios['predict_vs_gunicorn']:.2f}x, vs naive {ratios['predict_vs_naive']:.1f}x, "
+        f"vs its /health {ratios['predict_vs_health']} by req/s, {ratios['predict_vs_health_cpu']} by CPU per request"
     )
     return "\n".join(lines)
 
@@ -216,7 +276,7 @@ def soak(seconds: int, connections: int, workers: int) -> dict[str, Any]:
     """wrk at high concurrency for a long run: no errors allowed, worker RSS may grow < 10%."""
     settings = get_settings()
     body = json.dumps({"text": "a slow, muddled film that never finds its footing"})
-    proc, url, _ = start_server("sentiment.app:api", settings.serving_model_dir.resolve(), workers, "/ready")
+    proc, url, _ = start_server("default", settings.serving_model_dir.resolve(), workers)
     try:
         wrk(f"{url}/predict", connections, 5, body)  # warm every thread's interpreter and the caches
         before = worker_rss_mb(proc.pid)
@@ -245,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=["serve", "soak", "pipeline"])
     parser.add_argument("--connections", type=int, default=64, help="soak: wrk connections")
     parser.add_argument("--seconds", type=int, help="duration of each wrk run (default: serve 10, soak 60)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of every server")
     parser.add_argument(
         "--rounds", type=int, default=3, help="serve: rounds of runs; the table shows each run's median by req/s"
     )
