@@ -144,7 +144,9 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
         )
         with urllib.request.urlopen(request, timeout=10) as resp:
             body = json.loads(resp.read())
+            server = resp.headers["server"]
         assert 0.5 < body["score"] <= 1.0 and body["model_version"] == version
+        assert server == "granian", "the image's CMD is `python -m sentiment serve` (Granian by default)"
         with urllib.request.urlopen(f"{state['url']}/version", timeout=10) as resp:
             assert json.loads(resp.read())["image"] == built["reference"].partition("/")[2]  # no registry host
         inspected = json.loads(
