@@ -51,9 +51,9 @@ def scenario(**overrides) -> dict:
     return {**base, **overrides}
 
 
-def groovy_env() -> dict:
+def groovy_env(base: dict | None = None) -> dict:
     """Debian's groovy launcher wants JAVA_HOME; take it from the environment or from the java on PATH."""
-    env = dict(os.environ)
+    env = dict(os.environ if base is None else base)
     if not env.get("JAVA_HOME"):
         java = shutil.which("java")
         if java:
@@ -79,8 +79,11 @@ def compiled() -> Path:
     return classes
 
 
-def run(scenarios: list[dict], *, timeout: float = 300, stream: bool = False) -> list[dict]:
-    """One groovy process for all scenarios; exit 2 (a scenario error) or any crash fails the calling test."""
+def run(scenarios: list[dict], *, timeout: float = 300, stream: bool = False, env: dict | None = None) -> list[dict]:
+    """One groovy process for all scenarios; exit 2 (a scenario error) or any crash fails the calling test.
+
+    env: the process environment (run mode: the agent's, which every sh step inherits); stream: leave the
+    harness's stderr (run mode: the steps' output) to this process's, where pytest captures it."""
     require_groovy()
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "scenarios.json"
@@ -91,7 +94,7 @@ def run(scenarios: list[dict], *, timeout: float = 300, stream: bool = False) ->
             stderr=None if stream else subprocess.PIPE,
             text=True,
             timeout=timeout,
-            env=groovy_env(),
+            env=groovy_env(env),
         )
     if out.returncode != 0:
         raise AssertionError(f"harness exit {out.returncode}: {(out.stderr or '')[-3000:]}")

@@ -7,9 +7,11 @@
  *
  * A scenario: {jenkinsfile, branch, params, credentials: {id: {type, username, password, usernameSecret}},
  * sh: [{match: <substring of the script>, exit: n}], input: ["proceed"|"abort", ...],
- * junit: null | {tests, failures}, previousResult, mode: "plan" | "run", workspace}.
+ * junit: null | {tests, failures}, previousResult, mode: "plan" | "run", workspace, forceEnv}.
  * In plan mode `sh` is only recorded (exit code 0 unless a rule matches); in run mode it runs `sh -xe`
- * in the workspace with the process environment plus the pipeline's, as Jenkins' `sh` step does.
+ * in the workspace with the process environment plus the pipeline's, as Jenkins' `sh` step does, except the
+ * scripts a rule matches (stubbed, recorded with stubbed: true). forceEnv is test-only, not Jenkins: variables
+ * set over the pipeline's own `environment` (the run-mode test's PROJECT_ENV=local, which ENV cannot choose).
  *
  * The semantics it models, and where Jenkins documents them (https://www.jenkins.io/doc/book/pipeline/syntax/
  * "Pipeline Syntax" unless said otherwise; cited from memory of those pages):
@@ -349,7 +351,7 @@ class Steps {
             run.warnings << "A secret was passed to \"sh\" using Groovy String interpolation, which is insecure (${run.mask(text)})"
         }
         def event = [step: 'sh', script: run.mask(text), interpolated: interpolated, env: run.maskedEnv()]
-        def (int status, String stdout) = run.execute(text)
+        def (int status, String stdout) = run.execute(text, event)
         event.exit = status
         run.record(event)
         if (m.returnStatus) return status
@@ -471,20 +473,25 @@ class Run {
         try { body.call() } finally { overlays.remove(overlays.size() - 1) }
     }
 
-    List execute(String text) {
-        if (scenario.mode == 'run') {
-            def pb = new ProcessBuilder(['sh', '-xe', '-c', text])
-            pb.directory(new File(scenario.workspace))
-            pb.environment().putAll(envNow().findAll { k, v -> v != null })
-            pb.redirectErrorStream(true)
-            def p = pb.start()
-            def out = new StringBuilder()
-            p.inputStream.eachLine { line -> System.err.println(mask(line)); out << line << '\n' }
-            return [p.waitFor(), out.toString()]
-        }
+    /** [exit status, stdout] of one sh script: scripted when a rule matches, else (run mode) `sh -xe` for real. */
+    List execute(String text, Map event) {
         def rule = (scenario.sh ?: []).find { text.contains(it.match) }
-        [rule ? (rule.exit as int) : 0, rule?.stdout ?: '']
+        if (rule || scenario.mode != 'run') {
+            if (scenario.mode == 'run') { event.stubbed = true; System.err.println("+ ${mask(text)}  [stubbed by the test]") }
+            return [rule ? (rule.exit as int) : 0, rule?.stdout ?: '']
+        }
+        def pb = new ProcessBuilder(['sh', '-xe', '-c', text])
+        pb.directory(new File(scenario.workspace))
+        pb.environment().putAll(envNow().findAll { k, v -> v != null })
+        pb.redirectErrorStream(true)
+        def p = pb.start()
+        def out = new StringBuilder()
+        p.inputStream.eachLine { line -> System.err.println(mask(line)); out << line << '\n' }
+        [p.waitFor(), out.toString()]
     }
+
+    /** Run mode: Jenkins-like stage markers in the log (stderr). */
+    void log(String line) { if (scenario.mode == 'run') System.err.println(line) }
 
     void setupParams() {
         def defs = model.parameters ?: []
@@ -587,12 +594,15 @@ class Run {
                 Dsl.within(new EnvironmentSection(run: this, target: target)) { model.environment.call() }
                 globalEnv.putAll(target)
             }
+            // Test-only, not Jenkins: variables forced over the pipeline's own (run mode: PROJECT_ENV=local).
+            globalEnv.putAll((scenario.forceEnv ?: [:]).collectEntries { k, v -> [k, v.toString()] })
         }
         model.stages.each { st ->
             where = st.name
             String r = currentBuild.currentResult
             if (!ok || r in ['FAILURE', 'ABORTED'] || (r == 'UNSTABLE' && model.options?.skipStagesAfterUnstable)) {
                 stages << [name: st.name, status: 'skipped: earlier failure']
+                log("[Pipeline] stage '${st.name}' skipped due to earlier failure(s)")
                 return
             }
             boolean enter = true
@@ -603,9 +613,11 @@ class Run {
             }
             if (!enter) {
                 stages << [name: st.name, status: 'skipped: when']
+                log("[Pipeline] stage '${st.name}' skipped due to when conditional")
                 return
             }
             String before = currentBuild.currentResult
+            log("[Pipeline] stage '${st.name}'")
             boolean done = guarded {
                 def vars = [:]
                 if (st.environment) Dsl.within(new EnvironmentSection(run: this, target: vars)) { st.environment.call() }
