@@ -82,7 +82,6 @@ class Aborted extends RuntimeException { Aborted(String m) { super(m) } }
 class ScenarioError extends RuntimeException { ScenarioError(String m) { super(m) } }
 
 class Dsl {
-    static final List<String> SECTIONS = ['agent', 'options', 'parameters', 'triggers', 'environment', 'stages', 'post']
     static final List<String> STEPS = ['sh', 'echo', 'error', 'script', 'input', 'withCredentials', 'withEnv',
                                        'junit', 'archiveArtifacts', 'usernamePassword', 'string']
     static final List<String> POST_ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
