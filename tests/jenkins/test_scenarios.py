@@ -181,6 +181,16 @@ def check_injection_is_data(trace: dict) -> None:
     assert trace["result"] == "SUCCESS"
 
 
+def check_failed_tests_in_a_report(trace: dict) -> None:
+    """Every stage passed but a published report holds a failed case: UNSTABLE, and no "Released" message."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE
+    assert set(statuses(trace).values()) == {"SUCCESS"}
+    assert trace["post"] == ["always"]
+    assert steps(trace, "echo") == []
+    assert trace["result"] == "UNSTABLE"
+
+
 SCENARIOS: dict[str, tuple[dict, Callable[[dict], None]]] = {
     "push to main, ENV=dev": ({}, check_push_to_main),
     "push to a feature branch": ({"branch": "feature/faster-tokenizer"}, check_feature_branch),
@@ -195,6 +205,7 @@ SCENARIOS: dict[str, tuple[dict, Callable[[dict], None]]] = {
         {"params": {"ENV": "qa"}, "credentials": {k: v for k, v in CREDENTIALS.items() if not k.endswith("-qa")}},
         check_credential_missing,
     ),
+    "a report with failed tests": ({"junit": {"tests": 10, "failures": 1}}, check_failed_tests_in_a_report),
     "injection in DEPLOY_MODEL_VERSION": (
         {"params": {"SKIP_TRAIN": True, "DEPLOY_MODEL_VERSION": INJECTION}},
         check_injection_is_data,
