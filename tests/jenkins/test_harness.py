@@ -124,6 +124,7 @@ pipeline {
 
 
 def test_results_credentials_in_environment_masking_and_interpolation(tmp_path):
+    # pragma: allowlist nextline secret (test data, not a credential)
     creds = {"token": {"type": "usernamePassword", "username": "robot", "password": "hunter2", "usernameSecret": False}}
     trace = run_source(RESULTS, tmp_path, credentials=creds, junit={"tests": 1, "failures": 1})
     # UNSTABLE does not stop later stages; an error does, and the result only gets worse.

@@ -62,6 +62,7 @@ PROVIDER = {
     "archiveArtifacts": "workflow-basic-steps",
     "input": "pipeline-input-step",
     "withCredentials": "credentials-binding",
+    # pragma: allowlist nextline secret (test data, not a credential)
     "usernamePassword": "credentials-binding",
     "junit": "junit",
     "timestamps": "timestamper",
