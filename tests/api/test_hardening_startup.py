@@ -61,7 +61,7 @@ def failure_env(case: str, clean_env: dict[str, str], tmp_path: Path, bucket: tu
 FAILURES = [
     ("invalid-settings", "invalid settings: PROJECT_ENV='nonsense'"),
     ("unwritable-cache-dir", "NotADirectoryError"),
-    ("malformed-manifest", "JSONDecodeError"),
+    ("malformed-manifest", "manifest.json is not valid JSON"),
 ]
 
 
