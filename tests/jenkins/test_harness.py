@@ -14,7 +14,7 @@ SOURCE = JENKINSFILE.read_text()
 # Each edit makes the real Jenkinsfile one that Jenkins refuses when the run starts.
 REFUSED = {
     "unknown step": (lambda s: s.replace("sh '.venv/bin/lint-imports'", "shell '.venv/bin/lint-imports'"), "shell"),
-    "unknown step in script": (lambda s: s.replace("input message:", "inptu message:"), "inptu"),
+    "unknown step in script": (lambda s: s.replace("input(message:", "inptu(message:"), "inptu"),
     "unknown step in post": (lambda s: s.replace("echo 'Released", "ech 'Released"), "ech"),
     "unknown section": (lambda s: s.replace("    triggers {", "    trigers {"), "trigers"),
     "unknown option": (lambda s: s.replace("timestamps()", "timestamp()"), "timestamp"),

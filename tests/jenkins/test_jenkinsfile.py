@@ -99,7 +99,8 @@ def check(source: str) -> list[str]:
         if importlib.util.find_spec(f"pipeline.{name}") is None:
             problems.append(f"pipeline.{name} does not exist")
     deploy = next((node for name, node in stages(pipe) if "-m pipeline.deploy" in text(node)), None)
-    if deploy is None or not re.search(r"--plan-only.*params\.ENV == 'prod'.*input .*--apply-plan", text(deploy), re.S):
+    approval = r"--plan-only.*params\.ENV == 'prod'.*\binput\(.*--apply-plan"
+    if deploy is None or not re.search(approval, text(deploy), re.S):
         problems.append("prod has no input approval between the saved plan and its apply")
     post = calls(pipe, "post")
     if not post or "junit" not in text(post[0]) or "artifacts/reports/*.xml" not in text(post[0]):
@@ -145,7 +146,7 @@ MUTATIONS = {
     "deploy not limited to main": lambda s: s.replace(
         "stage('Smoke') {\n            when { branch 'main' }", "stage('Smoke') {"
     ),
-    "no prod approval": lambda s: s.replace("input message:", "echo"),
+    "no prod approval": lambda s: s.replace("input(message:", "echo(message:"),
     "no junit": lambda s: s.replace("junit allowEmptyResults: true, testResults: 'artifacts/reports/*.xml'", ""),
     "credentials for every stage": lambda s: s.replace(
         "PY = '.venv/bin/python'", "PY = '.venv/bin/python'\n        AWS_ACCESS_KEY_ID = credentials('aws-key')"

@@ -110,7 +110,12 @@ def deploy_steps(trace: dict) -> list[tuple[str, str]]:
 def check_prod_approved(trace: dict) -> None:
     assert_common(trace)
     assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE
-    assert_envs(trace, env="prod")
+    # After the approval every step sees APPROVER (the input's submitterParameter): smoke records it with the promotion.
+    approved = False
+    for step in steps(trace, "sh"):
+        approved = approved or step["script"] == "$PY -m pipeline.deploy --apply-plan"
+        want = {**base_env(env="prod"), **(AWS if step["where"] in AWS_STAGES else {})}
+        assert step["env"] == {**want, **({"APPROVER": "release-approver"} if approved else {})}, step["script"]
     # The approval comes between the saved plan and its apply, with no credential bound while a person decides.
     assert deploy_steps(trace) == [
         ("sh", "$PY -m pipeline.deploy --plan-only"),
@@ -264,13 +269,14 @@ def _stage(name: str) -> str:
 
 # Each edit breaks the Jenkinsfile in a way that every syntax-tree check could miss; each must fail at least
 # the named scenario (and so a non-slow test). The harness runs them all in one groovy process.
+APPROVAL = "input(message: 'Apply the saved Terraform plan to prod?', ok: 'Apply', submitterParameter: 'APPROVER')"
 MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
     "Deploy no longer limited to main": (
         lambda s: s.replace(_stage("Deploy") + "            when { branch 'main' }\n", _stage("Deploy")),
         "push to a feature branch",
     ),
     "prod approval removed": (
-        lambda s: s.replace("input message: 'Apply the saved Terraform plan to prod?', ok: 'Apply'", ""),
+        lambda s: s.replace(APPROVAL, "'nobody'"),
         "prod, approved",
     ),
     "prod approval inside the credentials binding": (
@@ -278,7 +284,7 @@ MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
             "sh '$PY -m pipeline.deploy --plan-only'\n",
             "sh '$PY -m pipeline.deploy --plan-only'\n"
             "                            if (params.ENV == 'prod') { input message: 'Apply?', ok: 'Apply' }\n",
-        ).replace("input message: 'Apply the saved Terraform plan to prod?', ok: 'Apply'", ""),
+        ).replace(APPROVAL, "'nobody'"),
         "prod, approved",
     ),
     "Train runs when SKIP_TRAIN is true": (

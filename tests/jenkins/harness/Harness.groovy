@@ -363,13 +363,18 @@ class Steps {
     def error(message) { run.record([step: 'error', message: run.mask(message.toString())]); throw new StepFailed(message.toString()) }
     def script(Closure body) { body.call() }
 
+    static final String APPROVER_ID = 'release-approver'
+
     def input(arg) {
         Map m = arg instanceof Map ? arg : [message: arg]
-        if (!m.message || !Dsl.only(m, ['message', 'ok', 'submitter', 'id'])) throw new StepFailed("input: $m")
+        if (!m.message || !Dsl.only(m, ['message', 'ok', 'submitter', 'submitterParameter', 'id'])) {
+            throw new StepFailed("input: $m")
+        }
         String answer = run.nextInput()
         run.record([step: 'input', message: m.message, ok: m.ok, answer: answer, env: run.maskedEnv()])
         if (answer == 'abort') throw new Aborted("input '${m.message}' aborted")
-        null
+        // With submitterParameter and no other parameter, input returns the approving user's id.
+        m.submitterParameter ? APPROVER_ID : null
     }
 
     def usernamePassword(Map m) {
