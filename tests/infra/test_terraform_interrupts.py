@@ -103,3 +103,18 @@ def test_ctrl_c_during_apply_leaves_no_lock_behind(workspace):
     assert run.returncode == 130
     assert not still_running, "the stage returned while its terraform was still shutting down"
     assert not lock_exists(s3, bucket), "the stage returned while terraform still held the state lock"
+
+
+def test_two_runs_on_one_environment_at_once_serialize_or_the_second_stops_in_one_line(workspace):
+    """Two builds deploying the same environment (a rerun, another branch): Terraform's state lock decides."""
+    env, s3, bucket = workspace
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    runs = [provision(env), provision(env)]
+    outcomes = [run.communicate(timeout=600) + (run.returncode,) for run in runs]
+    codes = sorted(code for _, _, code in outcomes)
+    assert codes[0] == 0, outcomes  # one of them applied
+    for _, stderr, code in outcomes:
+        if code:  # the other met the lock: one line, naming it and how to release it if it is stale
+            assert code == 1 and stderr.strip().count("\n") == 0, stderr
+            assert "locked by another run" in stderr and "force-unlock" in stderr
+    assert not lock_exists(s3, bucket)
