@@ -74,13 +74,7 @@ def service_stack(environment: Environment, log: Callable[[str], None]) -> Terra
 
 def plan(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
     """Save a plan for the release, and the release beside it for `apply_saved_plan`."""
-    tf = service_stack(environment, log)
-    changed = tf.plan(variables(environment, release), _plan_file(environment))
-    release.write(environment.settings.artifacts_dir)
-    log(
-        f"planned {release.image} with model {release.model_version}"
-        f" ({'changes' if changed else 'no infrastructure changes'}); plan saved to {_plan_file(environment)}"
-    )
+    _plan(service_stack(environment, log), environment, release, log)
 
 
 def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> Deployment:
@@ -90,6 +84,29 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
         raise StageError(f"the saved plan is for {release.environment}, not {environment.name}: plan again", 2)
     tf = service_stack(environment, log)
     tf.apply(_plan_file(environment))
+    return _serve(tf, environment, release, log)
+
+
+def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
+    """Plan and apply in one go (one `terraform init`); a plan without changes is not applied."""
+    tf = service_stack(environment, log)
+    if _plan(tf, environment, release, log):
+        tf.apply(_plan_file(environment))
+    return _serve(tf, environment, release, log)
+
+
+def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:
+    changed = tf.plan(variables(environment, release), _plan_file(environment))
+    release.write(environment.settings.artifacts_dir)
+    log(
+        f"planned {release.image} with model {release.model_version}"
+        f" ({'changes' if changed else 'no infrastructure changes'}); plan saved to {_plan_file(environment)}"
+    )
+    return changed
+
+
+def _serve(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
+    """The environment serves the applied release; the deployment is recorded."""
     outputs = tf.outputs()
     release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
     serving = environment.serve(release, outputs["endpoint_url"])
@@ -105,11 +122,6 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
     deployment.write(environment.settings.artifacts_dir)
     log(f"release {release.model_version} ({release.image}) is live at {deployment.endpoint_url}")
     return deployment
-
-
-def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
-    plan(environment, release, log)
-    return apply_saved_plan(environment, log)
 
 
 def destroy(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
