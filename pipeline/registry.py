@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sentiment.artifact import SERVING_FILES
 from sentiment.registry import (
     CHAMPION_KEY,
     HISTORY_PREFIX,
@@ -24,8 +25,6 @@ from sentiment.registry import (
     published_version,
     version_prefix,
 )
-
-EVIDENCE_FILES = {"gate.json", "blessing.json"}
 
 
 class PromotionConflict(RegistryError):
@@ -60,10 +59,10 @@ class RegistryWriter(ModelRegistry):
         local = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
         existing = self.manifest(version)
         if existing is not None:
-            # The model files must be identical; the gate evidence (gate.json, blessing.json) of a
-            # re-gated run differs in timestamps only, and the first publication's evidence stays.
-            model_files = set(local) - EVIDENCE_FILES
-            if any(existing["files"].get(name, {}).get("sha256") != local[name] for name in model_files):
+            # The serving files (which the version hashes) must be identical. What a rerun of the same
+            # training changes by itself (metadata's timestamps, the Keras zip's dates, a re-gated
+            # report and blessing) does not matter: the first publication's copies stay.
+            if any(existing["files"].get(name, {}).get("sha256") != local[name] for name in SERVING_FILES):
                 raise RegistryError(f"version {version} is already published with different model files")
             return existing, False
         entries = {}

@@ -181,6 +181,12 @@ def test_regated_model_republishes_as_a_no_op_but_changed_model_files_are_refuse
     regated["gate.json"].write_text(files.files["gate.json"].read_text().replace("{", '{"rerun": true, ', 1))
     again, new = registry.publish(regated, files.metadata, progress=lambda m: None)
     assert not new and again["files"]["gate.json"] == first["files"]["gate.json"]
+    retrained = dict(files.files)  # the same training again: same serving files, new timestamps elsewhere
+    for name in ("metadata.json", "model.keras"):
+        retrained[name] = tmp_path / name
+        retrained[name].write_bytes(files.files[name].read_bytes() + b" ")
+    again, new = registry.publish(retrained, files.metadata, progress=lambda m: None)
+    assert not new and again["files"]["metadata.json"] == first["files"]["metadata.json"]
     tampered = dict(files.files)
     tampered["vocabulary.json"] = tmp_path / "vocabulary.json"
     tampered["vocabulary.json"].write_bytes(files.files["vocabulary.json"].read_bytes() + b" ")
