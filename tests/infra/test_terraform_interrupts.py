@@ -110,7 +110,7 @@ def test_two_runs_on_one_environment_at_once_serialize_or_the_second_stops_in_on
     env, s3, bucket = workspace
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     runs = [provision(env), provision(env)]
-    outcomes = [run.communicate(timeout=600) + (run.returncode,) for run in runs]
+    outcomes = [(*run.communicate(timeout=600), run.returncode) for run in runs]
     codes = sorted(code for _, _, code in outcomes)
     assert codes[0] == 0, outcomes  # one of them applied
     for _, stderr, code in outcomes:
