@@ -1,5 +1,6 @@
 """Worker memory stays bounded under hostile tokens: 200 requests of random words at the size
-limits, to a real gunicorn with two workers, grow the workers' RSS by less than 30 MB."""
+limits, to the shipped serve command (Granian) and to gunicorn, two workers each, grow the
+workers' RSS by less than 30 MB."""
 
 import json
 import random
@@ -62,8 +63,9 @@ def post(port: int, body: bytes) -> int:
         return err.code
 
 
-def test_worker_memory_stays_bounded_under_random_long_tokens(gunicorn_two_workers):
-    master, port = gunicorn_two_workers
+@pytest.mark.parametrize("server", ["serve_two_workers", "gunicorn_two_workers"], ids=["granian", "gunicorn"])
+def test_worker_memory_stays_bounded_under_random_long_tokens(server, request):
+    master, port = request.getfixturevalue(server)
     rng = random.Random(20240601)
     for i in range(8):  # every thread's interpreters take their batch shapes, and the caches their first words
         assert post(port, hostile_body(rng, long_tokens=i % 2 == 0)) == 200
@@ -73,5 +75,5 @@ def test_worker_memory_stays_bounded_under_random_long_tokens(gunicorn_two_worke
     growth_mb = (after - before) / 1024
     print(f"workers' RSS {before / 1024:.0f} MB -> {after / 1024:.0f} MB (+{growth_mb:.1f} MB) over 200 requests")
     assert statuses == [200] * 200
-    assert len(worker_pids(master)) == 2
+    assert len(worker_pids(master)) >= 2
     assert growth_mb < 30
