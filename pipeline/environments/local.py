@@ -47,7 +47,7 @@ class LocalEnvironment(Environment):
             "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
         }
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
-        runner = f"its image in {engine.name}" if engine else "gunicorn (no image was built)"
+        runner = f"its image in {engine.name}" if engine else "python -m sentiment serve (no image was built)"
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
         balancer = self.load_balancer()
         balancer.up()

@@ -4,7 +4,7 @@ Blue/green on loopback ports: the new release starts on a free port, must answer
 /ready, then traffic is switched to it (the caller's `switch`, the load balancer), and only
 then is the previous one stopped. A release that fails to start or to take the traffic is
 killed and the previous one keeps serving. The release runs as its image in the container
-engine when the build stage made one, else under gunicorn from this checkout.
+engine when the build stage made one, else `python -m sentiment serve` from this checkout.
 State: <state_dir>/current.json.
 """
 
@@ -50,7 +50,7 @@ def start(
     engine: Engine | None,
     switch: Callable[[int], None] = lambda port: None,
 ) -> processes.Recorded:
-    """Start `release` (in `engine`, else under gunicorn), wait for /ready, switch the traffic to its
+    """Start `release` (in `engine`, else from this checkout), wait for /ready, switch the traffic to its
     port, then stop the previous release."""
     state = _state(state_dir)
     recorded = state.read()
