@@ -22,8 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline import environments
 from pipeline.cli import StageError, log, run
 from pipeline.ml import blessing
-from pipeline.ml.gating import format_comparison, run_gate
-from pipeline.records import GateReport
+from pipeline.ml.gating import format_comparison, load_config, run_gate
+from pipeline.records import Candidate, GateReport
 from pipeline.reports import print_checks
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment.registry import RegistryError
@@ -60,13 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=settings.reports_dir, help="where gate.json/.xml go")
     args = parser.parse_args(argv)
     blessing.remove(args.model)  # whatever happens next, a stale blessing must not survive
+    # The inputs first, so a bad one is one line before anything talks to the registry.
+    config = load_config(args.quality_gates, args.thresholds)
+    Candidate.read_dir(args.model)
     baseline = args.baseline
     if args.no_champion:
         log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")
     elif baseline is None:
         baseline = serving_champion(settings)
     checks, report = run_gate(
-        args.model, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
+        args.model, config, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
     )
     print_checks(STAGE, checks)
     if report.champion_version:

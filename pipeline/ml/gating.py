@@ -116,8 +116,16 @@ def format_comparison(champion_version: str, comparison: dict[str, dict[str, flo
     return "\n".join(lines)
 
 
+def load_config(quality_gates: Path, thresholds_path: Path) -> GateConfig:
+    try:
+        return gate_config.load(quality_gates, thresholds_path)
+    except GateConfigError as exc:
+        raise StageError(str(exc), exit_code=2) from exc
+
+
 def run_gate(
     model_dir: Path,
+    config: GateConfig,
     thresholds_path: Path,
     quality_gates: Path,
     reports_dir: Path,
@@ -125,10 +133,6 @@ def run_gate(
     log: Callable[[str], None] = print,
 ) -> tuple[list[CheckResult], GateReport]:
     started = time.monotonic()
-    try:
-        config = gate_config.load(quality_gates, thresholds_path)
-    except GateConfigError as exc:
-        raise StageError(str(exc), exit_code=2) from exc
     blessing.remove(model_dir)  # whatever happens next, a stale blessing must not survive
     candidate = _load_model(model_dir, "candidate")
     log(f"candidate {candidate.version}: measuring on {len(config.sanity)} sanity texts, suites, test split")

@@ -16,6 +16,15 @@ from pipeline.environments.local import LocalEnvironment
 from pipeline.settings import PipelineSettings
 
 REPO = Path(__file__).resolve().parents[2]
+AWS_VARIABLES = (*emulator.FOREIGN_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+@pytest.fixture
+def aws_environment_restored(monkeypatch):
+    """Connecting rewrites this process's AWS variables: monkeypatch puts the originals back afterwards."""
+    for name in (*AWS_VARIABLES, "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
 
 
 def test_train_refuses_to_replace_a_directory_that_is_not_an_artifact(tmp_path, clean_env):
@@ -62,7 +71,8 @@ def test_a_recorded_process_is_recognised_by_pid_and_start_time(tmp_path, bystan
     assert bystander.wait(5) == -signal.SIGTERM
 
 
-def test_local_drops_the_shells_real_credentials_before_talking_to_the_emulator(tmp_path, monkeypatch):
+def test_local_drops_the_shells_real_credentials_before_talking_to_the_emulator(tmp_path, aws_environment_restored):
+    monkeypatch = aws_environment_restored
     server = emulator.up(tmp_path / "localaws")
     try:
         monkeypatch.setenv("AWS_SESSION_TOKEN", "a-real-session-token")
@@ -82,7 +92,7 @@ def test_local_drops_the_shells_real_credentials_before_talking_to_the_emulator(
         emulator.down(tmp_path / "localaws")
 
 
-def test_the_state_bucket_refuses_plain_http_where_the_environment_speaks_tls(tmp_path, monkeypatch):
+def test_the_state_bucket_refuses_plain_http_where_the_environment_speaks_tls(tmp_path, aws_environment_restored):
     from botocore.exceptions import ClientError
 
     from pipeline.release import stacks
@@ -90,7 +100,6 @@ def test_the_state_bucket_refuses_plain_http_where_the_environment_speaks_tls(tm
     server = emulator.up(tmp_path / "localaws")
     try:
         emulator.point_this_process_at("eu-west-1", emulator.endpoint_of(server))
-        monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_of(server))
         settings = PipelineSettings(project_name="tls-check", artifacts_dir=tmp_path, _env_file=None)
         bucket = stacks.ensure_state_bucket(settings, tls_only=True)
         s3 = boto3.client("s3", region_name="eu-west-1")
