@@ -132,8 +132,8 @@ def run_gate(
     baseline_dir: Path | None,
     log: Callable[[str], None] = print,
 ) -> tuple[list[CheckResult], GateReport]:
+    """Measure and judge; on a pass, bless. The caller has removed any earlier blessing first."""
     started = time.monotonic()
-    blessing.remove(model_dir)  # whatever happens next, a stale blessing must not survive
     candidate = _load_model(model_dir, "candidate")
     log(f"candidate {candidate.version}: measuring on {len(config.sanity)} sanity texts, suites, test split")
     splits = _splits_for(candidate)
