@@ -13,6 +13,7 @@ counts as unset).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -67,6 +68,24 @@ class Terraform:
             raise StageError("terraform not found on PATH (Terraform >= 1.5 is required)", exit_code=2)
         self.binary = binary
         self.env = self._environment(work_dir)
+        self._hold_data_dir()
+
+    def _hold_data_dir(self) -> None:
+        """Take this checkout's data directory for the stack, waiting while another run uses it.
+
+        Two runs in one checkout (a rerun, a second terminal) share TF_DATA_DIR, the saved plan and
+        the backend cache that `init -reconfigure` rewrites; one reading the file the other is
+        writing fails with "unexpected end of JSON input". Across machines, the state lock decides.
+        The lock is a POSIX record lock, held by this process until it exits, so creating the
+        same stack again in one process (plan, then apply) does not wait for itself.
+        """
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.work_dir / "run.lock").open("a")
+        try:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.log(f"terraform {self.stack}: another run in this checkout is using {self.work_dir}; waiting")
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
 
     def _environment(self, work_dir: Path) -> dict[str, str]:
         env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
@@ -76,7 +95,11 @@ class Terraform:
         if (not configured or not Path(configured).is_file()) and mirror.is_dir():
             config = work_dir / "cli.tfrc"
             config.parent.mkdir(parents=True, exist_ok=True)
-            config.write_text(cli_config(mirror))
+            if not config.is_file() or config.read_text() != cli_config(mirror):
+                # Atomically: another run may be starting terraform with this file right now.
+                partial = config.with_name(f".{config.name}.{os.getpid()}")
+                partial.write_text(cli_config(mirror))
+                partial.replace(config)
             env["TF_CLI_CONFIG_FILE"] = str(config)
         return env
 

@@ -3,6 +3,7 @@
 Against a real moto_server and the real terraform CLI, through `python -m pipeline.provision`.
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -118,3 +119,22 @@ def test_two_runs_on_one_environment_at_once_serialize_or_the_second_stops_in_on
             assert code == 1 and stderr.strip().count("\n") == 0, stderr
             assert "locked by another run" in stderr and "force-unlock" in stderr
     assert not lock_exists(s3, bucket)
+
+
+def test_a_second_run_in_the_same_checkout_waits_for_the_first_to_leave_its_data_directory(workspace):
+    """The race the test above can lose: one run's `init -reconfigure` rewriting the backend cache another reads."""
+    env, _, _ = workspace
+    lock_path = Path(env["ARTIFACTS_DIR"]) / "terraform" / "local" / "shared" / "run.lock"
+    lock_path.parent.mkdir(parents=True)
+    with lock_path.open("a") as held:  # the first run, mid-way
+        fcntl.lockf(held, fcntl.LOCK_EX)
+        run = provision(env)
+        for line in run.stdout:
+            if "another run in this checkout" in line:
+                break
+        else:
+            pytest.fail(f"the second run never said it waits: {run.communicate()}")
+        time.sleep(1)
+        assert run.poll() is None and not terraform_processes(env["ARTIFACTS_DIR"]), "it ran terraform anyway"
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
