@@ -1,4 +1,5 @@
-"""gunicorn settings, chosen deliberately; those read with `_env` or `_env_int` can be overridden by GUNICORN_<NAME>.
+"""gunicorn settings, chosen deliberately; those read with `_env` can be overridden by GUNICORN_<NAME>, and
+those read with `_env_int` by SERVE_<NAME> or GUNICORN_<NAME>, as `python -m sentiment serve` reads them.
 
 Threaded workers: each thread gets its own LiteRT interpreter (see sentiment.runtime).
 No preload: the model loads in the workers, never in the master.
@@ -20,21 +21,19 @@ import tempfile
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
+from sentiment.serve import SettingError, int_setting
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"GUNICORN_{name}", default)
 
 
 def _env_int(name: str, default: int, low: int = 0) -> int:
-    raw = _env(name, str(default))
     try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low:
+        return int_setting(name, None, default, low)
+    except SettingError as exc:
         # SystemExit, not ValueError: gunicorn prints a traceback for errors in its config file.
-        raise SystemExit(f"sentiment: cannot start: GUNICORN_{name}={raw!r} is not an integer >= {low}")
-    return value
+        raise SystemExit(f"sentiment: cannot start: {exc}") from None
 
 
 class JsonErrorWorker(ThreadWorker):

@@ -59,7 +59,8 @@ def _env(name: str) -> tuple[str, str] | None:
     return None
 
 
-def _int(name: str, flag: int | None, default: int, low: int = 1) -> int:
+def int_setting(name: str, flag: int | None, default: int, low: int = 1) -> int:
+    """The flag, else SERVE_<name>, else GUNICORN_<name>, else the default; SettingError names the bad one."""
     if flag is not None:
         where, raw = f"--{name.lower()}", str(flag)
     else:
@@ -108,16 +109,16 @@ def resolve(args: argparse.Namespace) -> Options:
     bind_found = _env("BIND")
     bind = args.bind or (bind_found[1] if bind_found else DEFAULT_BIND)
     split_bind(bind, "--bind" if args.bind else bind_found[0] if bind_found else "bind")
-    threads = _int("THREADS", args.threads, 4)
+    threads = int_setting("THREADS", args.threads, 4)
     access = _env("ACCESSLOG")
     return Options(
         server=server,
         bind=bind,
-        workers=_int("WORKERS", args.workers, min(4, multiprocessing.cpu_count())),
+        workers=int_setting("WORKERS", args.workers, min(4, multiprocessing.cpu_count())),
         threads=threads,
-        graceful_timeout=_int("GRACEFUL_TIMEOUT", None, 20),
+        graceful_timeout=int_setting("GRACEFUL_TIMEOUT", None, 20),
         # Requests a worker takes on at once; past it, connections wait in the listen backlog.
-        backpressure=_int("BACKPRESSURE", None, 128),
+        backpressure=int_setting("BACKPRESSURE", None, 128),
         # GUNICORN_ACCESSLOG= (empty) turns gunicorn's off; the same (or off/0) turns Granian's off.
         access_log=access is None or access[1].strip().lower() not in ("", "0", "off", "false", "no"),
     )

@@ -135,7 +135,7 @@ def test_uncached_long_tokens_are_counted_in_full_every_time():
 
 def _gunicorn_conf(monkeypatch, tmp_path, **env):
     """The settings gunicorn would read from sentiment.gunicorn_conf under this environment."""
-    for name in [n for n in os.environ if n.startswith("GUNICORN_")]:
+    for name in [n for n in os.environ if n.startswith(("GUNICORN_", "SERVE_"))]:
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -174,6 +174,9 @@ def test_gunicorn_limits_and_timeouts_are_set(monkeypatch, tmp_path):
     assert 0 < conf["keepalive"] <= 10  # an idle keep-alive connection is cheap, but not free
     assert conf["worker_connections"] <= 512  # gunicorn's default, 1000, is far beyond 4 threads
     assert _gunicorn_conf(monkeypatch, tmp_path, GUNICORN_KEEPALIVE="65")["keepalive"] == 65
+    # The serve command's names apply under gunicorn too, and win, as they do under Granian.
+    both = {"GUNICORN_GRACEFUL_TIMEOUT": "7", "SERVE_GRACEFUL_TIMEOUT": "9"}
+    assert _gunicorn_conf(monkeypatch, tmp_path, **both)["graceful_timeout"] == 9
 
 
 @pytest.mark.parametrize("value", ["x", "", "-1", "0", "1.5"])
