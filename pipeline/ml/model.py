@@ -12,6 +12,9 @@ import tensorflow as tf
 
 
 def seed_everything(seed: int) -> None:
+    # A fresh Keras state first: layer names are numbered per process, they end up in the exported
+    # graph, and a second model trained in the same process must export the same bytes.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
