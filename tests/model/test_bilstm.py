@@ -1,6 +1,8 @@
 """The second built-in architecture, the BiLSTM, through the same train, gate and serving path as the
 n-gram model: deterministic, judged by the same gate (blocked when it misses the floors or loses to an
-n-gram champion, blessed under relaxed thresholds) and served by `python -m sentiment serve`.
+n-gram champion, blessed under relaxed thresholds), published to the (emulated) model bucket and served
+from it by `python -m sentiment serve`. The image and a release (build, deploy, smoke) run the same
+code on the same files; README "Bring your own model" shows a full `python -m pipeline` with it.
 
 Sizes are small so that it trains in about 20 s on two busy cores."""
 
@@ -8,20 +10,26 @@ import json
 import os
 import shutil
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
 from pipeline.gate import main as gate_main
 from pipeline.ml.hyperparameters import BiLSTMParameters
 from pipeline.ml.training import train
+from pipeline.publish import publishable_files
 from pipeline.records import Blessing
+from pipeline.registry import RegistryWriter
 from sentiment import artifact
+from sentiment.registry import s3_client
 from sentiment.runtime import SentimentModel
 
 pytestmark = pytest.mark.slow
 
+QUALITY_GATES = Path(__file__).resolve().parents[2] / "quality_gates"
 SMALL = BiLSTMParameters(max_tokens=3000, sequence_length=32, embedding_dim=16, lstm_units=8, max_epochs=2)
 TEXTS = ["a wonderful, moving film", "a dull, lifeless mess", "not good at all", "fine", "zzqx " * 40]
 
@@ -89,31 +97,52 @@ def test_an_ngram_champion_blocks_a_weaker_bilstm(candidate, trained_dir, relaxe
     assert "compared with champion" in capsys.readouterr().out
 
 
-def test_a_blessed_bilstm_is_served_by_the_unchanged_service(candidate, relaxed_thresholds, tmp_path):
-    assert gate(candidate, tmp_path / "reports", "--no-champion", "--thresholds", str(relaxed_thresholds)) == 0
-    assert (candidate / Blessing.NAME).exists()
-    version = artifact.verify(candidate)["version"]
-    port = processes.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_"))}
-    proc = processes.start_until_ready(
-        [*processes.serve_command(f"127.0.0.1:{port}"), "--workers", "1"],
-        tmp_path / "serve.log",
-        lambda: processes.http_ok(f"http://127.0.0.1:{port}/ready"),
-        timeout_s=60,
-        env={**env, "MODEL_DIR": str(candidate), "SERVE_ACCESSLOG": ""},
+def post(port, body):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/predict", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        assert resp.status == 200
+        answer = json.loads(resp.read())
+    return answer if isinstance(answer, list) else [answer]
+
+
+def test_a_blessed_bilstm_is_published_and_served_by_the_unchanged_service(
+    candidate, relaxed_thresholds, tmp_path, monkeypatch
+):
+    """Gate (relaxed) -> publish to the emulated bucket -> `python -m sentiment serve` fetching the
+    version from the registry (verified file by file) -> /predict, single and batch."""
+    reports = tmp_path / "reports"
+    assert gate(candidate, reports, "--no-champion", "--thresholds", str(relaxed_thresholds)) == 0
+    emulator = localaws.up(tmp_path / "localaws")
+    proc = None
     try:
+        aws = localaws.environment("eu-west-1", localaws.endpoint_of(emulator))
+        for key, value in aws.items():
+            monkeypatch.setenv(key, value)
+        bucket = "bilstm-models"
+        s3 = s3_client("eu-west-1")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        files = publishable_files(candidate, reports, relaxed_thresholds, QUALITY_GATES)
+        manifest, _ = RegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
+        version = manifest["version"]
+        assert version == artifact.verify(candidate)["version"]
+        port = processes.free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_"))}
+        env |= {"MODEL_BUCKET_NAME": bucket, "MODEL_VERSION": version, "MODEL_CACHE_DIR": str(tmp_path / "cache")}
+        proc = processes.start_until_ready(
+            [*processes.serve_command(f"127.0.0.1:{port}"), "--workers", "1"],
+            tmp_path / "serve.log",
+            lambda: processes.http_ok(f"http://127.0.0.1:{port}/ready"),
+            timeout_s=60,
+            env={**env, "SERVE_ACCESSLOG": ""},
+        )
         for body in ({"text": TEXTS[0]}, {"texts": TEXTS}):
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/predict",
-                data=json.dumps(body).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                assert resp.status == 200
-                answer = json.loads(resp.read())
-            rows = answer if isinstance(answer, list) else [answer]
+            rows = post(port, body)
             assert {row["model_version"] for row in rows} == {version}
             assert rows[0]["label"] == "positive"
+        assert len(post(port, {"texts": TEXTS})) == len(TEXTS)
     finally:
-        processes.stop_group(proc.pid)
+        if proc is not None:
+            processes.stop_group(proc.pid)
+        localaws.down(tmp_path / "localaws")
