@@ -78,5 +78,6 @@ def get(name: str) -> Architecture:
 def source_file(name: str) -> Path:
     """The architecture's module, whose code is part of the training inputs' hash."""
     spec = importlib.util.find_spec(ARCHITECTURES[name])
-    assert spec is not None and spec.origin is not None
+    if spec is None or spec.origin is None:
+        raise UnknownArchitecture(f"architecture {name!r}: module {ARCHITECTURES[name]} not found")
     return Path(spec.origin)
