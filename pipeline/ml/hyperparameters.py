@@ -22,6 +22,7 @@ DECISION_THRESHOLD = 0.5
 class Parameters(Protocol):
     ARCHITECTURE: ClassVar[str]
     seed: int
+    max_epochs: int
 
     def as_dict(self) -> dict[str, Any]: ...
 
