@@ -70,6 +70,26 @@ def test_a_batch_is_fed_row_by_row_and_scores_as_single_texts(bilstm_dir):
     assert model.token_stats("a wonderful zzqx film") == (4, 1)
 
 
+def test_a_model_exported_with_a_fixed_batch_of_four_gets_padded_slices(bilstm_dir, tmp_path):
+    import keras
+
+    from pipeline.ml.architectures.bilstm import BiLSTM
+    from pipeline.ml.training import package
+
+    four = BiLSTM(serving_batch=4)
+    meta = artifact.read_metadata(bilstm_dir)
+    out = tmp_path / "batch4"
+    out.mkdir()
+    model = keras.models.load_model(bilstm_dir / artifact.KERAS_FILE)
+    state = four.load_state(bilstm_dir / artifact.VOCABULARY_FILE)
+    package(out, four, state, model, {k: meta[k] for k in ("data", "hyperparameters", "training_inputs")})
+    batched = SentimentModel(out)
+    assert batched.signature[0].shape == (4, 32)
+    expected = SentimentModel(bilstm_dir).scores(TEXTS)
+    np.testing.assert_allclose(batched.scores(TEXTS), expected, atol=1e-6)  # 5 texts: 4 + 1 padded with 3
+    np.testing.assert_allclose(batched.scores(TEXTS[:1]), expected[:1], atol=1e-6)
+
+
 def test_same_data_seed_and_sizes_give_byte_identical_serving_files(bilstm_dir, tmp_path):
     again = train(tmp_path / "again", SMALL, with_anchors=False, log=lambda m: None).metadata
     first = artifact.verify(bilstm_dir)

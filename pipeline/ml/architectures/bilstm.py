@@ -3,7 +3,8 @@
 Feature state: `sentiment.featurizers.token_ids.TokenVocabulary` (words by document frequency,
 padding id 0 masked by the embedding, 1 = out of vocabulary). Sizes are `BiLSTMParameters`.
 An LSTM converts to LiteRT builtin ops only with fixed input shapes, so the serving model takes
-ids int32 [1, sequence_length]; the runtime feeds a batch one row at a time.
+ids int32 [serving_batch, sequence_length], [1, N] for the built-in one: the runtime feeds a batch
+in slices of serving_batch rows, the last padded with empty rows.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from pipeline.ml.hyperparameters import BiLSTMParameters
 from pipeline.ml.model import fit_keras, seed_everything
 from sentiment.artifact import InputSpec
 from sentiment.featurizers.token_ids import TokenVocabulary
-
-SERVING_BATCH = 1
 
 
 def build(vocab_size: int, length: int, params: BiLSTMParameters) -> keras.Model:
@@ -46,6 +45,10 @@ def _dataset(ids: np.ndarray, labels: np.ndarray, batch: int, shuffle_seed: int 
 class BiLSTM:
     name = "bilstm"
     version = 1
+
+    def __init__(self, serving_batch: int = 1) -> None:
+        # 1 serves the usual single-text request without padding; the signature records it.
+        self.serving_batch = serving_batch
 
     def fit_state(self, texts: Sequence[str], labels: np.ndarray, params: BiLSTMParameters) -> TokenVocabulary:
         return TokenVocabulary.fit(texts, params.max_tokens, params.min_df, params.sequence_length)
@@ -74,15 +77,15 @@ class BiLSTM:
         return state.encode(texts)
 
     def export(self, model: keras.Model, state: TokenVocabulary, path: Path) -> tuple[InputSpec, ...]:
-        """The trained layers behind an input of fixed shape [1, length]: LSTMs become fused
-        builtin ops only with fixed shapes (a dynamic batch leaves variable reads LiteRT cannot run)."""
-        inputs = keras.Input(batch_shape=(SERVING_BATCH, state.length), dtype="int32", name="ids")
+        """The trained layers behind an input of fixed shape [serving_batch, length]: LSTMs become
+        fused builtin ops only with fixed shapes (a dynamic batch leaves variable reads LiteRT cannot run)."""
+        inputs = keras.Input(batch_shape=(self.serving_batch, state.length), dtype="int32", name="ids")
         fixed = keras.Model(inputs, model(inputs), name=model.name)
         converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its temporary SavedModel
             path.write_bytes(converter.convert())
-        return (InputSpec("ids", (SERVING_BATCH, state.length), "int32"),)
+        return (InputSpec("ids", (self.serving_batch, state.length), "int32"),)
 
 
 ARCHITECTURE = BiLSTM()
