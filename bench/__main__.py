@@ -7,7 +7,9 @@ FastAPI + uvicorn peer serving the same artifact through sentiment.runtime (benc
 (bench/naive_app.py under gunicorn); all with the same number of workers. Then, in rounds, loads
 each with wrk (POST /predict with a sanity-set text at c32, plus c8 and GET /health, the server's
 own ceiling, for the default server and gunicorn), and reports req/s, p50/p99, the workers' CPU
-per request, launch-to-ready and worker RSS; ratios are medians of per-round ratios. Writes
+per request, launch-to-ready and worker RSS; ratios are medians of per-round ratios. With
+`--second-model DIR` (an artifact of another architecture, e.g. a BiLSTM) the default server also
+serves that artifact, and its /predict runs in the same rounds beside the first model's. Writes
 artifacts/reports/bench.json.
 soak: 60 s of wrk at concurrency 64 on /predict against `python -m sentiment serve`; fails on any
 error or non-2xx, or if a worker's RSS grows by 10% or more (artifacts/reports/soak.json).
@@ -34,6 +36,7 @@ from pipeline.environments import processes
 from pipeline.records import ImageRecord
 from pipeline.reports import write_json
 from pipeline.settings import get_settings
+from sentiment.artifact import ArtifactError, architecture, read_metadata, verify
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = processes.LOOPBACK
@@ -57,9 +60,12 @@ SERVERS = {
 }
 
 
+SECOND = "second"  # the default server with the --second-model artifact
+
+
 def server_command(name: str, bind: str, workers: int) -> list[str]:
     host, _, port = bind.rpartition(":")
-    if name == "default":
+    if name in ("default", SECOND):
         return [*processes.serve_command(bind), "--workers", str(workers)]
     if name == "gunicorn":
         return [*processes.serve_command(bind, "gunicorn"), "--workers", str(workers)]
@@ -175,10 +181,26 @@ RUNS = [
 ]
 
 
-def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
+def model_summary(directory: Path) -> dict[str, Any]:
+    """Architecture, version and held-out quality of an artifact, as training recorded them."""
+    meta = read_metadata(directory)
+    name, version = architecture(meta)
+    return {"dir": str(directory), "architecture": f"{name} v{version}", "version": meta["version"],
+            "test": meta.get("metrics", {}).get("test", {})}  # fmt: skip
+
+
+def serve(seconds: int, workers: int, rounds: int, second_model: Path | None = None) -> dict[str, Any]:
     """Every server up at once; rounds of all runs, so a round's runs see the same machine."""
     settings = get_settings()
     model_dir = settings.serving_model_dir.resolve()
+    servers = dict(SERVERS)
+    planned = list(RUNS)
+    models = {"default": model_summary(model_dir)}
+    if second_model is not None:
+        second_model = second_model.resolve()
+        models[SECOND] = model_summary(second_model)
+        servers[SECOND] = f"python -m sentiment serve (Granian) with {models[SECOND]['architecture']}"
+        planned.insert(2, (SECOND, "second_predict_c32", "/predict", 32))
     body = json.dumps(
         {"text": json.loads((REPO / "quality_gates/sanity_set.jsonl").read_text().splitlines()[0])["text"]}
     )
@@ -187,19 +209,20 @@ def serve(seconds: int, workers: int, rounds: int) -> dict[str, Any]:
         "seconds_per_run": seconds,
         "workers": workers,
         "rounds": rounds,
-        "servers": SERVERS,
+        "servers": servers,
+        "models": models,
     }
     by_round: list[dict[str, dict[str, float]]] = [{} for _ in range(rounds)]
     started: dict[str, tuple[subprocess.Popen, str]] = {}
     launch: dict[str, float] = {}
     try:
-        for name in SERVERS:  # one at a time, so each launch->ready is its own
-            proc, url, launch[name] = start_server(name, model_dir, workers)
+        for name in servers:  # one at a time, so each launch->ready is its own
+            proc, url, launch[name] = start_server(name, second_model if name == SECOND else model_dir, workers)
             started[name] = (proc, url)
         for _, url in started.values():
             wrk(f"{url}/predict", 32, 2, body)  # warm every thread's interpreter and the token cache
         for runs in by_round:
-            for name, run, path, connections in RUNS:
+            for name, run, path, connections in planned:
                 proc, url = started[name]
                 payload = body if path == "/predict" else None
                 runs[run] = measured_wrk(proc.pid, url + path, connections, seconds, payload)
@@ -237,6 +260,8 @@ def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
             r["health_c32"]["cpu_us_per_request"] / max(r["predict_c32"]["cpu_us_per_request"], 1e-9) for r in by_round
         ],
     }
+    if "second_predict_c32" in names:
+        per_round["second_vs_predict"] = ratio("second_predict_c32", "predict_c32")
     return {
         "runs": {
             name: sorted((r[name] for r in by_round), key=lambda run: run["rps"])[len(by_round) // 2] for name in names
@@ -262,6 +287,10 @@ def format_serve(results: dict[str, Any]) -> str:
             f"{name:<9} launch->ready {results['launch_to_ready_s'][name]:.2f} s, worker RSS MB "
             f"{results['worker_rss_mb'][name]}: {how}"
         )
+    for name, model in results.get("models", {}).items():
+        test = model["test"]
+        quality = f"test accuracy {test['accuracy']:.4f}, ROC AUC {test['roc_auc']:.4f}" if test else "no metrics"
+        lines.append(f"model of {name}: {model['architecture']} {model['version']}, {quality}")
     lines.append(f"image {results['image_size_mb'] or 'not built'}")
     ratios = results["ratios"]
     lines.append(
@@ -269,6 +298,8 @@ def format_serve(results: dict[str, Any]) -> str:
         f"vs gunicorn {ratios['predict_vs_gunicorn']:.2f}x, vs naive {ratios['predict_vs_naive']:.1f}x, "
         f"vs its /health {ratios['predict_vs_health']} by req/s, {ratios['predict_vs_health_cpu']} by CPU per request"
     )
+    if "second_vs_predict" in ratios:
+        lines.append(f"second model's /predict over the first's at c32: {ratios['second_vs_predict']:.3f}x")
     return "\n".join(lines)
 
 
@@ -309,12 +340,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="serve: rounds of runs; the table shows each run's median by req/s"
     )
+    parser.add_argument(
+        "--second-model", type=Path, help="serve: also load this artifact (e.g. a BiLSTM) and bench its /predict"
+    )
     args = parser.parse_args(argv)
     reports = get_settings().reports_dir
     if args.what != "pipeline" and shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is not installed (apt-get install wrk)")
     if args.what == "serve":
-        results = serve(args.seconds or 10, args.workers, args.rounds)
+        if args.second_model is not None:
+            try:
+                verify(args.second_model)
+            except ArtifactError as exc:
+                raise SystemExit(f"bench: --second-model: {exc}") from None
+        results = serve(args.seconds or 10, args.workers, args.rounds, args.second_model)
         print(format_serve(results))
         write_json(reports / "bench.json", results)
     elif args.what == "soak":

@@ -17,6 +17,9 @@ from sentiment.settings import Settings
 
 class PipelineSettings(Settings):
     seed: int = 42
+    model_arch: str = Field(
+        "ngram", description="Architecture `python -m pipeline.train` trains (pipeline.ml.architectures); --arch wins"
+    )
     # Who and which build a promotion is recorded with (Jenkins sets these; APPROVER comes from the
     # prod approval's submitterParameter).
     approver: str | None = None

@@ -38,20 +38,15 @@ def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 @pytest.fixture(scope="session")
 def zeroed_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained model with every weight set to zero: it scores 0.5 for everything."""
-    import json
-
     import keras
 
-    from pipeline.ml.training import package
+    from pipeline.ml.training import repackage
     from sentiment import artifact
-    from sentiment.text import Vocabulary
 
     model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
     model.set_weights([w * 0 for w in model.get_weights()])
-    meta = json.loads((trained_dir / artifact.METADATA_FILE).read_text())
     out = tmp_path_factory.mktemp("zeroed")
-    provenance = {k: meta[k] for k in ("data", "hyperparameters", "training_inputs")}
-    package(out, Vocabulary.load(trained_dir / artifact.VOCABULARY_FILE), model, provenance)
+    repackage(trained_dir, model, out)
     return out
 
 

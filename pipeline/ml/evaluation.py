@@ -73,11 +73,16 @@ def artifact_size_mb(directory: Path) -> float:
 
 
 def parity_max_abs_diff(model: SentimentModel, texts: list[str]) -> float:
-    """Largest |Keras - LiteRT| score over the texts."""
+    """Largest |Keras - LiteRT| score over the texts; the Keras model's inputs come from the
+    artifact's architecture (`pipeline.ml.architectures`), the LiteRT scores from the runtime."""
     import keras
 
+    from pipeline.ml import architectures
+
     keras_model = keras.models.load_model(model.directory / artifact.KERAS_FILE, safe_mode=True)
-    expected = np.asarray(keras_model(model.vocabulary.vectorize(texts)))[:, 0]
+    architecture = architectures.get(model.architecture)
+    state = architecture.load_state(model.directory / artifact.VOCABULARY_FILE)
+    expected = np.asarray(keras_model(architecture.keras_inputs(state, texts)))[:, 0]
     return float(np.max(np.abs(expected - model.scores(texts))))
 
 

@@ -1,11 +1,15 @@
-"""The training settings of a model: its features and how it is fitted. No TensorFlow here, so a
-command line can read and check them before TensorFlow's slow, noisy start-up."""
+"""The training settings of each architecture: its features and sizes and how it is fitted. No
+TensorFlow here, so a command line can read and check them before TensorFlow's slow, noisy start-up.
+
+Each architecture's class names the architecture (`ARCHITECTURE`, the key of
+`pipeline.ml.architectures.ARCHITECTURES`) and has `seed`, `as_dict` (flat, as recorded in
+the metadata) and `from_flat` (its inverse, refusing unknown names)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, Self
 
 from sentiment.artifact import METADATA_FILE
 from sentiment.text import FeatureConfig
@@ -15,8 +19,22 @@ from sentiment.text import FeatureConfig
 DECISION_THRESHOLD = 0.5
 
 
+class Parameters(Protocol):
+    ARCHITECTURE: ClassVar[str]
+    seed: int
+    max_epochs: int
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> Self: ...
+
+
 @dataclass(frozen=True)
 class HyperParameters:
+    """The n-gram model's (the default architecture)."""
+
+    ARCHITECTURE: ClassVar[str] = "ngram"
     features: FeatureConfig = field(default_factory=FeatureConfig)
     l2: float = 2.5e-5  # = 1 / (2 C n) for C = 2, n = 10,200: scikit-learn's default strength
     dropout: float = 0.0
@@ -39,6 +57,40 @@ class HyperParameters:
         feature_names = {f.name for f in fields(FeatureConfig)}
         features = FeatureConfig(**{k: v for k, v in values.items() if k in feature_names})
         return cls(features=features, **{k: v for k, v in values.items() if k not in feature_names})
+
+
+@dataclass(frozen=True)
+class BiLSTMParameters:
+    """The BiLSTM's: token vocabulary, sequence length and layer sizes, and how it is fitted.
+
+    The defaults reach about 0.75 held-out accuracy in about a minute on two cores; the LSTM
+    overfits after two or three epochs, so early stopping keeps the best epoch."""
+
+    ARCHITECTURE: ClassVar[str] = "bilstm"
+    max_tokens: int = 20000  # words in the vocabulary, besides padding and out-of-vocabulary
+    min_df: int = 2
+    sequence_length: int = 48  # 99% of the corpus' texts have at most 41 words
+    embedding_dim: int = 64
+    lstm_units: int = 32  # per direction
+    dropout: float = 0.3
+    learning_rate: float = 2e-3
+    batch_size: int = 64
+    max_epochs: int = 8
+    patience: int = 2
+    seed: int = 42
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_flat(cls, values: dict[str, Any]) -> BiLSTMParameters:
+        return cls(**values)
+
+
+PARAMETERS: dict[str, type[HyperParameters] | type[BiLSTMParameters]] = {
+    cls.ARCHITECTURE: cls for cls in (HyperParameters, BiLSTMParameters)
+}
+DEFAULT_ARCHITECTURE = HyperParameters.ARCHITECTURE
 
 
 class OutputDirError(Exception):

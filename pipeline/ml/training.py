@@ -1,8 +1,10 @@
-"""Training: corpus -> seeded split -> Keras model -> candidate artifact directory.
+"""Training: corpus -> seeded split -> the architecture's features and Keras model -> candidate
+artifact directory.
 
-The artifact layout is `sentiment.artifact`'s. An unchanged input (data fingerprint,
-hyper-parameters, training code, library versions) reuses the existing candidate
-instead of retraining.
+The architecture is the hyper-parameters' (`params.ARCHITECTURE`); everything here goes
+through its interface (`pipeline.ml.architectures`). The artifact layout is `sentiment.artifact`'s.
+An unchanged input (architecture, data fingerprint, hyper-parameters, training code, library
+versions) reuses the existing candidate instead of retraining.
 """
 
 from __future__ import annotations
@@ -20,18 +22,26 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.ml import anchors, data
+from pipeline.ml import anchors, architectures, data
 from pipeline.ml import model as modeling
+from pipeline.ml.architectures import Architecture
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
-from pipeline.ml.hyperparameters import DECISION_THRESHOLD, HyperParameters, check_output_dir
+from pipeline.ml.hyperparameters import DECISION_THRESHOLD, Parameters, check_output_dir
 from pipeline.provenance import git_sha, library_versions, source_hash
-from sentiment import artifact, text
+from sentiment import artifact, featurizers, text
 from sentiment.artifact import ArtifactError
 from sentiment.runtime import SentimentModel
-from sentiment.text import Vocabulary
 
-TRAINING_CODE = (Path(text.__file__), Path(data.__file__), Path(modeling.__file__), Path(__file__))
+# The code every architecture's artifact depends on; the architecture's own module is added per run.
+TRAINING_CODE = (
+    Path(text.__file__),
+    *sorted(Path(featurizers.__file__).parent.glob("*.py")),
+    Path(data.__file__),
+    Path(modeling.__file__),
+    Path(architectures.__file__),
+    Path(__file__),
+)
 LIBRARIES = ("tensorflow", "keras", "numpy", "ai-edge-litert")
 
 
@@ -41,11 +51,13 @@ class TrainResult:
     reused: bool
 
 
-def training_inputs_hash(splits: Splits, params: HyperParameters) -> str:
+def training_inputs_hash(splits: Splits, params: Parameters) -> str:
+    architecture = architectures.get(params.ARCHITECTURE)
     doc = {
+        "architecture": [architecture.name, architecture.version],
         "data": splits.fingerprint,
         "params": params.as_dict(),
-        "code": source_hash(*TRAINING_CODE),
+        "code": source_hash(*TRAINING_CODE, architectures.source_file(architecture.name)),
         "libraries": library_versions(*LIBRARIES),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
@@ -67,10 +79,12 @@ def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
     (directory / artifact.METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
 
 
-def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str, Any]) -> dict[str, Any]:
+def package(
+    directory: Path, architecture: Architecture, state: Any, model: Any, provenance: dict[str, Any]
+) -> dict[str, Any]:
     """Write the artifact files and their metadata (checksums, version, provenance) into `directory`."""
-    vocab.save(directory / artifact.VOCABULARY_FILE)
-    modeling.export_litert(model, vocab, directory / artifact.MODEL_FILE)
+    state.save(directory / artifact.VOCABULARY_FILE)
+    signature = architecture.export(model, state, directory / artifact.MODEL_FILE)
     model.save(directory / artifact.KERAS_FILE)
     hashes = {name: artifact.sha256_file(directory / name) for name in (*artifact.SERVING_FILES, artifact.KERAS_FILE)}
     metadata: dict[str, Any] = {
@@ -79,16 +93,24 @@ def package(directory: Path, vocab: Vocabulary, model: Any, provenance: dict[str
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_sha": git_sha(),
         **provenance,
-        "inputs": [  # from Vocabulary.count_rows; ids index vocabulary.json's terms
-            {"name": "ids", "shape": [None, None], "dtype": "int32"},
-            {"name": "counts", "shape": [None, None], "dtype": "float32"},
-        ],
+        "architecture": {"name": architecture.name, "version": architecture.version},
+        "inputs": [spec.as_dict() for spec in signature],  # what the architecture's featurizer feeds
         "decision_threshold": DECISION_THRESHOLD,
         "files": hashes,
         "libraries": library_versions(*LIBRARIES),
     }
     write_metadata(directory, metadata)
     return metadata
+
+
+def repackage(source: Path, model: Any, out_dir: Path) -> dict[str, Any]:
+    """Package another Keras model (e.g. with altered weights) with the feature state and provenance
+    of the artifact in `source`, whatever its architecture."""
+    metadata = artifact.read_metadata(source)
+    architecture = architectures.get(artifact.architecture(metadata)[0])
+    state = architecture.load_state(source / artifact.VOCABULARY_FILE)
+    provenance = {k: metadata[k] for k in ("data", "hyperparameters", "training_inputs")}
+    return package(out_dir, architecture, state, model, provenance)
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
@@ -103,7 +125,7 @@ def _replace_dir(src: Path, dst: Path) -> None:
 
 def train(
     out_dir: Path,
-    params: HyperParameters,
+    params: Parameters,
     force: bool = False,
     with_anchors: bool = True,
     log: Callable[[str], None] = print,
@@ -118,10 +140,11 @@ def train(
         log(f"inputs unchanged: reusing candidate {existing['version']} in {out_dir} (use --force to retrain)")
         return TrainResult(existing, reused=True)
 
+    architecture = architectures.get(params.ARCHITECTURE)
     train_xy, val_xy, test_xy = _xy(splits.train), _xy(splits.val), _xy(splits.test)
-    vocab = Vocabulary.fit(train_xy[0], train_xy[1].astype(int).tolist(), params.features)
-    log(f"vocabulary: {vocab.size} word and character n-grams; training up to {params.max_epochs} epochs")
-    model = modeling.fit(vocab, train_xy, val_xy, params)
+    state = architecture.fit_state(*train_xy, params)
+    log(f"{architecture.name}: {architecture.describe(state)}; training up to {params.max_epochs} epochs")
+    model = architecture.fit(state, train_xy, val_xy, params)
 
     provenance = {
         "data": {
@@ -135,7 +158,7 @@ def train(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        metadata = package(work, vocab, model, provenance)
+        metadata = package(work, architecture, state, model, provenance)
         # Metrics come from the exported artifact through the serving loader: what ships is what is measured.
         served = SentimentModel(work)
         metadata["metrics"] = {
@@ -154,7 +177,11 @@ def train(
 
 
 def format_summary(metadata: dict[str, Any]) -> str:
-    lines = [f"model {metadata['version']}  ({metadata['data']['sizes']})", f"{'':22}{'accuracy':>10}{'roc_auc':>10}"]
+    name, version = artifact.architecture(metadata)
+    lines = [
+        f"model {metadata['version']}: {name} v{version}  ({metadata['data']['sizes']})",
+        f"{'':22}{'accuracy':>10}{'roc_auc':>10}",
+    ]
     rows = [(f"model/{split}", m) for split, m in metadata.get("metrics", {}).items()]
     rows += [(f"anchor/{name}", m) for name, m in metadata.get("anchors", {}).items()]
     lines += [f"{name:22}{m['accuracy']:>10.4f}{m['roc_auc']:>10.4f}" for name, m in rows]

@@ -1,12 +1,14 @@
-"""The model artifact directory: layout, version and checksum verification.
+"""The model artifact directory: layout, version, checksum verification and what the metadata
+says about the model's architecture and serving inputs.
 
-Layout (schema 3: term counts in, weighting inside the model):
-  model.tflite     serving model for the LiteRT runtime; inputs ids int32 and counts float32,
-                   both [batch, n] (`Vocabulary.count_rows`, padded with id 0 / count 0),
-                   output float32 [batch, 1] = P(positive)
-  vocabulary.json  n-gram vocabulary + idf (`sentiment.text.Vocabulary`)
+Layout (schema 3):
+  model.tflite     serving model for the LiteRT runtime; its inputs are the metadata's `inputs`
+                   (the architecture's input signature), output float32 [batch, 1] = P(positive)
+  vocabulary.json  the architecture's feature state as JSON (n-gram vocabulary + idf, or a token
+                   vocabulary), read by the architecture's featurizer (`sentiment.featurizers`)
   model.keras      the Keras model, for inspection only; never loaded by the service
-  metadata.json    see README "Model artifact"; `files` maps every file above to its sha256
+  metadata.json    see README "Model artifact"; `files` maps every file above to its sha256,
+                   `architecture` names the architecture and its version
 
 The version is a content hash of the serving files, so the same weights and
 vocabulary always get the same version and any change gets a new one.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,9 @@ VOCABULARY_FILE = "vocabulary.json"
 KERAS_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 SERVING_FILES = (MODEL_FILE, VOCABULARY_FILE)
+# Artifacts from before the `architecture` field are all the n-gram model's first version.
+DEFAULT_ARCHITECTURE = ("ngram", 1)
+DTYPES = ("int32", "float32")
 
 
 class ArtifactError(Exception):
@@ -80,3 +86,48 @@ def verify(directory: Path) -> dict[str, Any]:
     if version_from_hashes(files) != metadata.get("version"):
         raise ArtifactError(f"{directory}: version {metadata.get('version')!r} does not match the serving files")
     return metadata
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of the serving model: its signature name, shape (None = any size) and dtype."""
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+
+
+def architecture(metadata: Mapping[str, Any]) -> tuple[str, int]:
+    """(name, version) of the architecture the artifact was trained with."""
+    value = metadata.get("architecture")
+    if value is None:
+        return DEFAULT_ARCHITECTURE
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or type(value.get("version")) is not int:
+        raise ArtifactError(f"metadata architecture {value!r} must be {{'name': str, 'version': int}}; retrain")
+    return value["name"], value["version"]
+
+
+def _dim(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value
+    raise ValueError(f"dimension {value!r} is neither null nor a positive integer")
+
+
+def input_signature(metadata: Mapping[str, Any]) -> tuple[InputSpec, ...]:
+    """The serving model's inputs in the order the featurizer produces them; every input has
+    the same batch dimension (the first), fixed or not."""
+    raw = metadata.get("inputs")
+    try:
+        if not isinstance(raw, list) or not raw:
+            raise ValueError("it must be a non-empty list")
+        specs = tuple(InputSpec(str(d["name"]), tuple(_dim(n) for n in d["shape"]), str(d["dtype"])) for d in raw)
+        if any(spec.dtype not in DTYPES or len(spec.shape) != 2 for spec in specs):
+            raise ValueError(f"every input must be 2-D and one of {', '.join(DTYPES)}")
+        if len({spec.shape[0] for spec in specs}) != 1:
+            raise ValueError("the inputs disagree on the batch dimension")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"metadata inputs {raw!r} are not an input signature ({exc}); retrain") from exc
+    return specs

@@ -164,6 +164,12 @@ class Vocabulary:
                 self._token_cache[token] = cached  # type: ignore[attr-defined]
         return cached
 
+    def token_stats(self, text: str) -> tuple[int, int]:
+        """(word tokens, of which not a word term of the vocabulary): for monitoring."""
+        index = self._index  # type: ignore[attr-defined]
+        tokens = tokenize(text)
+        return len(tokens), sum(1 for token in tokens if token not in index)
+
     def token_cache_bytes(self) -> int:
         """Bytes the token cache holds by the same count that bounds it (at most TOKEN_CACHE_BYTES)."""
         return TOKEN_CACHE_BYTES - self._token_cache_room[0]  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ def test_metadata_documents_provenance(trained_dir):
     meta = artifact.verify(trained_dir)
     assert len(meta["version"]) == 12
     assert set(meta["files"]) == {"model.tflite", "vocabulary.json", "model.keras"}
+    assert meta["architecture"] == {"name": "ngram", "version": 1}
+    assert [(i["name"], i["shape"]) for i in meta["inputs"]] == [("ids", [None, None]), ("counts", [None, None])]
     assert len(meta["data"]["fingerprint"]) == 64
     for key in ("git_sha", "created", "hyperparameters", "libraries", "training_inputs"):
         assert meta[key]
@@ -45,9 +47,13 @@ def test_clear_cases(model, text, label):
 def test_litert_matches_keras(trained_dir, model):
     import keras
 
+    from pipeline.ml import architectures
+
     texts = ["a wonderful film", "a dull mess", "have a nice day!", "not good at all"]
     keras_model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
-    expected = keras_model(model.vocabulary.vectorize(texts)).numpy()[:, 0]
+    ngram = architectures.get("ngram")
+    expected = keras_model(ngram.keras_inputs(ngram.load_state(trained_dir / artifact.VOCABULARY_FILE), texts))
+    expected = expected.numpy()[:, 0]
     np.testing.assert_allclose(model.scores(texts), expected, atol=1e-5)
 
 
