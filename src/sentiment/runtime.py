@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from sentiment import monitoring
 from sentiment.artifact import MODEL_FILE, VOCABULARY_FILE, ArtifactError, verify
-from sentiment.text import Vocabulary
+from sentiment.text import Vocabulary, tokenize
 
 
 class _Runner:
@@ -50,6 +51,9 @@ class SentimentModel:
         self.threshold = decision_threshold(self.metadata)
         self.vocabulary = Vocabulary.load(directory / VOCABULARY_FILE)
         self._model_bytes = (directory / MODEL_FILE).read_bytes()
+        # Word unigrams only: a token is out of vocabulary when the model has no word term for it.
+        vocab = self.vocabulary
+        self._known_words = frozenset(t for t in vocab.terms[: vocab.n_word_terms] if " " not in t)
         self._local = threading.local()
         self.scores(["warm up"])  # fail at load, not on the first request
 
@@ -67,6 +71,10 @@ class SentimentModel:
             return np.zeros(0, dtype=np.float32)
         ids, counts = self.vocabulary.count_rows(texts)
         return self._runner(single=len(texts) == 1).run(ids, counts)
+
+    def token_stats(self, text: str) -> tuple[int, int]:
+        """(tokens, out-of-vocabulary tokens) of one text, for the monitoring profile and metrics."""
+        return monitoring.token_stats(text, tokenize, self._known_words)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         return [
