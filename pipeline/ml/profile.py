@@ -9,7 +9,8 @@ architecture, and the bucket edges of `sentiment.monitoring`, which /metrics use
   {"schema": 1, "model_version", "created" (training date), "data_fingerprint", "split",
    "examples", "positive_share", "decision_threshold",
    "features": {"text_chars" | "text_tokens" | "oov_share" | "score":
-                {"edges": [...], "counts": [... len(edges) + 1, the last for values above every edge]}}}
+                {"edges": [...], "counts": [... len(edges) + 1, the last for values above every edge],
+                 "mean": the exact mean, as a live histogram's _sum / _count}}}
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ def build(model: ServingModel, texts: Sequence[str], metadata: dict[str, Any], s
         "decision_threshold": model.threshold,
         "positive_share": round(sum(s >= model.threshold for s in scores) / max(len(scores), 1), 6),
         "features": {
-            name: {"edges": list(edges), "counts": monitoring.bucket_counts(columns[name], edges)}
+            name: {
+                "edges": list(edges),
+                "counts": monitoring.bucket_counts(columns[name], edges),
+                "mean": round(sum(columns[name]) / max(len(texts), 1), 6),
+            }
             for name, edges in monitoring.FEATURE_EDGES.items()
         },
     }

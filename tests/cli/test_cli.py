@@ -30,6 +30,7 @@ def run(args, env=None, cwd=REPO, timeout=120):
         "pipeline.models",
         "pipeline.rollback",
         "pipeline.image_registry",
+        "pipeline.monitor",
         "bench",
         *(f"pipeline.{s}" for s in STAGES),
     ],
