@@ -39,7 +39,9 @@ def other_distribution(n: int) -> list[str]:
         if kind == 0:
             texts.append(rng.choice(OTHER_LANGUAGES))
         elif kind == 1:
-            texts.append(f"2026-11-29T21:{i % 60:02d}:13Z ERROR worker[{1000 + i}] id={i * 7919} failed: timeout {i % 30}s")
+            texts.append(
+                f"2026-11-29T21:{i % 60:02d}:13Z ERROR worker[{1000 + i}] id={i * 7919} failed: timeout {i % 30}s"
+            )
         else:
             texts.append(" ".join(str(rng.randint(0, 99999)) for _ in range(rng.randint(1, 8))))
     return texts
@@ -82,7 +84,12 @@ def send(url: str, texts: list[str]) -> None:
 def monitor(artifacts: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ARTIFACTS_DIR": str(artifacts)}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.monitor", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+        [sys.executable, "-m", "pipeline.monitor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
     )
 
 
