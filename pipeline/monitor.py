@@ -27,6 +27,7 @@ from typing import Any
 
 from pipeline import environments
 from pipeline.cli import StageError, log, run
+from pipeline.environments import prometheus
 from pipeline.ml import drift
 from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
 from pipeline.release import live_metrics
@@ -123,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--url", help="the release's own base URL (default: deploy.json's release_url)")
-    source.add_argument("--prometheus", metavar="URL", help="read the window from this Prometheus instead")
+    source.add_argument(
+        "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.localprometheus)"
+    )
     parser.add_argument("--since", default="1h", metavar="DURATION", help="with --prometheus: window (default 1h)")
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
@@ -139,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.prometheus:
         if args.mark or args.advance:
             raise StageError("--mark and --advance window /metrics snapshots; with --prometheus use --since", 2)
+        if args.prometheus == "local":
+            local = prometheus.status(settings.artifacts_dir / "prometheus")
+            if local is None:
+                raise StageError("no local Prometheus: start it with `python -m pipeline.localprometheus up`", 2)
+            args.prometheus = prometheus.endpoint_of(local)
         try:
             window = live_metrics.from_prometheus(args.prometheus, args.since, args.job)
         except (OSError, ValueError) as exc:

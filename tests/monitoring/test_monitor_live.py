@@ -6,63 +6,19 @@ Each test marks its own window start, so what earlier tests sent is not judged a
 
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
+from traffic import SANITY, other_distribution, send
 
 from pipeline.environments import processes
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-SANITY = [json.loads(line)["text"] for line in (REPO / "quality_gates" / "sanity_set.jsonl").read_text().splitlines()]
-OTHER_LANGUAGES = [
-    "Der Film war wirklich sehr langweilig und viel zu lang.",
-    "La película fue maravillosa, me encantó cada minuto.",
-    "Ce film est une perte de temps totale, je suis déçu.",
-    "这部电影非常好看，我很喜欢。",
-    "この映画はとても面白かったです。",
-    "Фильм был ужасно скучным и слишком длинным.",
-]
-
-
-def other_distribution(n: int) -> list[str]:
-    rng = random.Random(7)
-    texts = []
-    for i in range(n):
-        kind = i % 3
-        if kind == 0:
-            texts.append(rng.choice(OTHER_LANGUAGES))
-        elif kind == 1:
-            texts.append(
-                f"2026-11-29T21:{i % 60:02d}:13Z ERROR worker[{1000 + i}] id={i * 7919} failed: timeout {i % 30}s"
-            )
-        else:
-            texts.append(" ".join(str(rng.randint(0, 99999)) for _ in range(rng.randint(1, 8))))
-    return texts
-
-
-@pytest.fixture(scope="module")
-def release(trained_dir, tmp_path_factory):
-    """Base URL of a live release serving the trained artifact."""
-    port = processes.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_", "GUNICORN_"))}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env |= {"MODEL_DIR": str(trained_dir), "SERVE_WORKERS": "2", "SERVE_ACCESSLOG": "off"}
-    log = tmp_path_factory.mktemp("release") / "serve.log"
-    url = f"http://127.0.0.1:{port}"
-    proc = processes.start_until_ready(
-        processes.serve_command(f"127.0.0.1:{port}"), log, lambda: processes.http_ok(f"{url}/ready"), 60, env=env
-    )
-    try:
-        yield url
-    finally:
-        processes.stop_group(proc.pid)
 
 
 @pytest.fixture
@@ -70,15 +26,6 @@ def artifacts(tmp_path, trained_dir):
     """An artifacts directory whose candidate is the served model (where the monitor finds the profile)."""
     shutil.copytree(trained_dir, tmp_path / "candidate")
     return tmp_path
-
-
-def send(url: str, texts: list[str]) -> None:
-    for text in texts:
-        request = urllib.request.Request(
-            f"{url}/predict", data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            assert resp.status == 200
 
 
 def monitor(artifacts: Path, *args: str) -> subprocess.CompletedProcess:
