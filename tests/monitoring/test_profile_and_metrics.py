@@ -67,8 +67,8 @@ def test_the_artifact_lists_its_profile_with_a_checksum(trained_dir, tmp_path):
 def test_metrics_observe_text_features_labels_and_rejections_without_storing_text(model):
     client = testing.TestClient(create_app(model))
     before = samples(client.simulate_get("/metrics").text)
-    secret = "a wonderful film zzqqxunknownword"
-    client.simulate_post("/predict", json={"texts": [secret, "dull"]})
+    private_text = "a wonderful film zzqqxunknownword"
+    client.simulate_post("/predict", json={"texts": [private_text, "dull"]})
     client.simulate_post("/predict", json={"text": "€€€ 12345 67890"})
     client.simulate_post("/predict", body=b"{", headers={"Content-Type": "application/json"})
     client.simulate_post("/predict", json={"text": ""})
@@ -80,7 +80,7 @@ def test_metrics_observe_text_features_labels_and_rejections_without_storing_tex
     client.simulate_post("/predict", json={"a": 1})
     page = client.simulate_get("/metrics").text
     after = samples(page)
-    assert secret not in page and "zzqqxunknownword" not in page
+    assert private_text not in page and "zzqqxunknownword" not in page
 
     def delta(name, **labels):
         key = (name, tuple(sorted(labels.items())))
