@@ -66,6 +66,7 @@ def config(state_dir: Path, scrape_interval_s: float) -> dict:
 
 def up(state_dir: Path, targets: list[str], port: int = 0, scrape_interval_s: float = 15) -> processes.Recorded:
     """The running Prometheus of state_dir (its targets updated), or a new one."""
+    state_dir = state_dir.resolve()  # Prometheus reads relative paths in its config from the config's directory
     set_targets(state_dir, targets)
     if (running := status(state_dir)) is not None:
         return running
