@@ -59,12 +59,17 @@ def load_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _check_profile(profile: dict[str, Any], version: str, where: str) -> dict[str, Any]:
-    if profile.get("schema") != monitoring.PROFILE_SCHEMA or profile.get("model_version") != version:
-        raise StageError(f"{where} is not a schema-{monitoring.PROFILE_SCHEMA} profile of {version}", exit_code=2)
-    for name, edges in monitoring.FEATURE_EDGES.items():
-        if tuple(float(e) for e in profile["features"][name]["edges"]) != tuple(float(e) for e in edges):
-            raise StageError(f"{where}: {name} edges differ from the service's (sentiment.monitoring)", exit_code=2)
+def _check_profile(body: bytes | str, version: str, where: str) -> dict[str, Any]:
+    """The profile in `body`, if it is a profile of `version` at the service's bucket edges (else exit 2)."""
+    try:
+        profile = json.loads(body)
+        if profile.get("schema") != monitoring.PROFILE_SCHEMA or profile.get("model_version") != version:
+            raise ValueError(f"not a schema-{monitoring.PROFILE_SCHEMA} profile of {version}")
+        for name, edges in monitoring.FEATURE_EDGES.items():
+            if tuple(float(e) for e in profile["features"][name]["edges"]) != tuple(float(e) for e in edges):
+                raise ValueError(f"{name} edges differ from the service's (sentiment.monitoring)")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StageError(f"{where}: {exc}", exit_code=2) from None
     return profile
 
 
@@ -72,11 +77,10 @@ def reference_profile(version: str, explicit: Path | None, settings: Any) -> tup
     """(profile, where it came from) of `version`."""
     if explicit is not None:
         try:
-            return _check_profile(json.loads(explicit.read_text(encoding="utf-8")), version, str(explicit)), str(
-                explicit
-            )
+            body = explicit.read_text(encoding="utf-8")
         except (OSError, ValueError) as exc:
             raise StageError(f"cannot read the profile {explicit}: {exc}", exit_code=2) from None
+        return _check_profile(body, version, str(explicit)), str(explicit)
     candidate_dir = settings.artifacts_dir / "candidate"
     local = candidate_dir / monitoring.PROFILE_FILE
     if local.is_file():
@@ -85,7 +89,7 @@ def reference_profile(version: str, explicit: Path | None, settings: Any) -> tup
         except StageError:
             candidate = None
         if candidate is not None and candidate.version == version:
-            return _check_profile(json.loads(local.read_text(encoding="utf-8")), version, str(local)), str(local)
+            return _check_profile(local.read_text(encoding="utf-8"), version, str(local)), str(local)
     environment = environments.current(settings)
     environment.connect()
     registry = environment.existing_registry()
@@ -100,7 +104,7 @@ def reference_profile(version: str, explicit: Path | None, settings: Any) -> tup
     if hashlib.sha256(body).hexdigest() != manifest["files"][monitoring.PROFILE_FILE]["sha256"]:
         raise RegistryError(f"s3://{registry.bucket}/{key} does not match its manifest")
     where = f"s3://{registry.bucket}/{key}"
-    return _check_profile(json.loads(body), version, where), where
+    return _check_profile(body, version, where), where
 
 
 def table(checks: list[CheckResult]) -> str:

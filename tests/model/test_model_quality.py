@@ -22,7 +22,7 @@ def test_held_out_quality_meets_the_target(trained_dir):
 def test_metadata_documents_provenance(trained_dir):
     meta = artifact.verify(trained_dir)
     assert len(meta["version"]) == 12
-    assert set(meta["files"]) == {"model.tflite", "vocabulary.json", "model.keras"}
+    assert set(meta["files"]) == {"model.tflite", "vocabulary.json", "model.keras", "profile.json"}
     assert len(meta["data"]["fingerprint"]) == 64
     for key in ("git_sha", "created", "hyperparameters", "libraries", "training_inputs"):
         assert meta[key]

@@ -104,6 +104,9 @@ def test_bad_setup_exits_2_with_one_line(release, artifacts, tmp_path):
     profile = json.loads((artifacts / "candidate" / "profile.json").read_text())
     other.write_text(json.dumps({**profile, "model_version": "0123456789ab"}))
     out = monitor(artifacts, "--url", release, "--profile", str(other))
-    assert out.returncode == 2 and "is not a schema-1 profile of" in out.stderr
+    assert out.returncode == 2 and "not a schema-1 profile of" in out.stderr
+    other.write_text(json.dumps({**profile, "features": {}}))  # a broken profile of the right version
+    out = monitor(artifacts, "--url", release, "--profile", str(other))
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
     out = monitor(tmp_path / "empty", "--url", release, "--profile", str(tmp_path / "missing.json"))
     assert out.returncode == 2 and "cannot read the profile" in out.stderr
