@@ -15,6 +15,7 @@ file renamed over the old one), so a reader never sees half a record.
   PlannedRelease    terraform/planned-release.json deploy       deploy --apply-plan
   Deployment        deploy.json                    deploy       smoke, rollback
   SmokeReport       reports/smoke.json             smoke        (Jenkins, people)
+  MonitorReport     reports/monitor.json           monitor      (Jenkinsfile.monitor, people)
 """
 
 from __future__ import annotations
@@ -238,3 +239,23 @@ class SmokeReport(Record):
     passed: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
     stage: str = "smoke"
+
+
+@dataclass(frozen=True)
+class MonitorReport(Record):
+    """A release's live traffic in one window against its model's reference profile, and its health."""
+
+    FILE: ClassVar[str] = "reports/monitor.json"
+    PRODUCER: ClassVar[str] = "monitor"
+    source: str  # the release URL or Prometheus that was read
+    model_version: str
+    window_start: str | None  # ISO 8601; None: since the release started (or Prometheus' range, see notes)
+    window_end: str
+    texts: float  # scored texts in the window
+    requests: float
+    healthy: bool
+    drift: list[str]  # names of the drift checks that failed, e.g. ["drift.oov_share"]
+    breaches: list[str]  # names of the health checks that failed
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stage: str = "monitor"

@@ -139,3 +139,27 @@ variable "load_balancer_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "alarms_enabled" {
+  description = "CloudWatch alarms on the release (alarms.tf): 5xx rate and p99 at the load balancer, status checks. Never with the emulator."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic the CloudWatch alarms notify (alarm and OK); null = alarms without notification."
+  type        = string
+  default     = null
+}
+
+variable "alarm_5xx_percent" {
+  description = "Alarm when more than this percentage of requests is answered 5xx over 5 minutes (scale-out mode)."
+  type        = number
+  default     = 1
+}
+
+variable "alarm_p99_seconds" {
+  description = "Alarm when the load balancer's target response time p99 exceeds this for 10 minutes (scale-out mode)."
+  type        = number
+  default     = 0.25
+}

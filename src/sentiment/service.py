@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 import falcon
@@ -117,9 +118,14 @@ class Predict:
         resp.text = USAGE
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        texts, is_batch = parse_predict_body(_read_json(req))
+        try:
+            texts, is_batch = parse_predict_body(_read_json(req))
+        except falcon.HTTPError as exc:
+            metrics.observe_rejection(exc.status_code, exc.description)
+            raise
         results = self.model.predict(texts)
-        metrics.observe_scores(r["score"] for r in results)
+        metrics.observe_texts(texts, self.model.token_stats)
+        metrics.observe_predictions(results)
         resp.media = results if is_batch else results[0]
 
 
@@ -175,9 +181,18 @@ def image_without_registry(reference: str) -> str:
     return rest if slash and ("." in host or ":" in host or host == "localhost") else reference
 
 
+def created_timestamp(metadata: dict[str, Any]) -> float | None:
+    """The model's training time (metadata `created`, ISO 8601) as Unix time; None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(str(metadata["created"])).timestamp()
+    except (KeyError, ValueError):
+        return None
+
+
 def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
     app = falcon.App(middleware=[metrics.RequestMetrics()])
-    metrics.MODEL.labels(model.version).set(1)
+    model_created = created_timestamp(model.metadata)
+    metrics.set_model(model.version, model_created)
     metrics.WORKERS.set(1)
     app.req_options.strip_url_path_trailing_slash = True
     app.set_error_serializer(_serialize_error)
@@ -194,7 +209,7 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))
-    app.add_route("/metrics", metrics.Metrics())
+    app.add_route("/metrics", metrics.Metrics(model_created))
     doc = openapi.document(MAX_TEXT_CHARS, MAX_BATCH, MAX_BODY_BYTES, MAX_TOTAL_CHARS, MAX_NORMALIZED_CHARS)
     app.add_route("/openapi.json", OpenAPI(doc))
     return app

@@ -30,6 +30,8 @@ def run(args, env=None, cwd=REPO, timeout=120):
         "pipeline.models",
         "pipeline.rollback",
         "pipeline.image_registry",
+        "pipeline.monitor",
+        "pipeline.localprometheus",
         "bench",
         *(f"pipeline.{s}" for s in STAGES),
     ],

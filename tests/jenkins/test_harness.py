@@ -57,7 +57,7 @@ def test_the_real_jenkinsfile_is_accepted():
     assert trace["agent"] == {"label": "sentiment-api"}
     assert trace["triggers"] == ["githubPush"]
     assert set(trace["options"]) == {"timestamps", "timeout", "disableConcurrentBuilds", "buildDiscarder"}
-    assert [p["name"] for p in trace["parameters"]] == ["ENV", "SKIP_TRAIN", "DEPLOY_MODEL_VERSION"]
+    assert [p["name"] for p in trace["parameters"]] == ["ENV", "SKIP_TRAIN", "DEPLOY_MODEL_VERSION", "RETRAIN_REASON"]
 
 
 @pytest.mark.parametrize("name", REFUSED)

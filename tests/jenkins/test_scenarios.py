@@ -53,6 +53,7 @@ def base_env(branch: str = "main", env: str = "dev", skip: bool = False, version
         "ENV": env,
         "SKIP_TRAIN": "true" if skip else "false",
         "DEPLOY_MODEL_VERSION": version,
+        "RETRAIN_REASON": "",
         "PROJECT_ENV": env,
         "PY": ".venv/bin/python",
     }

@@ -22,7 +22,7 @@ def test_held_out_quality_meets_the_target(trained_dir):
 def test_metadata_documents_provenance(trained_dir):
     meta = artifact.verify(trained_dir)
     assert len(meta["version"]) == 12
-    assert set(meta["files"]) == {"model.tflite", "vocabulary.json", "model.keras"}
+    assert set(meta["files"]) == {"model.tflite", "vocabulary.json", "model.keras", "profile.json"}
     assert meta["architecture"] == {"name": "ngram", "version": 1}
     assert [(i["name"], i["shape"]) for i in meta["inputs"]] == [("ids", [None, None]), ("counts", [None, None])]
     assert len(meta["data"]["fingerprint"]) == 64

@@ -36,6 +36,7 @@ def test_publish_list_fetch_verify_and_serve(registry, blessed, settings):
         "model.tflite",
         "vocabulary.json",
         "model.keras",
+        "profile.json",
         "metadata.json",
         "blessing.json",
         "gate.json",

@@ -58,7 +58,7 @@
  * Jenkins would reject as non-serialisable or CPS-mismatched passes); the script-security sandbox (no method
  * is blocked); agents, nodes, workspaces and checkout (everything runs in one place; `agent` is only
  * checked); plugin step signatures (only the arguments listed in the DSL below are known, and their types are
- * not checked beyond that); timeouts, concurrency, parallel/matrix/nested stages, stage-level agent/options/
+ * not checked beyond that); what a `build` step starts; timeouts, concurrency, parallel/matrix/nested stages, stage-level agent/options/
  * input/tools, shared libraries, build history beyond one previousResult, and every step not listed in STEPS.
  */
 
@@ -83,7 +83,7 @@ class ScenarioError extends RuntimeException { ScenarioError(String m) { super(m
 
 class Dsl {
     static final List<String> STEPS = ['sh', 'echo', 'error', 'script', 'input', 'withCredentials', 'withEnv',
-                                       'junit', 'archiveArtifacts', 'usernamePassword', 'string']
+                                       'junit', 'archiveArtifacts', 'usernamePassword', 'string', 'build']
     static final List<String> POST_ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
                                             'success', 'unstable', 'unsuccessful', 'notBuilt', 'cleanup']
     static final List<String> RESULTS = ['SUCCESS', 'UNSTABLE', 'FAILURE', 'NOT_BUILT', 'ABORTED']
@@ -382,8 +382,22 @@ class Steps {
         [type: 'usernamePassword'] + m.collectEntries { k, v -> [k, v.toString()] }
     }
     def string(Map m) {
-        if (!Dsl.exactly(m, ['credentialsId', 'variable'])) throw new StepFailed("string: $m")
+        // Two steps share the name: a secret-text binding (withCredentials) and a build parameter (build).
+        if (!Dsl.exactly(m, ['credentialsId', 'variable']) && !Dsl.exactly(m, ['name', 'value'])) throw new StepFailed("string: $m")
         [type: 'string'] + m.collectEntries { k, v -> [k, v.toString()] }
+    }
+
+    // `build` (Pipeline: Build Step plugin): start another job. Recorded, never run; with wait: false it
+    // returns at once, and parameters the target job does not define are dropped by Jenkins (not modelled).
+    def build(Map m) {
+        if (!m.job || !Dsl.only(m, ['job', 'parameters', 'wait', 'propagate', 'quietPeriod'])) throw new StepFailed("build: $m")
+        def parameters = (m.parameters ?: []).collect { p ->
+            if (!(p instanceof Map) || p.name == null) throw new StepFailed("build: parameter $p")
+            [name: p.name, value: run.mask(p.value.toString())]
+        }
+        run.record([step: 'build', job: m.job.toString(), parameters: parameters, wait: m.wait == null ? true : m.wait,
+                    propagate: m.propagate == null ? true : m.propagate])
+        null
     }
 
     def withCredentials(List bindings, Closure body) {
