@@ -23,7 +23,8 @@ pytestmark = [
 ]
 HALF_HEADERS = b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
 HALF_BODY = (
-    b'POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"text": "'
+    b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    b'{"text": "'
 )
 
 
