@@ -135,11 +135,28 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     assert stage(["pipeline.publish", *flags], env, root).returncode == 0
     bad_version = json.loads((bad_model / "metadata.json").read_text())["version"]
 
-    assert stage(["pipeline.deploy", "--model-version", bad_version], env, root).returncode == 0
+    # The traffic steps catch it first: the shadow replay disagrees with the champion (no live request).
+    aborted = stage(["pipeline.deploy", "--model-version", bad_version], env, root)
+    assert aborted.returncode == 1, aborted.stdout + aborted.stderr
+    assert aborted.stderr.startswith("deploy: error: release aborted at step shadow: "), aborted.stderr
+    assert aborted.stderr.strip().count("\n") == 0
+    assert get_json(f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}/version")["model_version"] == good["model_version"]
+    assert read(env, "reports/delivery.json")["aborted_at"] == "shadow"
+
+    # Without the shadow step and without live traffic nothing judges it: smoke must, and roll back.
+    gates = tmp_path / "quality_gates"
+    shutil.copytree(REPO / "quality_gates", gates)
+    config = (gates / "delivery.toml").read_text()
+    (gates / "delivery.toml").write_text(config.replace("shadow = true", "shadow = false"))
+    no_shadow = {**env, "QUALITY_GATES_DIR": str(gates), "DELIVERY_HOLD_S": "0"}
+    deployed = stage(["pipeline.deploy", "--model-version", bad_version], no_shadow, root)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert "step 10%: candidate weight 10%" in deployed.stdout
     smoke = stage(["pipeline.smoke"], env, root)
     assert smoke.returncode == 1
     assert "smoke: FAILED canary" in smoke.stdout
     assert "rollback: OK" in smoke.stdout, smoke.stdout[-3000:] + smoke.stderr
+    assert "still ran: traffic is back on it after" in smoke.stdout, "the parked champion was not reused"
 
     record = read(env, "deploy.json")
     assert record["release"]["model_version"] == good["model_version"]
