@@ -139,3 +139,13 @@ variable "load_balancer_deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "candidate" {
+  description = "Scale-out mode (replicas > 1): a second release beside the live one getting `weight` percent of the requests (the ALB's weighted target groups). The single source of truth for the weights: the pipeline sets it per delivery step. null: no candidate."
+  type = object({
+    image         = string
+    model_version = string
+    weight        = number
+  })
+  default = null
+}
