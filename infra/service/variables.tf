@@ -148,4 +148,9 @@ variable "candidate" {
     weight        = number
   })
   default = null
+
+  validation {
+    condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
+    error_message = "candidate.weight must be a whole percent from 0 to 100."
+  }
 }

@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from pipeline import environments
+from pipeline.cli import StageError
 from pipeline.environments import emulator as localaws
 from pipeline.release import stacks
 from pipeline.settings import PipelineSettings
@@ -168,7 +169,7 @@ def test_the_listener_weighs_the_candidate_as_the_terraform_variable_says(stack)
 
 
 def test_a_weight_outside_0_to_100_is_refused_at_plan(stack):
-    with pytest.raises(Exception, match="whole percent"):
+    with pytest.raises(StageError, match=r"Invalid value for variable.*weight"):
         stack["tf"].plan(
             variables(stack["settings"], 2, {"image": IMAGE.format(tag="b"), "model_version": "bbbbbbbbbbbb",
                                              "weight": 110}),
