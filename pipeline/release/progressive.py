@@ -112,7 +112,10 @@ class Snapshot:
 
 def scrape(url: str) -> Snapshot:
     """Read a release's own /metrics (all its workers)."""
-    status, body = probe.request(f"{url}/metrics")
+    try:
+        status, body = probe.request(f"{url}/metrics")
+    except OSError as exc:
+        raise StageError(f"{url}/metrics is unreachable ({exc})") from None
     if status != 200:
         raise StageError(f"{url}/metrics answered {status}")
     by_status: dict[str, float] = {}
@@ -296,7 +299,12 @@ class Progressive:
             + f"; champion {champion.get('model_version')} at {champion['url']}, candidate at {candidate['url']}"
         )
         for step in self.config.steps:
-            record, breach = self._run_step(step, traffic)
+            try:
+                record, breach = self._run_step(step, traffic)
+            except StageError as exc:  # a release stopped answering its /metrics: a breach too
+                breach = CheckResult(f"{step.name}.reachable", False, str(exc), "answers /metrics")
+                record = {"name": step.name, "weight": step.weight, "hold_s": step.hold_s, "seconds": 0,
+                          "measurements": {}, "checks": [breach.__dict__]}  # fmt: skip
             steps.append(record)
             if breach is not None:
                 self._abort(traffic, steps, step, breach, started)
@@ -372,7 +380,8 @@ class Progressive:
         steps.append({"name": "abort", "weight": 0, "hold_s": 0, "seconds": 0, "measurements": {},
                       "checks": [smoke.__dict__]})  # fmt: skip
         final = {champion["url"]: 100, traffic.candidate["url"]: 0}
-        line = f"{metric} = {breach.value} (max {self.config.limits[metric].max:g})"
+        limit = self.config.limits.get(metric)
+        line = f"{metric} = {breach.value} (max {limit.max:g})" if limit else f"{metric}: {breach.value}"
         self._report(traffic, steps, False, final, started, aborted_at=step.name, breach=line)
         served = "the champion passed its smoke check" if smoke.passed else f"CHAMPION FAILS TOO: {smoke.detail}"
         raise StageError(

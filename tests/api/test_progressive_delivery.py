@@ -99,6 +99,8 @@ def endpoint(trained_dir, tmp_path):
         started.append(proc)
         return port
 
+    start.started = started
+
     a_port = start("a")
     balancer = LoadBalancer(tmp_path / "endpoint", processes.free_port())
     balancer.state_dir.mkdir()
@@ -209,4 +211,15 @@ def test_a_release_that_flips_labels_is_aborted_in_shadow_before_any_live_reques
     report = DeliveryReport.read_file(settings.reports_dir / "delivery.json")
     shadow = report.steps[0]["measurements"]
     assert shadow["candidate"]["live_requests"] == 0 and report.aborted_at == "shadow"
+    assert balancer.serving().port == a_port
+
+
+@needs_haproxy
+def test_a_release_that_dies_during_the_steps_is_aborted_in_one_line(endpoint, tmp_path):
+    balancer, a_port, start = endpoint
+    dead_port = start("dies")
+    traffic = LocalTraffic(balancer, {"url": f"http://127.0.0.1:{a_port}", "model_version": "a"}, dead_port)
+    processes.stop_group(start.started[-1].pid)
+    with pytest.raises(StageError, match=r"^release aborted at step shadow: reachable: .*/metrics is unreachable"):
+        progressive.rollout(settings_for(tmp_path, hold_s=0), print)(traffic)
     assert balancer.serving().port == a_port
