@@ -52,7 +52,9 @@ class AwsEnvironment(Environment):
         return details[0]["imageDigest"] if details else None
 
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
-        # The ALB's weights are Terraform variables (infra/service: candidate_weight); Terraform applied them.
+        # Not yet: the delivery steps in AWS. infra/service takes them as the Terraform variable `candidate`
+        # (the ALB's weighted target groups, scale-out mode), but nothing here applies them step by step, so
+        # `rollout` is ignored and the release takes all traffic as Terraform applied it (README, Progressive delivery).
         return Serving(infrastructure_url, "ec2")
 
     def stop_release(self) -> bool:
