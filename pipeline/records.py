@@ -16,6 +16,7 @@ file renamed over the old one), so a reader never sees half a record.
   Deployment        deploy.json                    deploy       smoke, rollback
   SmokeReport       reports/smoke.json             smoke        (Jenkins, people)
   MonitorReport     reports/monitor.json           monitor      (Jenkinsfile.monitor, people)
+  DeliveryReport    reports/delivery.json          deploy       (Jenkins, people)
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ class Deployment(Record):
     instance_id: str | None = None
     local_pid: int | None = None
     release_url: str | None = None  # local: the release's own port behind the stable endpoint
+    releases: dict[str, Any] = field(default_factory=dict)  # "candidate" (this one), "champion": url, version
+    weights: dict[str, int] = field(default_factory=dict)  # release url -> percent of live traffic, at the end
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Deployment:
@@ -239,6 +242,24 @@ class SmokeReport(Record):
     passed: bool
     checks: list[dict[str, Any]] = field(default_factory=list)
     stage: str = "smoke"
+
+
+@dataclass(frozen=True)
+class DeliveryReport(Record):
+    """The traffic steps of one release: each step's weight, hold and numbers from both releases' /metrics."""
+
+    FILE: ClassVar[str] = "reports/delivery.json"
+    PRODUCER: ClassVar[str] = "deploy"
+    endpoint_url: str
+    champion: dict[str, Any]  # url, model_version
+    candidate: dict[str, Any]
+    config_file: str
+    passed: bool
+    steps: list[dict[str, Any]]  # name, weight, hold_s, seconds, measurements, checks
+    final_weights: dict[str, int]  # release url -> percent
+    aborted_at: str | None = None  # the step that breached
+    breach: str | None = None  # "<metric> = <value> (max <limit>)"
+    stage: str = "deploy"
 
 
 @dataclass(frozen=True)

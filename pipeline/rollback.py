@@ -2,7 +2,10 @@
 
 Without --to, the target is the champion (the last release that passed smoke).
 With --to, the newest successful release of that model version in the history.
-The rollback goes through the same Terraform path as any deploy.
+When the target's release still runs beside the current one (locally the previous release stays
+parked, drained and without traffic, until the next deploy), the traffic moves back to it in
+seconds; otherwise it is redeployed through the same Terraform path as any deploy. Either way
+it is smoke-tested again.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ class PipelineSettings(Settings):
     local_endpoint_port: int = Field(
         8080, gt=0, lt=65536, description="Loopback port of the local stable endpoint (the load balancer)"
     )
+    delivery_hold_s: float | None = Field(
+        None, ge=0, description="Override every traffic step's hold time in quality_gates/delivery.toml (tests)"
+    )
     container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
     base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 
@@ -59,6 +62,11 @@ class PipelineSettings(Settings):
     def smoke_file(self) -> Path:
         """The smoke budget, outside the blessing: changing it does not un-bless a model."""
         return self.quality_gates_dir / "smoke.toml"
+
+    @property
+    def delivery_file(self) -> Path:
+        """The traffic steps of a release and the thresholds that abort it."""
+        return self.quality_gates_dir / "delivery.toml"
 
     @property
     def terraform_dir(self) -> Path:

@@ -22,4 +22,5 @@ module "server" {
   instance_refresh                  = var.instance_refresh
   certificate_arn                   = var.certificate_arn
   load_balancer_deletion_protection = var.load_balancer_deletion_protection
+  candidate                         = var.candidate
 }

@@ -22,3 +22,13 @@ output "launch_template_version" {
   description = "Launch template version the group runs in scale-out mode; null with one server."
   value       = module.server.launch_template_version
 }
+
+output "traffic_weights" {
+  description = "Percent of the load balancer's requests per release: live and candidate (scale-out mode); null with one server."
+  value       = module.server.traffic_weights
+}
+
+output "user_data" {
+  description = "The rendered user data the servers boot with: what tests/infra checks with shellcheck, systemd-analyze and haproxy -c."
+  value       = module.server.user_data
+}

@@ -163,3 +163,18 @@ variable "alarm_p99_seconds" {
   type        = number
   default     = 0.25
 }
+
+variable "candidate" {
+  description = "Scale-out mode (replicas > 1): a second release beside the live one getting `weight` percent of the requests (the ALB's weighted target groups). The single source of truth for the weights: the pipeline sets it per delivery step. null: no candidate."
+  type = object({
+    image         = string
+    model_version = string
+    weight        = number
+  })
+  default = null
+
+  validation {
+    condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
+    error_message = "candidate.weight must be a whole percent from 0 to 100."
+  }
+}

@@ -10,7 +10,7 @@ import base64
 
 import boto3
 
-from pipeline.environments.base import Environment, ImageDestination, Serving
+from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving
 from pipeline.environments.container_engine import Engine
 from pipeline.records import ProvisionedStack, Release
 
@@ -51,7 +51,10 @@ class AwsEnvironment(Environment):
         details = images["imageDetails"]
         return details[0]["imageDigest"] if details else None
 
-    def serve(self, release: Release, infrastructure_url: str) -> Serving:
+    def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
+        # Not yet: the delivery steps in AWS. infra/service takes them as the Terraform variable `candidate`
+        # (the ALB's weighted target groups, scale-out mode), but nothing here applies them step by step, so
+        # `rollout` is ignored and the release takes all traffic as Terraform applied it (README, Progressive delivery).
         return Serving(infrastructure_url, "ec2")
 
     def stop_release(self) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +31,35 @@ class Serving:
     runner: str  # "ec2", "container" or "process"
     local_pid: int | None = None
     release_url: str | None = None  # where the release itself answers, behind the endpoint (local)
+    releases: dict[str, Any] = field(default_factory=dict)  # "champion"/"candidate": url, model_version
+    weights: dict[str, int] = field(default_factory=dict)  # release url -> share of live traffic, percent
+
+
+class TrafficControl(ABC):
+    """Moves live traffic between the release that serves (the champion) and a new one (the candidate).
+
+    The delivery steps (pipeline.release.progressive) drive it; each environment implements it on its
+    load balancer. Both releases answer on their own URLs too, for analysis (/metrics) and shadow replays.
+    """
+
+    champion: dict[str, Any]  # url, model_version
+    candidate: dict[str, Any]
+
+    @abstractmethod
+    def set_candidate_weight(self, percent: int) -> None:
+        """Send `percent` of new requests to the candidate, the rest to the champion."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """All traffic back on the champion; the candidate drained (it is stopped by the caller). Idempotent."""
+
+    @abstractmethod
+    def endpoint_url(self) -> str:
+        """The stable endpoint clients use."""
+
+
+# What deploy hands the environment: runs the steps on a TrafficControl, raises StageError to abort.
+Rollout = Callable[[TrafficControl], None]
 
 
 class Environment(ABC):
@@ -59,12 +90,25 @@ class Environment(ABC):
         """The digest the registry holds under the tag, or None."""
 
     @abstractmethod
-    def serve(self, release: Release, infrastructure_url: str) -> Serving:
-        """After Terraform applied the release: where it answers."""
+    def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
+        """After Terraform applied the release: where it answers. With a release already serving, `rollout`
+        moves the traffic to the new one step by step (no rollout: all at once)."""
 
     @abstractmethod
     def stop_release(self) -> bool:
         """Stop a release this machine runs; True if one was running (False where releases run elsewhere)."""
+
+    def parked_release(self) -> dict[str, Any] | None:
+        """The previous release (a Release record as a dict), if it still runs beside the current one."""
+        return None
+
+    def restore_previous(self) -> Serving | None:
+        """Traffic back on the parked previous release, the current one stopped; None if none is parked."""
+        return None
+
+    def retire_previous(self) -> bool:
+        """Stop the parked previous release (the new one was promoted); True if one ran."""
+        return False
 
     def before_destroying_bucket(self, bucket: str) -> None:  # noqa: B027 - most kinds need nothing here
         """Prepare the model bucket for `terraform destroy`."""

@@ -180,15 +180,32 @@ class LoadBalancer:
     def switch_to(self, port: int, drain_s: float = 10.0) -> None:
         """Send all new requests to the release on `port`; let the other slot finish what it has, then park it."""
         current = self.serving()
+        slot = self.stage(port)
+        self.set_weights({slot: 100})
+        if current is not None:
+            self.set_weights({current.name: 0})
+            self.park(current.name, drain_s)
+
+    def stage(self, port: int) -> str:
+        """Put the release on `port` into the slot that serves nothing, UP but with weight 0; its slot name."""
+        current = self.serving()
         slot = next(s for s in SLOTS if current is None or s != current.name)
+        self._checked(f"set weight {BACKEND}/{slot} 0")
         self._checked(f"set server {BACKEND}/{slot} addr {HOST} port {port}")
         self._checked(f"set server {BACKEND}/{slot} state ready")
-        self._checked(f"set weight {BACKEND}/{slot} 100")
         self._wait(lambda: self.slots()[slot].state.startswith("UP"), 10, f"the release on port {port} never came UP")
-        if current is not None:
-            self._checked(f"set server {BACKEND}/{current.name} state drain")
-            self._wait(lambda: self.slots()[current.name].sessions == 0, drain_s, None)
-            self._checked(f"set server {BACKEND}/{current.name} state maint")
+        return slot
+
+    def set_weights(self, weights: dict[str, int]) -> None:
+        """Runtime `set weight` per slot (0-256, relative; 0 = no new requests): no reload, connections kept."""
+        for slot, weight in weights.items():
+            self._checked(f"set weight {BACKEND}/{slot} {weight}")
+
+    def park(self, slot: str, drain_s: float = 10.0) -> None:
+        """Drain a slot (no new requests; open ones finish, up to drain_s), then put it in maintenance."""
+        self._checked(f"set server {BACKEND}/{slot} state drain")
+        self._wait(lambda: self.slots()[slot].sessions == 0, drain_s, None)
+        self._checked(f"set server {BACKEND}/{slot} state maint")
 
     def _checked(self, line: str) -> None:
         answer = self.command(line).strip()

@@ -5,16 +5,54 @@ on a fixed port, the stable endpoint."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.cli import log
+from pipeline.cli import StageError, log
 from pipeline.environments import container_engine, emulator, local_registry, local_release
-from pipeline.environments.base import Environment, ImageDestination, Serving
+from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving, TrafficControl
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.records import Release
 from sentiment.registry import s3_client
+
+
+class LocalTraffic(TrafficControl):
+    """The local load balancer's two slots as champion and candidate; weights set at runtime."""
+
+    def __init__(self, balancer: LoadBalancer, champion: dict[str, Any], candidate_port: int) -> None:
+        self.balancer = balancer
+        serving = balancer.serving()
+        if serving is None:
+            raise StageError("load balancer: no slot serves; nothing to move traffic from")
+        self.champion_slot = serving.name
+        self.champion = champion
+        self.candidate = {"url": f"http://{local_release.HOST}:{candidate_port}"}
+        self.candidate_slot = balancer.stage(candidate_port)
+        self.weight = 0
+        self.aborted = False
+
+    def endpoint_url(self) -> str:
+        return self.balancer.url
+
+    def set_candidate_weight(self, percent: int) -> None:
+        self.balancer.set_weights({self.candidate_slot: percent, self.champion_slot: 100 - percent})
+        self.weight = percent
+
+    def finish(self) -> None:
+        """The candidate has all the traffic: drain the champion's slot and park it."""
+        if self.weight != 100:
+            self.set_candidate_weight(100)
+        self.balancer.park(self.champion_slot)
+
+    def abort(self) -> None:
+        if self.aborted:
+            return
+        self.balancer.set_weights({self.champion_slot: 100, self.candidate_slot: 0})
+        self.weight = 0
+        self.balancer.park(self.candidate_slot)
+        self.aborted = True
 
 
 class LocalEnvironment(Environment):
@@ -36,7 +74,7 @@ class LocalEnvironment(Environment):
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         return local_registry.digest(destination.registry, destination.repository, tag)
 
-    def serve(self, release: Release, infrastructure_url: str) -> Serving:
+    def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
         env = {
             **os.environ,
             "MODEL_VERSION": release.model_version,
@@ -51,11 +89,55 @@ class LocalEnvironment(Environment):
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
         balancer = self.load_balancer()
         balancer.up()
+        previous = local_release.current(self.settings.local_release_dir)
+        champion = None
+        if previous is not None and balancer.serving() is not None:
+            champion = {"url": previous.details["url"], "model_version": previous.details["release"]["model_version"]}
+        traffic: list[LocalTraffic] = []
+
+        def switch(port: int) -> None:
+            if champion is None or rollout is None:
+                balancer.switch_to(port)
+                return
+            traffic.append(LocalTraffic(balancer, champion, port))
+            try:
+                rollout(traffic[0])
+            except BaseException:
+                traffic[0].abort()  # a breach already did; an interruption did not
+                raise
+            traffic[0].finish()
+
         started = local_release.start(
-            self.settings.local_release_dir, release.to_dict(), env, engine, switch=balancer.switch_to
+            self.settings.local_release_dir, release.to_dict(), env, engine, switch=switch, keep_previous=True
         )
-        log("deploy", f"the endpoint {balancer.url} now sends every request to {started.details['url']}")
-        return Serving(balancer.url, "container" if engine else "process", started.pid, started.details["url"])
+        url = started.details["url"]
+        log("deploy", f"the endpoint {balancer.url} now sends every request to {url}")
+        releases = {"candidate": {"url": url, "model_version": release.model_version}}
+        weights = {url: 100}
+        if champion is not None:
+            releases["champion"] = {**champion, "parked": True}
+            weights[champion["url"]] = 0
+        runner_name = "container" if engine else "process"
+        return Serving(balancer.url, runner_name, started.pid, url, releases=releases, weights=weights)
+
+    def restore_previous(self) -> Serving | None:
+        balancer = self.load_balancer()
+        if balancer.running() is None:
+            return None
+        restored = local_release.restore_parked(self.settings.local_release_dir, balancer.switch_to)
+        if restored is None:
+            return None
+        url = restored.details["url"]
+        releases = {"champion": {"url": url, "model_version": restored.details["release"]["model_version"]}}
+        return Serving(balancer.url, "container" if restored.details.get("container") else "process",
+                       restored.pid, url, releases=releases, weights={url: 100})  # fmt: skip
+
+    def parked_release(self) -> dict[str, Any] | None:
+        parked = local_release.parked(self.settings.local_release_dir)
+        return parked.details.get("release") if parked else None
+
+    def retire_previous(self) -> bool:
+        return local_release.retire_parked(self.settings.local_release_dir)
 
     def load_balancer(self) -> LoadBalancer:
         return LoadBalancer(self.settings.local_endpoint_dir, self.settings.local_endpoint_port)

@@ -32,6 +32,11 @@ def _state(state_dir: Path) -> processes.StateFile:
     return processes.StateFile(state_dir / "current.json")
 
 
+def _parked_state(state_dir: Path) -> processes.StateFile:
+    """The previous release, kept running without traffic after a switch until the new one is promoted."""
+    return processes.StateFile(state_dir / "parked.json")
+
+
 def current(state_dir: Path) -> processes.Recorded | None:
     """The recorded release, if its process still runs."""
     return _state(state_dir).running()
@@ -49,9 +54,11 @@ def start(
     env: dict[str, str],
     engine: Engine | None,
     switch: Callable[[int], None] = lambda port: None,
+    keep_previous: bool = False,
 ) -> processes.Recorded:
     """Start `release` (in `engine`, else from this checkout), wait for /ready, switch the traffic to its
-    port, then stop the previous release."""
+    port, then stop the previous release (or, with keep_previous, park it: running, no traffic, for a
+    rollback in seconds until `retire_parked`)."""
     state = _state(state_dir)
     recorded = state.read()
     previous = recorded if recorded is not None and recorded.is_ours else None
@@ -92,8 +99,44 @@ def start(
             state.write(recorded)
         raise
     if recorded is not None:
-        _retire(recorded)
+        if keep_previous and recorded.is_ours:
+            retire_parked(state_dir)
+            _parked_state(state_dir).write(recorded)
+        else:
+            _retire(recorded)
     return started
+
+
+def parked(state_dir: Path) -> processes.Recorded | None:
+    """The parked previous release, if its process still runs."""
+    return _parked_state(state_dir).running()
+
+
+def retire_parked(state_dir: Path) -> bool:
+    """Stop the parked release, if any; True if one was running."""
+    state = _parked_state(state_dir)
+    recorded = state.read()
+    if recorded is None:
+        return False
+    running = recorded.is_ours
+    _retire(recorded)
+    state.clear()
+    return running
+
+
+def restore_parked(state_dir: Path, switch: Callable[[int], None]) -> processes.Recorded | None:
+    """Switch the traffic back to the parked release and stop the current one; None if none is parked."""
+    previous = parked(state_dir)
+    if previous is None:
+        return None
+    state = _state(state_dir)
+    current_release = state.read()
+    switch(previous.port)
+    state.write(previous)
+    _parked_state(state_dir).clear()
+    if current_release is not None:
+        _retire(current_release)
+    return previous
 
 
 def _remove_container(container: str, engine_path: str) -> None:
@@ -116,7 +159,8 @@ def _retire(recorded: processes.Recorded) -> None:
 
 
 def stop(state_dir: Path) -> bool:
-    """Stop the recorded release; True if it was running."""
+    """Stop the recorded release (and a parked one); True if it was running."""
+    retire_parked(state_dir)
     state = _state(state_dir)
     recorded = state.read()
     if recorded is None:

@@ -12,7 +12,7 @@ from typing import Any
 from pipeline.cli import StageError
 from pipeline.environments import Environment
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
-from pipeline.release import stacks
+from pipeline.release import progressive, stacks
 from pipeline.release.terraform import Terraform
 from sentiment.versions import validate_model_version
 
@@ -106,10 +106,13 @@ def _plan(tf: Terraform, environment: Environment, release: Release, log: Callab
 
 
 def _serve(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
-    """The environment serves the applied release; the deployment is recorded."""
+    """The environment serves the applied release (in traffic steps when one already serves); recorded."""
+    rollout = progressive.rollout(environment.settings, log)
     outputs = tf.outputs()
     release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
-    serving = environment.serve(release, outputs["endpoint_url"])
+    serving = environment.serve(release, outputs["endpoint_url"], rollout)
+    if not rollout.ran:
+        log("no release was serving: all traffic went to the new one at once (no steps)")
     deployment = Deployment(
         release=release,
         endpoint_url=serving.endpoint_url,
@@ -118,6 +121,8 @@ def _serve(tf: Terraform, environment: Environment, release: Release, log: Calla
         instance_id=outputs.get("instance_id"),
         local_pid=serving.local_pid,
         release_url=serving.release_url,
+        releases=serving.releases,
+        weights=serving.weights,
     )
     deployment.write(environment.settings.artifacts_dir)
     log(f"release {release.model_version} ({release.image}) is live at {deployment.endpoint_url}")

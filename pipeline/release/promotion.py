@@ -18,7 +18,7 @@ from pipeline.cli import StageError
 from pipeline.environments import Environment
 from pipeline.ml.gate_config import GateConfigError, load_thresholds
 from pipeline.provenance import git_sha
-from pipeline.records import Deployment, SmokeReport
+from pipeline.records import Deployment, Release, SmokeReport
 from pipeline.release import deployment, probe
 from pipeline.reports import CheckResult, print_checks, write_junit
 from pipeline.settings import PipelineSettings
@@ -121,6 +121,43 @@ def roll_back(
         stopped = environment.stop_release()
         left = "was stopped" if stopped else "is still deployed"
         return f"no previous successful release to roll back to; the failed release {left}"
+    record = _restore_parked(environment, target, log)
+    if record is None:
+        record = _redeploy(environment, target, log)
+    checks = smoke_test(environment, record.endpoint_url, expected_of(record), options, log, "smoke-rollback")
+    if not all(c.passed for c in checks):
+        return f"FAILED: {target['version']} was redeployed but fails smoke too; manual action needed"
+    rolled_back_from = failed.to_dict()["release"] if failed else None
+    promote(environment, record, kind="rollback", rolled_back_from=rolled_back_from)
+    return f"OK: {target['version']} ({target['image']}) serves again at {record.endpoint_url}"
+
+
+def _restore_parked(environment: Environment, target: dict[str, Any], log: Callable[[str], None]) -> Deployment | None:
+    """When the target's release still runs beside the current one (parked, drained, no traffic): move the
+    traffic back to it in seconds and record it as the deployment. None when it does not run."""
+    parked = environment.parked_release()
+    if parked is None or parked.get("model_version") != target["version"] or parked.get("image") != target["image"]:
+        return None
+    started = time.monotonic()
+    serving = environment.restore_previous()
+    if serving is None:
+        return None
+    log(f"{target['version']} still ran: traffic is back on it after {time.monotonic() - started:.1f}s (no redeploy)")
+    record = Deployment(
+        release=Release.from_dict(parked),
+        endpoint_url=serving.endpoint_url,
+        runner=serving.runner,
+        infrastructure_url=serving.endpoint_url,
+        local_pid=serving.local_pid,
+        release_url=serving.release_url,
+        releases=serving.releases,
+        weights=serving.weights,
+    )
+    record.write(environment.settings.artifacts_dir)
+    return record
+
+
+def _redeploy(environment: Environment, target: dict[str, Any], log: Callable[[str], None]) -> Deployment:
     log(f"redeploying {target['version']} ({target['image']})")
     release = deployment.release_for(
         environment,
@@ -129,10 +166,4 @@ def roll_back(
         target.get("git_sha") or git_sha(),
         target.get("image_built", True),
     )
-    record = deployment.deploy(environment, release, log)
-    checks = smoke_test(environment, record.endpoint_url, expected_of(record), options, log, "smoke-rollback")
-    if not all(c.passed for c in checks):
-        return f"FAILED: {target['version']} was redeployed but fails smoke too; manual action needed"
-    rolled_back_from = failed.to_dict()["release"] if failed else None
-    promote(environment, record, kind="rollback", rolled_back_from=rolled_back_from)
-    return f"OK: {target['version']} ({target['image']}) serves again at {record.endpoint_url}"
+    return deployment.deploy(environment, release, log)

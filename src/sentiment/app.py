@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
+from sentiment import faults
 from sentiment.artifact import ArtifactError
 from sentiment.loader import load_model
 from sentiment.service import create_app, startup_error
@@ -40,9 +41,12 @@ def _first_to_fail() -> bool:
 try:
     _settings = get_settings()
     _model = load_model(_settings)
+    _fault = faults.configured()  # SENTIMENT_TEST_FAULT: tests only (see sentiment.faults); None by default
 except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydantic's ValidationError
     if _first_to_fail():
         print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
 api = create_app(_model, image_ref=_settings.image_ref, git_sha=_settings.git_sha)
+if _fault is not None:
+    api.add_middleware(_fault)

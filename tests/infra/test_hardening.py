@@ -267,6 +267,7 @@ RELEASE = {
     "model_bucket": "sentiment-api-dev-models",
     "region": "eu-west-1",
     "port": 8000,
+    "service_port": 8001,
 }
 # Valid (the variables' validation accepts them) but as awkward as validation allows.
 AWKWARD_RELEASES = {
@@ -293,6 +294,7 @@ HOSTILE = {
     "port-string": ("port", "8000 -v /:/host"),
 }
 HEREDOC = re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M)
+PROXY_HEREDOC = re.compile(r"^cat > /etc/haproxy/haproxy\.cfg <<'HAPROXY'\n(.*?)^HAPROXY$", re.S | re.M)
 
 
 @pytest.mark.parametrize("case", HOSTILE)
@@ -316,18 +318,21 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     # The shell runs exactly the template's commands; every value sits inside the unit.
     (unit,) = HEREDOC.findall(rendered)
-    shell = HEREDOC.sub("", rendered)
+    (proxy,) = PROXY_HEREDOC.findall(rendered)
+    shell = PROXY_HEREDOC.sub("", HEREDOC.sub("", rendered))
     commands = [ln for ln in shell.splitlines() if ln.strip() and not ln.startswith("#")]
     assert commands == [
         "set -euo pipefail",
-        "dnf install -y docker",
+        "dnf install -y docker haproxy",
         "systemctl enable --now docker",
         "systemctl daemon-reload",
-        "systemctl enable --now sentiment.service",
+        "systemctl enable --now sentiment.service haproxy.service",
     ]
+    assert f"    bind :{values['port']}\n" in proxy and f"127.0.0.1:{values['service_port']} check" in proxy
     assert f"ExecStartPre=/usr/bin/docker pull {values['image']}\n" in unit
     assert f"-e MODEL_VERSION={values['model_version']} -e MODEL_BUCKET_NAME={values['model_bucket']} " in unit
-    assert f"--password-stdin {values['registry']}'\n" in unit and f"-p {values['port']}:8000 " in unit
+    assert f"--password-stdin {values['registry']}'\n" in unit
+    assert f"-p 127.0.0.1:{values['service_port']}:8000 " in unit
     directives = [ln.split("=", 1)[0] for ln in unit.splitlines() if re.match(r"^[A-Za-z]+=", ln)]
     assert directives == [
         "Description", "After", "Requires", "Restart", "RestartSec",

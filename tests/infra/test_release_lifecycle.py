@@ -123,6 +123,32 @@ def test_smoke_promotes_a_good_release(workspace):
     assert f"* {version}" in models.stdout
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="NOT TESTED: wrk is not installed (apt install wrk)")
+def test_a_second_release_under_load_goes_through_the_steps_and_loses_no_request(workspace, tmp_path):
+    root, env = workspace
+    before = read(env, "deploy.json")
+    script = tmp_path / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.body = \'{"text": "a fine film"}\'\n'
+                      'wrk.headers["Content-Type"] = "application/json"\n')  # fmt: skip
+    url = f"{before['endpoint_url']}/predict"
+    load = subprocess.Popen(["wrk", "-t2", "-c16", "-d35s", "--timeout", "5s", "-s", str(script), url],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    deployed = stage(["pipeline.deploy"], {**env, "DELIVERY_HOLD_S": "3"}, root)
+    out, _ = load.communicate(timeout=120)
+    print(deployed.stdout + "\n" + out)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    for step in ("step shadow:", "step 10%: candidate weight 10%", "step 50%:", "step 100%:"):
+        assert step in deployed.stdout
+    assert "Socket errors" not in out and "Non-2xx or 3xx responses" not in out
+    after = read(env, "deploy.json")
+    assert after["endpoint_url"] == before["endpoint_url"] and after["release_url"] != before["release_url"]
+    assert after["weights"] == {after["release_url"]: 100, before["release_url"]: 0}
+    assert after["releases"]["champion"]["url"] == before["release_url"]
+    report = read(env, "reports/delivery.json")
+    assert report["passed"] and [s["name"] for s in report["steps"]] == ["shadow", "10%", "50%", "100%"]
+    assert stage(["pipeline.smoke"], env, root).returncode == 0
+
+
 def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, relaxed_thresholds, tmp_path):
     root, env = workspace
     good = read(env, "deploy.json")["release"]
@@ -135,18 +161,35 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     assert stage(["pipeline.publish", *flags], env, root).returncode == 0
     bad_version = json.loads((bad_model / "metadata.json").read_text())["version"]
 
-    assert stage(["pipeline.deploy", "--model-version", bad_version], env, root).returncode == 0
+    # The traffic steps catch it first: the shadow replay disagrees with the champion (no live request).
+    aborted = stage(["pipeline.deploy", "--model-version", bad_version], env, root)
+    assert aborted.returncode == 1, aborted.stdout + aborted.stderr
+    assert aborted.stderr.startswith("deploy: error: release aborted at step shadow: "), aborted.stderr
+    assert aborted.stderr.strip().count("\n") == 0
+    assert get_json(f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}/version")["model_version"] == good["model_version"]
+    assert read(env, "reports/delivery.json")["aborted_at"] == "shadow"
+
+    # Without the shadow step and without live traffic nothing judges it: smoke must, and roll back.
+    gates = tmp_path / "quality_gates"
+    shutil.copytree(REPO / "quality_gates", gates)
+    config = (gates / "delivery.toml").read_text()
+    (gates / "delivery.toml").write_text(config.replace("shadow = true", "shadow = false"))
+    no_shadow = {**env, "QUALITY_GATES_DIR": str(gates), "DELIVERY_HOLD_S": "0"}
+    deployed = stage(["pipeline.deploy", "--model-version", bad_version], no_shadow, root)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert "step 10%: candidate weight 10%" in deployed.stdout
     smoke = stage(["pipeline.smoke"], env, root)
     assert smoke.returncode == 1
     assert "smoke: FAILED canary" in smoke.stdout
     assert "rollback: OK" in smoke.stdout, smoke.stdout[-3000:] + smoke.stderr
+    assert "still ran: traffic is back on it after" in smoke.stdout, "the parked champion was not reused"
 
     record = read(env, "deploy.json")
     assert record["release"]["model_version"] == good["model_version"]
     assert record["endpoint_url"] == f"http://127.0.0.1:{env['LOCAL_ENDPOINT_PORT']}", "the endpoint did not move"
     assert get_json(f"{record['endpoint_url']}/version")["model_version"] == good["model_version"]
     history = stage(["pipeline.models", "history"], env, root).stdout.strip().splitlines()[1:]  # under a header
-    assert len(history) == 2 and all(good["model_version"] in line for line in history)
+    assert len(history) == 3 and all(good["model_version"] in line for line in history)  # promoted twice
     listed = stage(["pipeline.models", "list"], env, root).stdout
     assert f"* {good['model_version']}" in listed and bad_version in listed
 

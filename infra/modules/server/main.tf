@@ -35,6 +35,19 @@ locals {
     model_bucket  = var.model_bucket_name
     region        = data.aws_region.current.name
     port          = var.port
+    # The container answers on loopback only; HAProxy (in the user data) holds the public port.
+    service_port = var.port == 8001 ? 8002 : 8001
+  })
+  # Scale-out mode's second release (delivery steps); the live one's values when there is none.
+  candidate = var.candidate != null ? var.candidate : { image = var.image, model_version = var.model_version, weight = 0 }
+  candidate_user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
+    image         = local.candidate.image
+    registry      = split("/", local.candidate.image)[0]
+    model_version = local.candidate.model_version
+    model_bucket  = var.model_bucket_name
+    region        = data.aws_region.current.name
+    port          = var.port
+    service_port  = var.port == 8001 ? 8002 : 8001
   })
 }
 

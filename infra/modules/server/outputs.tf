@@ -34,3 +34,18 @@ output "launch_template_version" {
   description = "Launch template version the Auto Scaling group runs; null with one server."
   value       = local.scale_out ? aws_launch_template.this[0].latest_version : null
 }
+
+output "traffic_weights" {
+  description = "Percent of the load balancer's requests per target group: live and candidate; null with one server."
+  value       = local.scale_out ? { live = 100 - local.candidate_weight, candidate = local.candidate_weight } : null
+}
+
+output "candidate_target_group_arn" {
+  description = "Target group of a candidate release (weight 0 without one); null with one server."
+  value       = local.scale_out ? aws_lb_target_group.candidate[0].arn : null
+}
+
+output "user_data" {
+  description = "The rendered user data the servers boot with (the plan shows it here; the instance keeps only its hash)."
+  value       = local.user_data
+}

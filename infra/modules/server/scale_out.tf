@@ -7,6 +7,9 @@ locals {
   public_ports  = local.https ? [80, 443] : [80]
   autoscaling   = local.scale_out && var.max_replicas != null
   resource_name = substr(var.name, 0, 29) # load balancer and target group names: at most 32 characters
+  # Delivery steps: the listener splits requests between the live and the candidate target group.
+  canary           = local.scale_out && var.candidate != null
+  candidate_weight = local.canary ? local.candidate.weight : 0
 }
 
 resource "aws_security_group" "alb" {
@@ -136,8 +139,21 @@ resource "aws_lb_listener" "http" {
   tags              = var.tags
 
   default_action {
-    type             = local.https ? "redirect" : "forward"
-    target_group_arn = local.https ? null : aws_lb_target_group.this[0].arn
+    type = local.https ? "redirect" : "forward"
+
+    dynamic "forward" {
+      for_each = local.https ? [] : [1]
+      content {
+        target_group {
+          arn    = aws_lb_target_group.this[0].arn
+          weight = 100 - local.candidate_weight
+        }
+        target_group {
+          arn    = aws_lb_target_group.candidate[0].arn
+          weight = local.candidate_weight
+        }
+      }
+    }
 
     dynamic "redirect" {
       for_each = local.https ? [1] : []
@@ -160,8 +176,20 @@ resource "aws_lb_listener" "https" {
   tags              = var.tags
 
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.this[0].arn
+    type = "forward"
+    dynamic "forward" {
+      for_each = [1]
+      content {
+        target_group {
+          arn    = aws_lb_target_group.this[0].arn
+          weight = 100 - local.candidate_weight
+        }
+        target_group {
+          arn    = aws_lb_target_group.candidate[0].arn
+          weight = local.candidate_weight
+        }
+      }
+    }
   }
 }
 
@@ -236,6 +264,97 @@ resource "aws_autoscaling_policy" "cpu" {
     target_value = var.target_cpu_percent
     predefined_metric_specification {
       predefined_metric_type = "ASGAverageCPUUtilization"
+    }
+  }
+}
+
+# The candidate release of a delivery (var.candidate): the same server with the candidate's image and
+# model, in its own group and target group, so the listener can weigh it against the live one.
+
+resource "aws_launch_template" "candidate" {
+  #checkov:skip=CKV_AWS_341:hop limit 2 lets the container reach IMDSv2 (tokens required) through docker's bridge.
+  count         = local.canary ? 1 : 0
+  name_prefix   = "${var.name}-candidate-"
+  image_id      = local.ami_id
+  instance_type = var.instance_type
+  ebs_optimized = true
+  user_data     = base64encode(local.candidate_user_data)
+  tags          = var.tags
+
+  vpc_security_group_ids = [aws_security_group.this.id]
+
+  iam_instance_profile {
+    name = aws_iam_instance_profile.this.name
+  }
+
+  monitoring {
+    enabled = var.detailed_monitoring
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_type = "gp3"
+      volume_size = var.root_volume_size
+      encrypted   = true
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [tag_specifications]
+  }
+}
+
+# Kept for as long as the load balancer (weight 0 without a candidate): the listener always forwards to
+# both groups, so a release never has to delete a target group that a listener still names.
+resource "aws_lb_target_group" "candidate" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the servers stays inside the VPC.
+  count                = local.scale_out ? 1 : 0
+  name                 = "${substr(var.name, 0, 26)}-cand"
+  port                 = var.port
+  protocol             = "HTTP"
+  vpc_id               = data.aws_vpc.default.id
+  deregistration_delay = 30
+  tags                 = var.tags
+
+  health_check {
+    path                = "/ready"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_autoscaling_group" "candidate" {
+  count                     = local.canary ? 1 : 0
+  name                      = "${var.name}-candidate"
+  min_size                  = var.replicas
+  max_size                  = var.replicas
+  desired_capacity          = var.replicas
+  vpc_zone_identifier       = data.aws_subnets.default.ids
+  target_group_arns         = [aws_lb_target_group.candidate[0].arn]
+  health_check_type         = "ELB"
+  health_check_grace_period = 300
+
+  launch_template {
+    id      = aws_launch_template.candidate[0].id
+    version = aws_launch_template.candidate[0].latest_version
+  }
+
+  dynamic "tag" {
+    for_each = merge(data.aws_default_tags.current.tags, var.tags, { Name = "${var.name}-candidate" })
+    content {
+      key                 = tag.key
+      value               = tag.value
+      propagate_at_launch = true
     }
   }
 }

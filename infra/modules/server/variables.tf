@@ -163,3 +163,29 @@ variable "access_logs_bucket" {
   type        = string
   default     = null
 }
+
+variable "candidate" {
+  description = "Scale-out mode: a second release beside the live one (its own launch template, Auto Scaling group and target group) that gets `weight` percent of the listener's requests; the delivery steps of quality_gates/delivery.toml set the weight. null: every request goes to the live release."
+  type = object({
+    image         = string
+    model_version = string
+    weight        = number
+  })
+  default = null
+
+  validation {
+    condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
+    error_message = "candidate.weight must be a whole percent from 0 to 100."
+  }
+
+  validation {
+    condition     = var.candidate == null || try(can(regex("^[0-9a-f]{12}$", var.candidate.model_version)), false)
+    error_message = "candidate.model_version must be exactly 12 lowercase hex characters (a published model version)."
+  }
+
+  validation {
+    # The user data's own check refuses anything else too; this says it at plan time.
+    condition     = var.candidate == null || try(can(regex("^[a-z0-9][A-Za-z0-9._:/@-]*$", var.candidate.image)) && !can(regex(":latest(@|$)", var.candidate.image)), false)
+    error_message = "candidate.image must be a pinned image reference (registry/repository:tag or @sha256:digest, not latest)."
+  }
+}

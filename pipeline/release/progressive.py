@@ -1,0 +1,433 @@
+"""Progressive delivery: move live traffic to a new release in steps, judge every step, abort on a breach.
+
+The steps and thresholds are quality_gates/delivery.toml. At each step the candidate gets its
+weight of the live traffic (the environment's load balancer), and both releases' own /metrics
+(scraped directly, never through the endpoint, which denies /metrics) are compared over the step:
+5xx rate, p99 latency (from the histogram's bucket deltas), share of positive predictions and the
+score histogram. The shadow step gives the candidate no live traffic: the pipeline replays a sample
+of texts (quality_gates/sanity_set.jsonl) to both releases and measures how often they disagree.
+(HAProxy 2.6 mirrors requests only through an external SPOE agent; a replay needs nothing more and
+compares both on exactly the same inputs.) A breach puts all traffic back on the champion, drains
+the candidate (the environment then stops it), smoke-tests the champion through the endpoint, writes
+the report and exits 1 with one line naming the metric and its value.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from pipeline.cli import StageError
+from pipeline.environments.base import Rollout, TrafficControl
+from pipeline.ml.gate_config import GateConfigError, load_jsonl
+from pipeline.records import DeliveryReport
+from pipeline.release import probe
+from pipeline.reports import CheckResult, write_junit
+from pipeline.settings import PipelineSettings
+
+ROUTE = "/predict"
+METRICS = ("error_rate", "p99_ms", "positive_share_delta", "score_distance", "disagreement")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    weight: int  # the candidate's percent of live requests
+    hold_s: float
+    shadow: bool = False
+
+
+@dataclass(frozen=True)
+class Limit:
+    max: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    path: Path
+    steps: list[Step]
+    limits: dict[str, Limit]
+    interval_s: float
+    min_requests: int
+    shadow_sample: int
+
+
+def load_config(path: Path, hold_override: float | None = None) -> DeliveryConfig:
+    """quality_gates/delivery.toml, checked; any problem is one line and exit 2."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        analysis = doc["analysis"]
+        steps = [
+            Step(str(s["name"]), int(s["weight"]), float(s["hold_s"]), bool(s.get("shadow", False)))
+            for s in doc["steps"]
+        ]
+        limits = {name: Limit(float(t["max"]), str(t["reason"])) for name, t in doc["thresholds"].items()}
+        config = DeliveryConfig(
+            path, steps, limits, float(analysis["interval_s"]), int(analysis["min_requests"]),
+            int(analysis["shadow_sample"]),
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise StageError(f"delivery config {path} does not exist", exit_code=2) from None
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise StageError(f"delivery config {path} is malformed ({type(exc).__name__}: {exc})", exit_code=2) from None
+    weights = [s.weight for s in config.steps]
+    if not steps or weights[-1] != 100 or weights != sorted(weights) or not all(0 <= w <= 100 for w in weights):
+        raise StageError(f"delivery config {path}: step weights must rise from 0-100 and end at 100", exit_code=2)
+    if unknown := set(config.limits) ^ set(METRICS):
+        raise StageError(f"delivery config {path}: thresholds must be exactly {', '.join(METRICS)} ({unknown})", 2)
+    if hold_override is not None:
+        config = DeliveryConfig(
+            path, [Step(s.name, s.weight, hold_override, s.shadow) for s in steps], limits,
+            min(config.interval_s, max(hold_override, 0.2)), config.min_requests, config.shadow_sample,
+        )  # fmt: skip
+    return config
+
+
+# --- one release's /metrics ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Counters of one release for POST /predict: answers by status, latency and score buckets (cumulative)."""
+
+    by_status: dict[str, float]
+    latency: dict[float, float]  # upper bound (s) -> cumulative count
+    scores: dict[float, float]  # upper bound -> cumulative count
+
+    def minus(self, before: Snapshot) -> Snapshot:
+        def sub(a: dict, b: dict) -> dict:
+            return {k: v - b.get(k, 0.0) for k, v in a.items()}
+
+        return Snapshot(sub(self.by_status, before.by_status), sub(self.latency, before.latency),
+                        sub(self.scores, before.scores))  # fmt: skip
+
+
+def scrape(url: str) -> Snapshot:
+    """Read a release's own /metrics (all its workers)."""
+    try:
+        status, body = probe.request(f"{url}/metrics")
+    except OSError as exc:
+        raise StageError(f"{url}/metrics is unreachable ({exc})") from None
+    if status != 200:
+        raise StageError(f"{url}/metrics answered {status}")
+    by_status: dict[str, float] = {}
+    latency: dict[float, float] = {}
+    scores: dict[float, float] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == "sentiment_requests_total" and labels.get("route") == ROUTE:
+                if labels.get("method") == "POST":
+                    by_status[labels["status"]] = by_status.get(labels["status"], 0.0) + sample.value
+            elif sample.name == "sentiment_request_seconds_bucket" and labels.get("route") == ROUTE:
+                bound = float(labels["le"])
+                latency[bound] = latency.get(bound, 0.0) + sample.value
+            elif sample.name == "sentiment_prediction_score_bucket":
+                scores[float(labels["le"])] = sample.value
+    return Snapshot(by_status, latency, scores)
+
+
+def _p99_ms(latency: dict[float, float]) -> float | None:
+    """The upper bound of the bucket holding the 99th percentile, in ms (inf if beyond the last bound)."""
+    bounds = sorted(latency)
+    total = latency.get(float("inf"), 0.0)
+    if total <= 0:
+        return None
+    for bound in bounds:
+        if latency[bound] >= 0.99 * total:
+            return bound * 1000.0
+    return float("inf")
+
+
+def _histogram(cumulative: dict[float, float]) -> list[float]:
+    """Per-bucket counts from cumulative ones."""
+    counts, previous = [], 0.0
+    for bound in sorted(cumulative):
+        counts.append(cumulative[bound] - previous)
+        previous = cumulative[bound]
+    return counts
+
+
+def summary(delta: Snapshot) -> dict[str, Any]:
+    """What a step measured of one release."""
+    requests = sum(delta.by_status.values())
+    errors = sum(v for k, v in delta.by_status.items() if k.startswith("5"))
+    scored = delta.scores.get(float("inf"), 0.0)
+    positive = (scored - delta.scores.get(0.5, 0.0)) / scored if scored else None
+    return {
+        "requests": int(requests),
+        "errors_5xx": int(errors),
+        "error_rate": errors / requests if requests else None,
+        "p99_ms": _p99_ms(delta.latency),
+        "positive_share": positive,
+        "score_histogram": _histogram(delta.scores) if scored else None,
+    }
+
+
+def _distance(a: list[float] | None, b: list[float] | None) -> float | None:
+    """Total variation distance between two histograms over the same buckets (0 = same, 1 = disjoint)."""
+    if not a or not b or sum(a) == 0 or sum(b) == 0 or len(a) != len(b):
+        return None
+    return 0.5 * sum(abs(x / sum(a) - y / sum(b)) for x, y in zip(a, b, strict=True))
+
+
+# --- the shadow replay ----------------------------------------------------------------------------
+
+
+def replay(champion_url: str, candidate_url: str, texts: list[str]) -> dict[str, Any]:
+    """Send each text to both releases directly; compare their answers."""
+    answers: dict[str, list[dict[str, Any] | None]] = {"champion": [], "candidate": []}
+    for text in texts:
+        body = json.dumps({"text": text}).encode()
+        for role, url in (("champion", champion_url), ("candidate", candidate_url)):
+            try:
+                status, raw = probe.request(f"{url}{ROUTE}", body)
+                answers[role].append(json.loads(raw) if status == 200 else None)
+            except (OSError, ValueError):
+                answers[role].append(None)
+    pairs = [(a, b) for a, b in zip(answers["champion"], answers["candidate"], strict=True) if a and b]
+    failed = sum(1 for b in answers["candidate"] if b is None)
+    disagree = sum(1 for a, b in pairs if a.get("label") != b.get("label"))
+
+    def side(role: str) -> dict[str, Any]:
+        ok = [a for a in answers[role] if a]
+        scores = [float(a["score"]) for a in ok]
+        histogram = [float(sum(1 for s in scores if i / 10 < s <= (i + 1) / 10 or (i == 0 and s <= 0.1)))
+                     for i in range(10)]  # fmt: skip
+        return {
+            "requests": len(texts),
+            "errors": len(texts) - len(ok),
+            "positive_share": sum(1 for a in ok if a.get("label") == "positive") / len(ok) if ok else None,
+            "score_histogram": histogram if ok else None,
+        }
+
+    return {
+        "texts": len(texts),
+        "disagreement": disagree / len(pairs) if pairs else None,
+        "candidate_failed": failed,
+        "champion": side("champion"),
+        "candidate": side("candidate"),
+    }
+
+
+# --- judging a step -------------------------------------------------------------------------------
+
+
+def _check(step: str, metric: str, value: float | None, limit: Limit, unjudged: str) -> CheckResult:
+    name = f"{step}.{metric}"
+    if value is None:
+        return CheckResult(name, True, None, f"<= {limit.max:g}", f"not judged: {unjudged}")
+    return CheckResult(name, value <= limit.max, round(value, 4), f"<= {limit.max:g}", limit.reason)
+
+
+def judge(step: Step, measured: dict[str, Any], config: DeliveryConfig) -> list[CheckResult]:
+    """The step's checks; a metric without enough data is recorded as not judged (and passes)."""
+    limits, least = config.limits, config.min_requests
+    champion, candidate = measured["champion"], measured["candidate"]
+    checks = []
+    if step.shadow:
+        shadow = measured["shadow"]
+        c, k = shadow["champion"], shadow["candidate"]
+        share = None
+        if c["positive_share"] is not None and k["positive_share"] is not None:
+            share = abs(k["positive_share"] - c["positive_share"])
+        checks += [
+            _check(step.name, "error_rate", k["errors"] / k["requests"] if k["requests"] else None,
+                   limits["error_rate"], "no texts replayed"),
+            _check(step.name, "disagreement", shadow["disagreement"], limits["disagreement"], "no pair answered"),
+            _check(step.name, "positive_share_delta", share, limits["positive_share_delta"], "no answers"),
+            _check(step.name, "score_distance", _distance(c["score_histogram"], k["score_histogram"]),
+                   limits["score_distance"], "no answers"),
+        ]  # fmt: skip
+        return checks
+    few = f"under {least} live /predict answers"
+    enough = candidate["requests"] >= least
+    both = enough and champion["requests"] >= least
+    share = None
+    if both and candidate["positive_share"] is not None and champion["positive_share"] is not None:
+        share = abs(candidate["positive_share"] - champion["positive_share"])
+    p99 = candidate["p99_ms"] if enough else None
+    checks += [
+        _check(step.name, "error_rate", candidate["error_rate"] if enough else None, limits["error_rate"], few),
+        _check(step.name, "p99_ms", p99, limits["p99_ms"], few),
+        _check(step.name, "positive_share_delta", share, limits["positive_share_delta"], few + " on either"),
+        _check(step.name, "score_distance",
+               _distance(champion["score_histogram"], candidate["score_histogram"]) if both else None,
+               limits["score_distance"], few + " on either"),
+    ]  # fmt: skip
+    return checks
+
+
+# --- the rollout ----------------------------------------------------------------------------------
+
+
+class Progressive:
+    """The steps of one release over a TrafficControl; writes reports/delivery.{json,xml}."""
+
+    def __init__(self, settings: PipelineSettings, log: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.log = log
+        self.config = load_config(settings.delivery_file, settings.delivery_hold_s)
+        self.texts = self._sample()
+        self.ran = False
+
+    def _sample(self) -> list[str]:
+        try:
+            rows = load_jsonl(self.settings.quality_gates_dir / "sanity_set.jsonl", {"text"})
+        except GateConfigError as exc:
+            raise StageError(str(exc), exit_code=2) from None
+        # Every n-th text, so the sample spans the file's slices (it is grouped by tag).
+        stride = max(1, len(rows) // max(1, self.config.shadow_sample))
+        return [r["text"] for r in rows[::stride]][: self.config.shadow_sample]
+
+    def __call__(self, traffic: TrafficControl) -> None:
+        self.ran = True
+        started = time.monotonic()
+        steps: list[dict[str, Any]] = []
+        champion, candidate = traffic.champion, traffic.candidate
+        self.log(
+            f"progressive delivery ({self.config.path}): "
+            + " -> ".join(s.name for s in self.config.steps)
+            + f"; champion {champion.get('model_version')} at {champion['url']}, candidate at {candidate['url']}"
+        )
+        for step in self.config.steps:
+            try:
+                record, breach = self._run_step(step, traffic)
+            except StageError as exc:  # a release stopped answering its /metrics: a breach too
+                breach = CheckResult(f"{step.name}.reachable", False, str(exc), "answers /metrics")
+                record = {"name": step.name, "weight": step.weight, "hold_s": step.hold_s, "seconds": 0,
+                          "measurements": {}, "checks": [breach.__dict__]}  # fmt: skip
+            steps.append(record)
+            if breach is not None:
+                self._abort(traffic, steps, step, breach, started)
+        final = {candidate["url"]: 100, champion["url"]: 0}
+        self._report(traffic, steps, True, final, started)
+
+    def _run_step(self, step: Step, traffic: TrafficControl) -> tuple[dict[str, Any], CheckResult | None]:
+        champion_url, candidate_url = traffic.champion["url"], traffic.candidate["url"]
+        traffic.set_candidate_weight(step.weight)
+        self.log(f"step {step.name}: candidate weight {step.weight}% of live traffic, hold {step.hold_s:g}s")
+        step_started = time.monotonic()
+        before = {"champion": scrape(champion_url), "candidate": scrape(candidate_url)}
+        shadow = replay(champion_url, candidate_url, self.texts) if step.shadow else None
+        deadline = step_started + step.hold_s
+        while True:
+            measured: dict[str, Any] = {
+                role: summary(scrape(url).minus(before[role]))
+                for role, url in (("champion", champion_url), ("candidate", candidate_url))
+            }
+            if shadow is not None:
+                measured["shadow"] = shadow
+                # The replayed texts are not live traffic: take them out of the live counts.
+                for role in ("champion", "candidate"):
+                    measured[role]["live_requests"] = max(0, measured[role]["requests"] - len(self.texts))
+            checks = judge(step, measured, self.config)
+            breach = next((c for c in checks if not c.passed), None)
+            if breach is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(min(self.config.interval_s, max(0.0, deadline - time.monotonic())))
+        for role in ("champion", "candidate"):
+            measured[role].setdefault("live_requests", measured[role]["requests"])
+        live = measured["champion"]["live_requests"] + measured["candidate"]["live_requests"]
+        measured["candidate_live_share"] = measured["candidate"]["live_requests"] / live if live else None
+        record = {
+            "name": step.name,
+            "weight": step.weight,
+            "hold_s": step.hold_s,
+            "seconds": round(time.monotonic() - step_started, 2),
+            "measurements": measured,
+            "checks": [c.__dict__ for c in checks],
+        }
+        self.log(f"step {step.name}: {self._numbers(measured)}; {'BREACH' if breach else 'pass'}")
+        return record, breach
+
+    @staticmethod
+    def _numbers(measured: dict[str, Any]) -> str:
+        def fmt(value: float | None, pattern: str) -> str:
+            return "-" if value is None else pattern.format(value)
+
+        k, c = measured["candidate"], measured["champion"]
+        if "shadow" in measured:  # the model's numbers of this step are the replay's, on the same texts
+            k = {**k, "positive_share": measured["shadow"]["candidate"]["positive_share"]}
+            c = {**c, "positive_share": measured["shadow"]["champion"]["positive_share"]}
+        parts = [
+            f"live answers candidate {k['live_requests']} / champion {c['live_requests']}"
+            f" (candidate share {fmt(measured['candidate_live_share'], '{:.1%}')})",
+            f"candidate 5xx {fmt(k['error_rate'], '{:.3f}')}, p99 <= {fmt(k['p99_ms'], '{:g}')} ms",
+            f"positive share {fmt(k['positive_share'], '{:.2f}')} vs {fmt(c['positive_share'], '{:.2f}')}",
+        ]
+        if "shadow" in measured:
+            shadow = measured["shadow"]
+            parts.append(f"shadow: {shadow['texts']} texts, disagreement {fmt(shadow['disagreement'], '{:.3f}')}")
+        return "; ".join(parts)
+
+    def _abort(
+        self, traffic: TrafficControl, steps: list[dict[str, Any]], step: Step, breach: CheckResult, started: float
+    ) -> None:
+        champion = traffic.champion
+        metric = breach.name.rpartition(".")[2]
+        self.log(f"step {step.name}: {breach.line()}: aborting, all traffic back on {champion.get('model_version')}")
+        traffic.abort()
+        smoke = self._smoke_champion(traffic.endpoint_url())
+        steps.append({"name": "abort", "weight": 0, "hold_s": 0, "seconds": 0, "measurements": {},
+                      "checks": [smoke.__dict__]})  # fmt: skip
+        final = {champion["url"]: 100, traffic.candidate["url"]: 0}
+        limit = self.config.limits.get(metric)
+        line = f"{metric} = {breach.value} (max {limit.max:g})" if limit else f"{metric}: {breach.value}"
+        self._report(traffic, steps, False, final, started, aborted_at=step.name, breach=line)
+        served = "the champion passed its smoke check" if smoke.passed else f"CHAMPION FAILS TOO: {smoke.detail}"
+        raise StageError(
+            f"release aborted at step {step.name}: {line}; traffic is back on {champion.get('model_version')} "
+            f"({served}); report {self.settings.reports_dir / 'delivery.json'}"
+        )
+
+    @staticmethod
+    def _smoke_champion(endpoint: str) -> CheckResult:
+        """The champion, through the endpoint, after an abort: /ready and a few predictions answer 200."""
+        statuses = []
+        try:
+            statuses.append(probe.request(f"{endpoint}/ready")[0])
+            body = json.dumps({"text": "a warm and funny film"}).encode()
+            statuses += [probe.request(f"{endpoint}{ROUTE}", body)[0] for _ in range(10)]
+        except OSError as exc:
+            return CheckResult("abort.champion_smoke", False, None, "all 200", f"endpoint unreachable: {exc}")
+        ok = sum(1 for s in statuses if s == 200)
+        return CheckResult("abort.champion_smoke", ok == len(statuses), f"{ok}/{len(statuses)}", "all 200",
+                           "after the abort, through the endpoint")  # fmt: skip
+
+    def _report(
+        self,
+        traffic: TrafficControl,
+        steps: list[dict[str, Any]],
+        passed: bool,
+        final: dict[str, int],
+        started: float,
+        **outcome: str,
+    ) -> None:
+        report = DeliveryReport(
+            endpoint_url=traffic.endpoint_url(),
+            champion=traffic.champion,
+            candidate=traffic.candidate,
+            config_file=str(self.config.path),
+            passed=passed,
+            steps=steps,
+            final_weights=final,
+            **outcome,
+        )
+        reports = self.settings.reports_dir
+        report.write_file(reports / "delivery.json")
+        checks = [CheckResult(**c) for s in steps for c in s["checks"]]
+        write_junit(reports / "delivery.xml", "delivery", checks, time.monotonic() - started)
+
+
+def rollout(settings: PipelineSettings, log: Callable[[str], None]) -> Rollout:
+    """The steps for the next release (config read now, so a bad file fails before anything starts)."""
+    return Progressive(settings, log)
