@@ -2,7 +2,10 @@
 
 import shutil
 
+import pytest
 from test_hardening import INFRA, terraform_env, terraform_test, with_provider
+
+pytestmark = pytest.mark.slow  # two `terraform test` runs, about 30 s each
 
 RUNS = (
     "scale_out_alarms_on_the_load_balancer_and_the_group",
