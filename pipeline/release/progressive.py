@@ -15,22 +15,24 @@ the report and exits 1 with one line naming the metric and its value.
 from __future__ import annotations
 
 import json
+import math
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from pipeline.cli import StageError
 from pipeline.environments.base import Rollout, TrafficControl
+from pipeline.ml import drift
+from pipeline.ml.drift import Key
 from pipeline.ml.gate_config import GateConfigError, load_jsonl
 from pipeline.records import DeliveryReport
-from pipeline.release import probe
+from pipeline.release import live_metrics, probe
 from pipeline.reports import CheckResult, write_junit
 from pipeline.settings import PipelineSettings
+from sentiment import monitoring
 
 ROUTE = "/predict"
 METRICS = ("error_rate", "p99_ms", "positive_share_delta", "score_distance", "disagreement")
@@ -91,84 +93,35 @@ def load_config(path: Path, hold_override: float | None = None) -> DeliveryConfi
     return config
 
 
-# --- one release's /metrics ------------------------------------------------------------------------
+# --- one release's /metrics: a step's numbers are the deltas of its counters (live_metrics.since) ----
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Counters of one release for POST /predict: answers by status, latency and score buckets (cumulative)."""
-
-    by_status: dict[str, float]
-    latency: dict[float, float]  # upper bound (s) -> cumulative count
-    scores: dict[float, float]  # upper bound -> cumulative count
-
-    def minus(self, before: Snapshot) -> Snapshot:
-        def sub(a: dict, b: dict) -> dict:
-            return {k: v - b.get(k, 0.0) for k, v in a.items()}
-
-        return Snapshot(sub(self.by_status, before.by_status), sub(self.latency, before.latency),
-                        sub(self.scores, before.scores))  # fmt: skip
-
-
-def scrape(url: str) -> Snapshot:
+def scrape(url: str) -> live_metrics.Snapshot:
     """Read a release's own /metrics (all its workers)."""
     try:
-        status, body = probe.request(f"{url}/metrics")
+        return live_metrics.snapshot(url)
     except OSError as exc:
         raise StageError(f"{url}/metrics is unreachable ({exc})") from None
-    if status != 200:
-        raise StageError(f"{url}/metrics answered {status}")
-    by_status: dict[str, float] = {}
-    latency: dict[float, float] = {}
-    scores: dict[float, float] = {}
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            labels = sample.labels
-            if sample.name == "sentiment_requests_total" and labels.get("route") == ROUTE:
-                if labels.get("method") == "POST":
-                    by_status[labels["status"]] = by_status.get(labels["status"], 0.0) + sample.value
-            elif sample.name == "sentiment_request_seconds_bucket" and labels.get("route") == ROUTE:
-                bound = float(labels["le"])
-                latency[bound] = latency.get(bound, 0.0) + sample.value
-            elif sample.name == "sentiment_prediction_score_bucket":
-                scores[float(labels["le"])] = sample.value
-    return Snapshot(by_status, latency, scores)
 
 
-def _p99_ms(latency: dict[float, float]) -> float | None:
-    """The upper bound of the bucket holding the 99th percentile, in ms (inf if beyond the last bound)."""
-    bounds = sorted(latency)
-    total = latency.get(float("inf"), 0.0)
-    if total <= 0:
-        return None
-    for bound in bounds:
-        if latency[bound] >= 0.99 * total:
-            return bound * 1000.0
-    return float("inf")
-
-
-def _histogram(cumulative: dict[float, float]) -> list[float]:
-    """Per-bucket counts from cumulative ones."""
-    counts, previous = [], 0.0
-    for bound in sorted(cumulative):
-        counts.append(cumulative[bound] - previous)
-        previous = cumulative[bound]
-    return counts
-
-
-def summary(delta: Snapshot) -> dict[str, Any]:
-    """What a step measured of one release."""
-    requests = sum(delta.by_status.values())
-    errors = sum(v for k, v in delta.by_status.items() if k.startswith("5"))
-    scored = delta.scores.get(float("inf"), 0.0)
-    positive = (scored - delta.scores.get(0.5, 0.0)) / scored if scored else None
+def summary(window: Mapping[Key, float]) -> dict[str, Any]:
+    """What a step measured of one release, from its counters' deltas over the step."""
+    answers = drift.select(window, "sentiment_requests_total", route=ROUTE, method="POST")
+    requests = sum(value for _, value in answers)
+    errors = sum(value for labels, value in answers if labels["status"].startswith("5"))
+    p99 = drift.quantile(drift.cumulative(window, "sentiment_request_seconds", route=ROUTE), 0.99)
+    scores = drift.cumulative(window, "sentiment_prediction_score")
+    scored = scores.get(math.inf, 0.0)
+    # Both from one counter: a scrape can land between a request's updates of two metrics.
+    labelled = drift.total(window, "sentiment_predictions_total")
+    positive = drift.total(window, "sentiment_predictions_total", label="positive")
     return {
         "requests": int(requests),
         "errors_5xx": int(errors),
         "error_rate": errors / requests if requests else None,
-        "p99_ms": _p99_ms(delta.latency),
-        "positive_share": positive,
-        "score_histogram": _histogram(delta.scores) if scored else None,
+        "p99_ms": None if p99 is None else p99 * 1000.0,
+        "positive_share": positive / labelled if labelled else None,
+        "score_histogram": drift.per_bucket(scores, monitoring.SCORE_EDGES) if scored else None,
     }
 
 
@@ -199,9 +152,7 @@ def replay(champion_url: str, candidate_url: str, texts: list[str]) -> dict[str,
 
     def side(role: str) -> dict[str, Any]:
         ok = [a for a in answers[role] if a]
-        scores = [float(a["score"]) for a in ok]
-        histogram = [float(sum(1 for s in scores if i / 10 < s <= (i + 1) / 10 or (i == 0 and s <= 0.1)))
-                     for i in range(10)]  # fmt: skip
+        histogram = monitoring.bucket_counts([float(a["score"]) for a in ok], monitoring.SCORE_EDGES)
         return {
             "requests": len(texts),
             "errors": len(texts) - len(ok),
@@ -321,7 +272,7 @@ class Progressive:
         deadline = step_started + step.hold_s
         while True:
             measured: dict[str, Any] = {
-                role: summary(scrape(url).minus(before[role]))
+                role: summary(live_metrics.since(scrape(url), before[role]).samples)
                 for role, url in (("champion", champion_url), ("candidate", candidate_url))
             }
             if shadow is not None:

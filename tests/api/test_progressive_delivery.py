@@ -19,8 +19,10 @@ from pipeline.environments import processes
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.environments.local import LocalTraffic
 from pipeline.records import DeliveryReport
-from pipeline.release import progressive
+from pipeline.release import live_metrics, progressive
+from pipeline.release.live_metrics import Snapshot
 from pipeline.settings import PipelineSettings
+from sentiment import monitoring
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="NOT TESTED: wrk is not installed (apt install wrk)")
@@ -60,15 +62,35 @@ def test_a_broken_config_is_one_line_and_exit_2(tmp_path, edit, message):
     assert caught.value.exit_code == 2 and "\n" not in str(caught.value)
 
 
+def _page(answers: dict[str, int], latency: dict[str, int], labels: dict[str, int], scores: dict[str, int]) -> Snapshot:
+    """A release's /metrics as the service writes it, reduced to what a step reads."""
+    route = (("method", "POST"), ("route", "/predict"))
+    samples = {("sentiment_requests_total", (*route, ("status", s))): float(n) for s, n in answers.items()}
+    samples |= {("sentiment_request_seconds_bucket", (("le", le), ("route", "/predict"))): float(n)
+                for le, n in latency.items()}  # fmt: skip
+    samples |= {("sentiment_prediction_score_bucket", (("le", le),)): float(n) for le, n in scores.items()}
+    samples |= {("sentiment_predictions_total", (("label", label),)): float(n) for label, n in labels.items()}
+    return Snapshot("http://release", 0.0, samples)
+
+
 def test_p99_and_shares_come_from_bucket_deltas():
-    before = progressive.Snapshot({"200": 10}, {0.001: 10, 0.01: 10, float("inf"): 10}, {0.5: 5, float("inf"): 10})
-    after = progressive.Snapshot(
-        {"200": 105, "500": 5}, {0.001: 50, 0.01: 108, float("inf"): 110}, {0.5: 35, float("inf"): 110}
+    edges = [str(e) for e in monitoring.SCORE_EDGES]
+    before = _page(
+        {"200": 10},
+        {"0.001": 10, "0.01": 10, "+Inf": 10},
+        {"positive": 5, "negative": 5},
+        dict.fromkeys([*edges, "+Inf"], 10),
     )
-    measured = progressive.summary(after.minus(before))
+    after = _page(
+        {"200": 105, "500": 5},
+        {"0.001": 50, "0.01": 108, "+Inf": 110},
+        {"positive": 75, "negative": 35},
+        dict.fromkeys([*edges, "+Inf"], 110),
+    )
+    measured = progressive.summary(live_metrics.since(after, before).samples)
     assert measured["requests"] == 100 and measured["error_rate"] == 0.05
-    assert measured["p99_ms"] == float("inf")  # 98 of 100 within 10 ms: the 99th is beyond the last bound
-    assert measured["positive_share"] == 0.7
+    assert measured["p99_ms"] == 10.0  # 98 of 100 within 10 ms: the 99th is beyond the last finite bound
+    assert measured["positive_share"] == 0.7 and measured["score_histogram"][0] == 100
     assert progressive._distance([1, 0], [0, 1]) == 1.0 and progressive._distance([1, 1], [2, 2]) == 0.0
 
 
@@ -188,7 +210,9 @@ def test_a_release_answering_5xx_is_aborted_at_its_first_live_step(endpoint, tmp
     assert error.exit_code == 1 and "\n" not in message
     assert message.startswith("release aborted at step 10%: error_rate = "), message
     assert balancer.serving().port == a_port and balancer.slots()[traffic.candidate_slot].state == "MAINT"
-    answered = progressive.summary(progressive.scrape(f"http://127.0.0.1:{bad_port}").minus(before))["requests"]
+    answered = progressive.summary(
+        live_metrics.since(progressive.scrape(f"http://127.0.0.1:{bad_port}"), before).samples
+    )["requests"]
     assert 0 < answered <= 0.15 * requests, f"the bad release answered {answered} of {requests}"
     report = json.loads((settings.reports_dir / "delivery.json").read_text())
     assert not report["passed"] and report["aborted_at"] == "10%" and report["breach"].startswith("error_rate")
