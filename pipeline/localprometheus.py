@@ -2,26 +2,26 @@
 
 `up` starts Debian's prometheus on 127.0.0.1 (LOCAL_PROMETHEUS_PORT, or any free port) with the
 service's rules (infra/monitoring/prometheus/rules.yml), recorded in $ARTIFACTS_DIR/prometheus/;
-its scrape targets are the release in deploy.json (release_url) and any --target. `targets`
-re-points a running Prometheus after a deploy (Prometheus rereads them; no restart). `down` stops
+its scrape targets are the release in deploy.json (release_url) and any --target. A local deploy
+re-points a running Prometheus at the release it starts (Prometheus rereads its targets; no
+restart); `targets` does the same by hand. `down` stops
 only a Prometheus that `up` started. `python -m pipeline.monitor --prometheus local` reads it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from pipeline.cli import StageError, run
 from pipeline.environments import prometheus
 from pipeline.records import Deployment, RecordError
-from pipeline.settings import get_settings
+from pipeline.settings import PipelineSettings, get_settings
 
 STAGE = "localprometheus"
 
 
-def deployed_targets(settings) -> list[str]:
+def deployed_targets(settings: PipelineSettings) -> list[str]:
     """The release in deploy.json (its own URL: /metrics is denied at the stable endpoint), if any."""
     try:
         record = Deployment.read(settings.artifacts_dir)
@@ -37,11 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrape-interval", type=float, default=15.0, metavar="SECONDS")
     args = parser.parse_args(argv)
     settings = get_settings()
-    state_dir = settings.artifacts_dir / "prometheus"
+    state_dir = settings.local_prometheus_dir
     targets = [*deployed_targets(settings), *args.target]
     if args.command == "up":
-        port = int(os.environ.get("LOCAL_PROMETHEUS_PORT", "0") or 0)
-        server = prometheus.up(state_dir, targets, port, args.scrape_interval)
+        server = prometheus.up(state_dir, targets, settings.local_prometheus_port, args.scrape_interval)
         print(f"local Prometheus at {prometheus.endpoint_of(server)} scraping {targets or 'nothing yet'} "
               f"(pid {server.pid}, log {server.log})")  # fmt: skip
         return 0

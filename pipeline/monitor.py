@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.mark or args.advance:
             raise StageError("--mark and --advance window /metrics snapshots; with --prometheus use --since", 2)
         if args.prometheus == "local":
-            local = prometheus.status(settings.artifacts_dir / "prometheus")
+            local = prometheus.status(settings.local_prometheus_dir)
             if local is None:
                 raise StageError("no local Prometheus: start it with `python -m pipeline.localprometheus up`", 2)
             args.prometheus = prometheus.endpoint_of(local)

@@ -36,6 +36,9 @@ class PipelineSettings(Settings):
     local_endpoint_port: int = Field(
         8080, gt=0, lt=65536, description="Loopback port of the local stable endpoint (the load balancer)"
     )
+    local_prometheus_port: int = Field(
+        0, ge=0, lt=65536, description="Port for `python -m pipeline.localprometheus up`; 0 = any free port"
+    )
     delivery_hold_s: float | None = Field(
         None, ge=0, description="Override every traffic step's hold time in quality_gates/delivery.toml (tests)"
     )
@@ -87,6 +90,10 @@ class PipelineSettings(Settings):
     @property
     def local_endpoint_dir(self) -> Path:
         return self.artifacts_dir / "endpoint"
+
+    @property
+    def local_prometheus_dir(self) -> Path:
+        return self.artifacts_dir / "prometheus"
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pipeline.cli import StageError, log
-from pipeline.environments import container_engine, emulator, local_registry, local_release
+from pipeline.environments import container_engine, emulator, local_registry, local_release, prometheus
 from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving, TrafficControl
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
@@ -118,6 +118,7 @@ class LocalEnvironment(Environment):
             releases["champion"] = {**champion, "parked": True}
             weights[champion["url"]] = 0
         runner_name = "container" if engine else "process"
+        self._scrape(url)
         return Serving(balancer.url, runner_name, started.pid, url, releases=releases, weights=weights)
 
     def restore_previous(self) -> Serving | None:
@@ -128,9 +129,16 @@ class LocalEnvironment(Environment):
         if restored is None:
             return None
         url = restored.details["url"]
+        self._scrape(url)
         releases = {"champion": {"url": url, "model_version": restored.details["release"]["model_version"]}}
         return Serving(balancer.url, "container" if restored.details.get("container") else "process",
                        restored.pid, url, releases=releases, weights={url: 100})  # fmt: skip
+
+    def _scrape(self, release_url: str) -> None:
+        """Point the local Prometheus, if one runs, at the release that now serves."""
+        if prometheus.status(self.settings.local_prometheus_dir) is not None:
+            prometheus.set_targets(self.settings.local_prometheus_dir, [release_url])
+            log("deploy", f"the local Prometheus now scrapes {release_url}")
 
     def parked_release(self) -> dict[str, Any] | None:
         parked = local_release.parked(self.settings.local_release_dir)
