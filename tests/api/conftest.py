@@ -1,30 +1,7 @@
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
+from slow_clients import running, service_env
 
 from pipeline.environments import processes
-
-
-def service_env(trained_dir, **settings: str) -> dict[str, str]:
-    """The caller's environment without MODEL_*/SERVE_*/GUNICORN_* (a Jenkins parameter once leaked
-    MODEL_VERSION here and won over MODEL_DIR), serving trained_dir with these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_", "GUNICORN_"))}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each server makes a fresh one
-    return {**env, "MODEL_DIR": str(trained_dir), **settings}
-
-
-@contextmanager
-def running(command: list[str], env: dict[str, str], log, port: int) -> Iterator[tuple[int, int]]:
-    """(master pid, port) of a server started with `command`, once it answers /ready; stopped after."""
-    proc = processes.start_until_ready(
-        command, log, lambda: processes.http_ok(f"http://127.0.0.1:{port}/ready"), timeout_s=60, env=env
-    )
-    try:
-        yield proc.pid, port
-    finally:
-        processes.stop_group(proc.pid)
 
 
 @pytest.fixture

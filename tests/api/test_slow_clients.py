@@ -8,11 +8,10 @@ connections tie up every worker thread and /predict stops answering.
 
 import json
 import shutil
-import socket
 import time
-import urllib.request
 
 import pytest
+from slow_clients import open_slow_clients, predict_seconds
 
 from pipeline.environments import processes
 from pipeline.environments.load_balancer import REQUEST_DEADLINE_S, LoadBalancer
@@ -21,10 +20,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("haproxy", path="/usr/sbin:/usr/bin") is None, reason="NOT TESTED: no haproxy"),
 ]
-HALF_HEADERS = b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
-HALF_BODY = (
-    b'POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"text": "'
-)
 
 
 @pytest.fixture
@@ -38,21 +33,9 @@ def endpoint(gunicorn_two_workers, tmp_path):
     balancer.down()
 
 
-def predict_seconds(url: str) -> float:
-    request = urllib.request.Request(
-        f"{url}/predict", data=b'{"text": "a warm and funny film"}', headers={"Content-Type": "application/json"}
-    )
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        assert resp.status == 200 and json.loads(resp.read())["label"] in ("positive", "negative")
-    return time.perf_counter() - started
-
-
 def test_half_sent_headers_and_bodies_do_not_slow_the_endpoint_and_are_closed(endpoint):
     port = endpoint.port
-    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
-    for number, sock in enumerate(slow):
-        sock.sendall(HALF_HEADERS if number % 2 else HALF_BODY)
+    slow = open_slow_clients(port)
     time.sleep(0.5)
     timings = [predict_seconds(endpoint.url) for _ in range(30)]
     print(f"\n/predict with 100 slow clients open: max {max(timings) * 1000:.1f} ms")

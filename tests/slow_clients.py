@@ -1,0 +1,62 @@
+"""Shared by the slow-client tests: the service started from a trained artifact, the attack, and a timed /predict.
+
+The attack is 50 connections holding half-sent headers and 50 holding half-sent bodies; whatever is in
+front of the service has to keep answering normal requests fast and close these at its deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.environments import processes
+
+HALF_HEADERS = b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+HALF_BODY = (
+    b'POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"text": "'
+)
+
+
+def service_env(trained_dir: Path, **settings: str) -> dict[str, str]:
+    """The caller's environment without MODEL_*/SERVE_*/GUNICORN_* (a Jenkins parameter once leaked
+    MODEL_VERSION here and won over MODEL_DIR), serving trained_dir with these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_", "GUNICORN_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each server makes a fresh one
+    return {**env, "MODEL_DIR": str(trained_dir), **settings}
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[tuple[int, int]]:
+    """(master pid, port) of a server started with `command`, once it answers /ready; stopped after."""
+    proc = processes.start_until_ready(
+        command, log, lambda: processes.http_ok(f"http://127.0.0.1:{port}/ready"), timeout_s=60, env=env
+    )
+    try:
+        yield proc.pid, port
+    finally:
+        processes.stop_group(proc.pid)
+
+
+def open_slow_clients(port: int, count: int = 100) -> list[socket.socket]:
+    """`count` connections to port, odd ones holding half-sent headers, even ones half-sent bodies."""
+    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    for number, sock in enumerate(slow):
+        sock.sendall(HALF_HEADERS if number % 2 else HALF_BODY)
+    return slow
+
+
+def predict_seconds(url: str) -> float:
+    """Seconds one normal /predict takes through url (which must answer 200 with a label)."""
+    request = urllib.request.Request(
+        f"{url}/predict", data=b'{"text": "a warm and funny film"}', headers={"Content-Type": "application/json"}
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=10) as resp:  # nosec B310 - loopback http only
+        assert resp.status == 200 and json.loads(resp.read())["label"] in ("positive", "negative")
+    return time.perf_counter() - started
