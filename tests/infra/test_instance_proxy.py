@@ -24,7 +24,7 @@ import pytest
 from slow_clients import open_slow_clients, predict_seconds, running, service_env
 
 from pipeline.environments import processes
-from pipeline.environments.load_balancer import REQUEST_DEADLINE_S
+from pipeline.environments.load_balancer import ERRORS, REQUEST_DEADLINE_S, error_file
 
 pytestmark = [
     pytest.mark.slow,
@@ -100,6 +100,20 @@ def test_metrics_are_refused_through_the_instance_proxy(instance):
     assert [status_of(f"{proxy_url}{path}") for path in ("/metrics", "/%6detrics", "//metrics")] == [403] * 3
 
 
+def test_the_instance_proxy_answers_its_own_errors_in_the_local_endpoints_json(instance, tmp_path):
+    """Every status HAProxy may answer itself has the service's JSON error body, as at the local endpoint."""
+    proxy_url, _ = instance
+    (config,) = PROXY.findall(rendered_user_data(8000, 8001, tmp_path))
+    for status, title in ERRORS.items():
+        line = next(x for x in config.splitlines() if x.strip().startswith(f"http-error status {status} "))
+        body = line.split("string '", 1)[1].rstrip("'")
+        assert json.loads(body) == json.loads(error_file(status, title).split("\r\n\r\n", 1)[1]), status
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{proxy_url}/metrics", timeout=5)
+    assert refused.value.headers["Content-Type"] == "application/json"
+    assert json.loads(refused.value.read())["error"]["status"] == 403
+
+
 def test_half_sent_headers_and_bodies_do_not_slow_the_instance_and_are_closed(instance):
     proxy_url, _ = instance
     opened = time.monotonic()
@@ -114,11 +128,13 @@ def test_half_sent_headers_and_bodies_do_not_slow_the_instance_and_are_closed(in
     for number, sock in enumerate(slow):
         sock.settimeout(max(0.1, opened + REQUEST_DEADLINE_S + 2 - time.monotonic()))
         try:
-            status_line = sock.recv(4096).partition(b"\r\n")[0]
+            answer = sock.recv(4096)
         except TimeoutError:
             pytest.fail(f"slow connection {number} still open {REQUEST_DEADLINE_S + 2} s after it was opened")
         answered.append(time.monotonic() - opened)
-        assert status_line.split()[1:2] == [b"408"], (number, status_line)
+        assert answer.split(b"\r\n", 1)[0].split()[1:2] == [b"408"], (number, answer)
+        if number % 2 == 0:  # a request whose headers arrived: the JSON error, as at the local endpoint
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["status"] == 408, answer
         sock.close()
     print(f"100 slow connections answered 408 between {answered[0]:.1f} s and {answered[-1]:.1f} s")
     assert answered[0] > REQUEST_DEADLINE_S - 1
