@@ -17,7 +17,6 @@ judged. With --prometheus, the window is the last --since DURATION (PromQL, defa
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 import tomllib
@@ -32,9 +31,9 @@ from pipeline.ml import drift
 from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
 from pipeline.release import live_metrics
 from pipeline.reports import CheckResult, format_table, write_junit
-from pipeline.settings import get_settings
+from pipeline.settings import PipelineSettings, get_settings
 from sentiment import monitoring
-from sentiment.registry import RegistryError, version_prefix
+from sentiment.registry import version_prefix
 
 STAGE = "monitor"
 WRITES = MonitorReport
@@ -73,7 +72,7 @@ def _check_profile(body: bytes | str, version: str, where: str) -> dict[str, Any
     return profile
 
 
-def reference_profile(version: str, explicit: Path | None, settings: Any) -> tuple[dict[str, Any], str]:
+def reference_profile(version: str, explicit: Path | None, settings: PipelineSettings) -> tuple[dict[str, Any], str]:
     """(profile, where it came from) of `version`."""
     if explicit is not None:
         try:
@@ -95,15 +94,11 @@ def reference_profile(version: str, explicit: Path | None, settings: Any) -> tup
     registry = environment.existing_registry()
     if registry is None:
         raise StageError(f"no profile of {version}: no candidate of that version and no registry", exit_code=2)
-    manifest = registry.manifest(version)
-    if manifest is None or monitoring.PROFILE_FILE not in manifest.get("files", {}):
+    body = registry.published_file(version, monitoring.PROFILE_FILE)
+    if body is None:
         raise StageError(f"version {version} has no {monitoring.PROFILE_FILE} in the registry "
                          "(published before profiles existed: retrain and publish)", exit_code=2)  # fmt: skip
-    key = version_prefix(version) + monitoring.PROFILE_FILE
-    body = registry.s3.get_object(Bucket=registry.bucket, Key=key)["Body"].read()
-    if hashlib.sha256(body).hexdigest() != manifest["files"][monitoring.PROFILE_FILE]["sha256"]:
-        raise RegistryError(f"s3://{registry.bucket}/{key} does not match its manifest")
-    where = f"s3://{registry.bucket}/{key}"
+    where = f"s3://{registry.bucket}/{version_prefix(version)}{monitoring.PROFILE_FILE}"
     return _check_profile(body, version, where), where
 
 
@@ -113,7 +108,7 @@ def table(checks: list[CheckResult]) -> str:
     return "\n".join([rows[0] + "  detail", *(f"{row}  {c.detail}" for row, c in zip(rows[1:], checks, strict=True))])
 
 
-def _release_url(settings: Any) -> str:
+def _release_url(settings: PipelineSettings) -> str:
     record = Deployment.read(settings.artifacts_dir)
     return record.release_url or record.endpoint_url
 

@@ -15,6 +15,7 @@ Only JSON and the LiteRT flatbuffer are ever read: no pickle, no code from the b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -117,6 +118,21 @@ class ModelRegistry:
         if champion is None:
             raise RegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
         return published_version(champion.get("version"), f"s3://{self.bucket}/{CHAMPION_KEY}")
+
+    def published_file(self, version: str, name: str) -> bytes | None:
+        """One file of a published version, checked against its manifest; None if the manifest lists no such file."""
+        version = published_version(version, "the requested version")
+        manifest = self.manifest(version)
+        if manifest is None:
+            raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
+        expected = manifest.get("files", {}).get(name)
+        if expected is None:
+            return None
+        key = version_prefix(version) + name
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        if hashlib.sha256(body).hexdigest() != expected.get("sha256"):
+            raise RegistryError(f"s3://{self.bucket}/{key} does not match its manifest")
+        return body
 
     def fetch_champion(self, cache_dir: Path) -> tuple[str, Path] | None:
         """(version, verified local copy) of the champion, or None when there is none yet."""

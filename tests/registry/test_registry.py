@@ -73,6 +73,20 @@ def test_tampered_object_and_tampered_cache_are_refused(registry, blessed, setti
     assert not (settings.model_cache_dir / version).exists(), "a bad download must not land in the cache"
 
 
+def test_one_published_file_is_read_only_as_its_manifest_says(registry, blessed):
+    """What the monitor reads of a version (its profile.json) is checked like a full fetch."""
+    files = candidate(blessed)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
+    version = manifest["version"]
+    profile = registry.published_file(version, "profile.json")
+    assert json.loads(profile)["model_version"] == version
+    assert registry.published_file(version, "notes.txt") is None  # not a file of the version
+    key = version_prefix(version) + "profile.json"
+    registry.s3.put_object(Bucket=registry.bucket, Key=key, Body=profile.replace(b"{", b"{ ", 1))
+    with pytest.raises(RegistryError, match="does not match its manifest"):
+        registry.published_file(version, "profile.json")
+
+
 def test_publishing_needs_a_valid_blessing_and_its_gate_report(blessed, tmp_path):
     model, reports = blessed
     unblessed = tmp_path / "unblessed"
