@@ -23,6 +23,23 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def bilstm_params():
+    """The second architecture at sizes that train in about 20 s on two busy cores."""
+    from pipeline.ml.hyperparameters import BiLSTMParameters
+
+    return BiLSTMParameters(max_tokens=3000, sequence_length=32, embedding_dim=16, lstm_units=8, max_epochs=2)
+
+
+@pytest.fixture(scope="session")
+def bilstm_dir(bilstm_params, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pipeline.ml.training import train
+
+    out = tmp_path_factory.mktemp("bilstm") / "candidate"
+    train(out, bilstm_params, with_anchors=False, log=lambda m: None)
+    return out
+
+
+@pytest.fixture(scope="session")
 def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A copy of the trained model that passed the real gate, and its reports directory."""
     from pipeline.gate import main as gate_main

@@ -222,6 +222,43 @@ def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_ke
     assert_still_serving(env, serving)
 
 
+def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(
+    workspace, bilstm_dir, relaxed_thresholds, tmp_path
+):
+    """Another architecture through the same stage commands (README "Bring your own model")."""
+    root, env = workspace
+    model, reports = tmp_path / "bilstm", tmp_path / "bilstm-reports"
+    shutil.copytree(bilstm_dir, model)
+    flags = ["--model", str(model), "--reports", str(reports), "--thresholds", str(relaxed_thresholds)]
+    # Weaker than the n-gram champion, it is blessed only without the comparison (tests/model/test_bilstm.py).
+    gated = stage(["pipeline.gate", *flags, "--no-champion"], env, root)
+    assert gated.returncode == 0, gated.stdout + gated.stderr
+    published = stage(["pipeline.publish", *flags], env, root)
+    assert published.returncode == 0, published.stdout + published.stderr
+    version = json.loads((model / "metadata.json").read_text())["version"]
+    # The shadow step compares it with the n-gram champion on the sanity texts; an architecture change
+    # is judged by the gate here, not by their agreement, so the steps run without it.
+    gates = tmp_path / "quality_gates"
+    shutil.copytree(REPO / "quality_gates", gates)
+    (gates / "delivery.toml").write_text(
+        (gates / "delivery.toml").read_text().replace("shadow = true", "shadow = false")
+    )
+    steps = {**env, "QUALITY_GATES_DIR": str(gates), "DELIVERY_HOLD_S": "0"}
+    deployed = stage(["pipeline.deploy", "--model-version", version], steps, root)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    smoke = stage(["pipeline.smoke"], env, root)
+    assert smoke.returncode == 0, smoke.stdout[-3000:] + smoke.stderr
+    endpoint = read(env, "deploy.json")["endpoint_url"]
+    assert get_json(f"{endpoint}/version")["model_version"] == version
+    request = urllib.request.Request(
+        f"{endpoint}/predict", json.dumps({"texts": ["a wonderful film", "a dull mess"]}).encode(),
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        answers = json.loads(resp.read())
+    assert [a["model_version"] for a in answers] == [version, version]
+
+
 def test_destroy_both_stacks(workspace):
     root, env = workspace
     s3, _ = aws_clients(env)

@@ -1,10 +1,8 @@
 """The second built-in architecture, the BiLSTM, through the same train, gate and serving path as the
 n-gram model: deterministic, judged by the same gate (blocked when it misses the floors or loses to an
 n-gram champion, blessed under relaxed thresholds), published to the (emulated) model bucket and served
-from it by `python -m sentiment serve`. The image and a release (build, deploy, smoke) run the same
-code on the same files; README "Bring your own model" shows a full `python -m pipeline` with it.
-
-Sizes are small so that it trains in about 20 s on two busy cores."""
+from it by `python -m sentiment serve`. tests/infra/test_release_lifecycle.py deploys it through the
+traffic steps and smoke-tests it with the unchanged stage commands (bilstm_dir: tests/conftest.py)."""
 
 import json
 import os
@@ -18,7 +16,6 @@ import pytest
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
 from pipeline.gate import main as gate_main
-from pipeline.ml.hyperparameters import BiLSTMParameters
 from pipeline.ml.training import train
 from pipeline.publish import publishable_files
 from pipeline.records import Blessing
@@ -30,15 +27,7 @@ from sentiment.runtime import SentimentModel
 pytestmark = pytest.mark.slow
 
 QUALITY_GATES = Path(__file__).resolve().parents[2] / "quality_gates"
-SMALL = BiLSTMParameters(max_tokens=3000, sequence_length=32, embedding_dim=16, lstm_units=8, max_epochs=2)
 TEXTS = ["a wonderful, moving film", "a dull, lifeless mess", "not good at all", "fine", "zzqx " * 40]
-
-
-@pytest.fixture(scope="module")
-def bilstm_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bilstm") / "candidate"
-    train(out, SMALL, with_anchors=False, log=lambda m: None)
-    return out
 
 
 @pytest.fixture
@@ -52,11 +41,11 @@ def gate(model_dir, reports, *extra):
     return gate_main(["--model", str(model_dir), "--reports", str(reports), *extra])
 
 
-def test_the_artifact_records_its_architecture_and_fixed_input_signature(bilstm_dir):
+def test_the_artifact_records_its_architecture_and_fixed_input_signature(bilstm_dir, bilstm_params):
     meta = artifact.verify(bilstm_dir)
     assert meta["architecture"] == {"name": "bilstm", "version": 1}
     assert meta["inputs"] == [{"name": "ids", "shape": [1, 32], "dtype": "int32"}]
-    assert meta["hyperparameters"] == SMALL.as_dict()
+    assert meta["hyperparameters"] == bilstm_params.as_dict()
     vocabulary = json.loads((bilstm_dir / artifact.VOCABULARY_FILE).read_text())
     assert vocabulary["kind"] == "token_ids" and len(vocabulary["tokens"]) == 3000
 
@@ -90,8 +79,8 @@ def test_a_model_exported_with_a_fixed_batch_of_four_gets_padded_slices(bilstm_d
     np.testing.assert_allclose(batched.scores(TEXTS[:1]), expected[:1], atol=1e-6)
 
 
-def test_same_data_seed_and_sizes_give_byte_identical_serving_files(bilstm_dir, tmp_path):
-    again = train(tmp_path / "again", SMALL, with_anchors=False, log=lambda m: None).metadata
+def test_same_data_seed_and_sizes_give_byte_identical_serving_files(bilstm_dir, bilstm_params, tmp_path):
+    again = train(tmp_path / "again", bilstm_params, with_anchors=False, log=lambda m: None).metadata
     first = artifact.verify(bilstm_dir)
     for name in artifact.SERVING_FILES:
         assert again["files"][name] == first["files"][name], name
