@@ -26,7 +26,7 @@ class ErrorShare:
 
     def __init__(self, share: float) -> None:
         self.share = share
-        self.random = random.Random()  # noqa: S311 - a test fault, not security
+        self.random = random.Random()  # noqa: S311  # nosec B311 - a test fault, not security
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict) -> None:
         if req.method == "POST" and req.uri_template == PREDICT and self.random.random() < self.share:

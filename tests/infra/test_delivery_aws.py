@@ -138,7 +138,7 @@ def listener_weights(settings) -> dict[str, int]:
     return {names[g["TargetGroupArn"]]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
 
 
-def test_the_listener_weighs_the_candidate_as_the_terraform_variable_says(stack):
+def test_the_listener_splits_traffic_as_the_terraform_variable_says(stack):
     tf, settings = stack["tf"], stack["settings"]
     name = f"{settings.project_name}-local"
     live, candidate_group = f"{name}-tg", f"{name[:26]}-cand"
