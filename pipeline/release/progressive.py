@@ -312,7 +312,7 @@ class Progressive:
         parts = [
             f"live answers candidate {k['live_requests']} / champion {c['live_requests']}"
             f" (candidate share {fmt(measured['candidate_live_share'], '{:.1%}')})",
-            f"candidate 5xx {fmt(k['error_rate'], '{:.3f}')}, p99 <= {fmt(k['p99_ms'], '{:g}')} ms",
+            f"candidate 5xx {fmt(k['error_rate'], '{:.3f}')}, p99 {fmt(k['p99_ms'], '{:.1f}')} ms",
             f"positive share {fmt(k['positive_share'], '{:.2f}')} vs {fmt(c['positive_share'], '{:.2f}')}",
         ]
         if "shadow" in measured:
