@@ -1,8 +1,5 @@
-"""The monitor's statistics and windows on hand-made samples (the live tests send real traffic).
-
-The service has no request that makes it answer 5xx (bad input is 4xx, tested in tests/api), so the
-error-rate breach is shown here on a window of samples as /metrics would hold them.
-"""
+"""The monitor's statistics and windows on hand-made samples (the live tests send real traffic,
+including to a release whose test fault answers 5xx: test_monitor_live.py)."""
 
 import math
 import tomllib

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,19 @@ def test_bad_setup_exits_2_with_one_line(release, artifacts, tmp_path):
     assert out.returncode == 2 and out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
     out = monitor(tmp_path / "empty", "--url", release, "--profile", str(tmp_path / "missing.json"))
     assert out.returncode == 2 and "cannot read the profile" in out.stderr
+
+
+def test_a_release_answering_5xx_is_a_breach_naming_its_error_rate(failing_release, artifacts):
+    assert monitor(artifacts, "--url", failing_release, "--mark").returncode == 0
+    failed = 0
+    for text in SANITY:
+        try:
+            send(failing_release, [text])
+        except urllib.error.HTTPError as error:
+            assert error.code == 500
+            failed += 1
+    assert failed, "the fault answered no 500"
+    out = monitor(artifacts, "--url", failing_release)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "BREACH error_rate" in out.stdout and "DRIFT" not in out.stdout
+    assert report(artifacts)["breaches"] == ["health.error_rate"]
