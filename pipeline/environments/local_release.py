@@ -114,14 +114,7 @@ def parked(state_dir: Path) -> processes.Recorded | None:
 
 def retire_parked(state_dir: Path) -> bool:
     """Stop the parked release, if any; True if one was running."""
-    state = _parked_state(state_dir)
-    recorded = state.read()
-    if recorded is None:
-        return False
-    running = recorded.is_ours
-    _retire(recorded)
-    state.clear()
-    return running
+    return _retire_recorded(_parked_state(state_dir))
 
 
 def restore_parked(state_dir: Path, switch: Callable[[int], None]) -> processes.Recorded | None:
@@ -161,7 +154,11 @@ def _retire(recorded: processes.Recorded) -> None:
 def stop(state_dir: Path) -> bool:
     """Stop the recorded release (and a parked one); True if it was running."""
     retire_parked(state_dir)
-    state = _state(state_dir)
+    return _retire_recorded(_state(state_dir))
+
+
+def _retire_recorded(state: processes.StateFile) -> bool:
+    """Stop the release a state file records and forget it; True if it was still running."""
     recorded = state.read()
     if recorded is None:
         return False
