@@ -40,8 +40,8 @@ def _first_to_fail() -> bool:
 
 try:
     _settings = get_settings()
+    _fault = faults.configured(_settings.sentiment_test_fault)  # tests only (sentiment.faults); None by default
     _model = load_model(_settings)
-    _fault = faults.configured()  # SENTIMENT_TEST_FAULT: tests only (see sentiment.faults); None by default
 except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydantic's ValidationError
     if _first_to_fail():
         print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)

@@ -12,7 +12,6 @@ abort such a release by themselves.
 
 from __future__ import annotations
 
-import os
 import random
 
 import falcon
@@ -66,7 +65,7 @@ def parse(value: str) -> object:
     raise ValueError(f"{VARIABLE}={value!r}: expected error_share:<0-1> or flip_labels")
 
 
-def configured() -> object | None:
-    """The middleware SENTIMENT_TEST_FAULT asks for; None when it is unset or empty (the default)."""
-    value = os.environ.get(VARIABLE, "").strip()
+def configured(value: str) -> object | None:
+    """The middleware a SENTIMENT_TEST_FAULT value asks for; None when it is empty (the default)."""
+    value = value.strip()
     return parse(value) if value else None

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     image_ref: str = Field("", description="Image reference of the running release, reported by /version")
     git_sha: str = Field("", description="Git revision of the running code, reported by /version")
+    sentiment_test_fault: str = Field(
+        "", description="Tests only: a fault to inject (sentiment.faults); empty in every shipped configuration"
+    )
 
     @field_validator("model_version")
     @classmethod

@@ -109,3 +109,16 @@ def test_the_wsgi_module_that_cannot_start_exits_with_gunicorns_boot_error_code(
     )
     assert_one_line(out.stderr, out.returncode, "PROJECT_ENV")
     assert out.returncode == 3  # gunicorn's WORKER_BOOT_ERROR: it halts instead of respawning the worker
+
+
+def test_an_unknown_test_fault_stops_the_service_at_start_in_one_line(clean_env, tmp_path, trained_dir):
+    env = {**clean_env, "MODEL_DIR": str(trained_dir), "SENTIMENT_TEST_FAULT": "error_share:2"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import sentiment.app"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert_one_line(out.stderr, out.returncode, "SENTIMENT_TEST_FAULT='error_share:2'")
