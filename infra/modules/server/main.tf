@@ -28,27 +28,24 @@ data "aws_ami" "al2023" {
 locals {
   scale_out = var.replicas > 1
   ami_id    = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
-  user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
-    image         = var.image
-    registry      = split("/", var.image)[0]
-    model_version = var.model_version
+  # The live release and, in scale-out mode's delivery steps, a candidate beside it (the live one's
+  # values when there is none): each server runs one of them, from the same template.
+  candidate = var.candidate != null ? var.candidate : { image = var.image, model_version = var.model_version, weight = 0 }
+  releases = {
+    live      = { image = var.image, model_version = var.model_version }
+    candidate = { image = local.candidate.image, model_version = local.candidate.model_version }
+  }
+  user_data_of = { for name, release in local.releases : name => templatefile("${path.module}/templates/user_data.sh.tftpl", {
+    image         = release.image
+    registry      = split("/", release.image)[0]
+    model_version = release.model_version
     model_bucket  = var.model_bucket_name
     region        = data.aws_region.current.name
     port          = var.port
     # The container answers on loopback only; HAProxy (in the user data) holds the public port.
     service_port = var.port == 8001 ? 8002 : 8001
-  })
-  # Scale-out mode's second release (delivery steps); the live one's values when there is none.
-  candidate = var.candidate != null ? var.candidate : { image = var.image, model_version = var.model_version, weight = 0 }
-  candidate_user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
-    image         = local.candidate.image
-    registry      = split("/", local.candidate.image)[0]
-    model_version = local.candidate.model_version
-    model_bucket  = var.model_bucket_name
-    region        = data.aws_region.current.name
-    port          = var.port
-    service_port  = var.port == 8001 ? 8002 : 8001
-  })
+  }) }
+  user_data = local.user_data_of["live"]
 }
 
 resource "aws_security_group" "this" {

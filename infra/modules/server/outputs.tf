@@ -27,12 +27,12 @@ output "autoscaling_group_name" {
 
 output "launch_template_id" {
   description = "Launch template of the servers in scale-out mode; null with one server."
-  value       = local.scale_out ? aws_launch_template.this[0].id : null
+  value       = local.scale_out ? aws_launch_template.this["live"].id : null
 }
 
 output "launch_template_version" {
   description = "Launch template version the Auto Scaling group runs; null with one server."
-  value       = local.scale_out ? aws_launch_template.this[0].latest_version : null
+  value       = local.scale_out ? aws_launch_template.this["live"].latest_version : null
 }
 
 output "traffic_weights" {

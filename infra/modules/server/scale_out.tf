@@ -10,6 +10,7 @@ locals {
   # Delivery steps: the listener splits requests between the live and the candidate target group.
   canary           = local.scale_out && var.candidate != null
   candidate_weight = local.canary ? local.candidate.weight : 0
+  launched         = local.scale_out ? (local.canary ? ["live", "candidate"] : ["live"]) : []
 }
 
 resource "aws_security_group" "alb" {
@@ -39,14 +40,15 @@ resource "aws_security_group" "alb" {
   }
 }
 
+# One template per release: the live one, and the candidate while a delivery runs (var.candidate).
 resource "aws_launch_template" "this" {
   #checkov:skip=CKV_AWS_341:hop limit 2 lets the container reach IMDSv2 (tokens required) through docker's bridge.
-  count         = local.scale_out ? 1 : 0
-  name_prefix   = "${var.name}-"
+  for_each      = toset(local.launched)
+  name_prefix   = each.key == "live" ? "${var.name}-" : "${var.name}-candidate-"
   image_id      = local.ami_id
   instance_type = var.instance_type
   ebs_optimized = true
-  user_data     = base64encode(local.user_data)
+  user_data     = base64encode(local.user_data_of[each.key])
   tags          = var.tags
 
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -79,6 +81,12 @@ resource "aws_launch_template" "this" {
   lifecycle {
     ignore_changes = [tag_specifications]
   }
+}
+
+# Where earlier versions of this module kept the live release's template.
+moved {
+  from = aws_launch_template.this[0]
+  to   = aws_launch_template.this["live"]
 }
 
 # The group's tags do not inherit the provider's default_tags; its instances should have them.
@@ -230,8 +238,8 @@ resource "aws_autoscaling_group" "this" {
   health_check_grace_period = 300 # docker install + image pull + model fetch on first boot
 
   launch_template {
-    id      = aws_launch_template.this[0].id
-    version = aws_launch_template.this[0].latest_version
+    id      = aws_launch_template.this["live"].id
+    version = aws_launch_template.this["live"].latest_version
   }
 
   dynamic "instance_refresh" {
@@ -269,47 +277,8 @@ resource "aws_autoscaling_policy" "cpu" {
 }
 
 # The candidate release of a delivery (var.candidate): the same server with the candidate's image and
-# model, in its own group and target group, so the listener can weigh it against the live one.
-
-resource "aws_launch_template" "candidate" {
-  #checkov:skip=CKV_AWS_341:hop limit 2 lets the container reach IMDSv2 (tokens required) through docker's bridge.
-  count         = local.canary ? 1 : 0
-  name_prefix   = "${var.name}-candidate-"
-  image_id      = local.ami_id
-  instance_type = var.instance_type
-  ebs_optimized = true
-  user_data     = base64encode(local.candidate_user_data)
-  tags          = var.tags
-
-  vpc_security_group_ids = [aws_security_group.this.id]
-
-  iam_instance_profile {
-    name = aws_iam_instance_profile.this.name
-  }
-
-  monitoring {
-    enabled = var.detailed_monitoring
-  }
-
-  metadata_options {
-    http_endpoint               = "enabled"
-    http_tokens                 = "required"
-    http_put_response_hop_limit = 2
-  }
-
-  block_device_mappings {
-    device_name = "/dev/xvda"
-    ebs {
-      volume_type = "gp3"
-      volume_size = var.root_volume_size
-      encrypted   = true
-    }
-  }
-
-  lifecycle {
-    ignore_changes = [tag_specifications]
-  }
-}
+# model (its launch template above), in its own group and target group, so the listener can weigh it
+# against the live one.
 
 # Kept for as long as the load balancer (weight 0 without a candidate): the listener always forwards to
 # both groups, so a release never has to delete a target group that a listener still names.
@@ -345,8 +314,8 @@ resource "aws_autoscaling_group" "candidate" {
   health_check_grace_period = 300
 
   launch_template {
-    id      = aws_launch_template.candidate[0].id
-    version = aws_launch_template.candidate[0].latest_version
+    id      = aws_launch_template.this["candidate"].id
+    version = aws_launch_template.this["candidate"].latest_version
   }
 
   dynamic "tag" {
