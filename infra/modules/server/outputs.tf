@@ -37,12 +37,12 @@ output "launch_template_version" {
 
 output "traffic_weights" {
   description = "Percent of the load balancer's requests per target group: live and candidate; null with one server."
-  value       = local.scale_out ? { live = 100 - local.candidate_weight, candidate = local.candidate_weight } : null
+  value       = local.scale_out ? local.weights : null
 }
 
 output "candidate_target_group_arn" {
   description = "Target group of a candidate release (weight 0 without one); null with one server."
-  value       = local.scale_out ? aws_lb_target_group.candidate[0].arn : null
+  value       = local.scale_out ? aws_lb_target_group.this["candidate"].arn : null
 }
 
 output "user_data" {

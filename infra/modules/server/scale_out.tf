@@ -11,6 +11,9 @@ locals {
   canary           = local.scale_out && var.candidate != null
   candidate_weight = local.canary ? local.candidate.weight : 0
   launched         = local.scale_out ? (local.canary ? ["live", "candidate"] : ["live"]) : []
+  # Both target groups live as long as the load balancer; the listener forwards with these weights.
+  weights            = { live = 100 - local.candidate_weight, candidate = local.candidate_weight }
+  target_group_names = { live = "${local.resource_name}-tg", candidate = "${substr(var.name, 0, 26)}-cand" }
 }
 
 resource "aws_security_group" "alb" {
@@ -83,10 +86,15 @@ resource "aws_launch_template" "this" {
   }
 }
 
-# Where earlier versions of this module kept the live release's template.
+# Where earlier versions of this module kept the live release's template and target group.
 moved {
   from = aws_launch_template.this[0]
   to   = aws_launch_template.this["live"]
+}
+
+moved {
+  from = aws_lb_target_group.this[0]
+  to   = aws_lb_target_group.this["live"]
 }
 
 # The group's tags do not inherit the provider's default_tags; its instances should have them.
@@ -116,14 +124,17 @@ resource "aws_lb" "this" {
   }
 }
 
+# One per release, live and candidate. The candidate's is kept for as long as the load balancer (weight 0
+# without a candidate): the listener always forwards to both, so a release never has to delete a target
+# group that a listener still names.
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the servers stays inside the VPC.
-  count                = local.scale_out ? 1 : 0
-  name                 = "${local.resource_name}-tg"
+  for_each             = local.scale_out ? local.target_group_names : {}
+  name                 = each.value
   port                 = var.port
   protocol             = "HTTP"
   vpc_id               = data.aws_vpc.default.id
-  deregistration_delay = 30 # gunicorn's graceful timeout is 20 s
+  deregistration_delay = 30 # the service's graceful stop takes up to 20 s (SERVE_GRACEFUL_TIMEOUT)
   tags                 = var.tags
 
   health_check {
@@ -152,13 +163,12 @@ resource "aws_lb_listener" "http" {
     dynamic "forward" {
       for_each = local.https ? [] : [1]
       content {
-        target_group {
-          arn    = aws_lb_target_group.this[0].arn
-          weight = 100 - local.candidate_weight
-        }
-        target_group {
-          arn    = aws_lb_target_group.candidate[0].arn
-          weight = local.candidate_weight
+        dynamic "target_group" {
+          for_each = aws_lb_target_group.this
+          content {
+            arn    = target_group.value.arn
+            weight = local.weights[target_group.key]
+          }
         }
       }
     }
@@ -188,13 +198,12 @@ resource "aws_lb_listener" "https" {
     dynamic "forward" {
       for_each = [1]
       content {
-        target_group {
-          arn    = aws_lb_target_group.this[0].arn
-          weight = 100 - local.candidate_weight
-        }
-        target_group {
-          arn    = aws_lb_target_group.candidate[0].arn
-          weight = local.candidate_weight
+        dynamic "target_group" {
+          for_each = aws_lb_target_group.this
+          content {
+            arn    = target_group.value.arn
+            weight = local.weights[target_group.key]
+          }
         }
       }
     }
@@ -233,7 +242,7 @@ resource "aws_autoscaling_group" "this" {
   max_size                  = local.autoscaling ? max(var.max_replicas, var.replicas) : var.replicas
   desired_capacity          = local.autoscaling ? null : var.replicas # the scaling policy owns it then
   vpc_zone_identifier       = data.aws_subnets.default.ids
-  target_group_arns         = [aws_lb_target_group.this[0].arn]
+  target_group_arns         = [aws_lb_target_group.this["live"].arn]
   health_check_type         = "ELB"
   health_check_grace_period = 300 # docker install + image pull + model fetch on first boot
 
@@ -277,30 +286,8 @@ resource "aws_autoscaling_policy" "cpu" {
 }
 
 # The candidate release of a delivery (var.candidate): the same server with the candidate's image and
-# model (its launch template above), in its own group and target group, so the listener can weigh it
+# model (its launch template and target group above), in its own group, so the listener can weigh it
 # against the live one.
-
-# Kept for as long as the load balancer (weight 0 without a candidate): the listener always forwards to
-# both groups, so a release never has to delete a target group that a listener still names.
-resource "aws_lb_target_group" "candidate" {
-  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the servers stays inside the VPC.
-  count                = local.scale_out ? 1 : 0
-  name                 = "${substr(var.name, 0, 26)}-cand"
-  port                 = var.port
-  protocol             = "HTTP"
-  vpc_id               = data.aws_vpc.default.id
-  deregistration_delay = 30
-  tags                 = var.tags
-
-  health_check {
-    path                = "/ready"
-    matcher             = "200"
-    interval            = 15
-    timeout             = 5
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-}
 
 resource "aws_autoscaling_group" "candidate" {
   count                     = local.canary ? 1 : 0
@@ -309,7 +296,7 @@ resource "aws_autoscaling_group" "candidate" {
   max_size                  = var.replicas
   desired_capacity          = var.replicas
   vpc_zone_identifier       = data.aws_subnets.default.ids
-  target_group_arns         = [aws_lb_target_group.candidate[0].arn]
+  target_group_arns         = [aws_lb_target_group.this["candidate"].arn]
   health_check_type         = "ELB"
   health_check_grace_period = 300
 
