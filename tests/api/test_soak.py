@@ -1,5 +1,5 @@
-"""The soak script (`python -m bench soak`): 60 s of wrk at concurrency 64 against gunicorn, 0 errors,
-worker RSS growth < 10%. About 70 s."""
+"""The soak script (`python -m bench soak`): 60 s of wrk at concurrency 64 against the default server
+(`python -m sentiment serve`, Granian), 0 errors, worker RSS growth < 10%. About 70 s."""
 
 import json
 import os
