@@ -14,7 +14,7 @@ import yaml
 from jenkins_harness import JENKINSFILE, REPO, groovy_env, require_groovy, run, scenario
 from tree_sitter import Language, Parser
 
-KIT = REPO / "jenkins"
+KIT = REPO / "infra" / "jenkins"
 HADOLINT = REPO / ".venv-tools" / "bin" / "hadolint"
 CASC = yaml.safe_load((KIT / "casc.yaml").read_text())
 
@@ -170,7 +170,7 @@ def test_casc_agent_label_and_job_match_the_jenkinsfile():
 
 def test_every_controller_variable_is_documented():
     text = (KIT / "casc.yaml").read_text()
-    docs = (REPO / "docs" / "jenkins.md").read_text()
+    docs = (KIT / "README.md").read_text()
     variables = set(re.findall(r"\$\{([A-Z0-9_]+)\}", text))
     assert {"JENKINS_ADMIN_PASSWORD", "SENTIMENT_API_AWS_PROD_SECRET_ACCESS_KEY"} <= variables
     assert not [v for v in sorted(variables) if v not in docs]

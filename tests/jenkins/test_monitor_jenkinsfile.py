@@ -1,4 +1,4 @@
-"""jenkins/Jenkinsfile.monitor, executed by the harness in plan mode: the scheduled monitor per environment."""
+"""infra/jenkins/Jenkinsfile.monitor, executed by the harness in plan mode: the scheduled monitor per environment."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from jenkins_harness import CREDENTIALS, JENKINSFILE, REPO, run, run_source, scenario, shell, statuses, steps
 
-MONITOR_JENKINSFILE = REPO / "jenkins" / "Jenkinsfile.monitor"
+MONITOR_JENKINSFILE = REPO / "infra" / "jenkins" / "Jenkinsfile.monitor"
 ENVS = ("dev", "qa", "prod")
 AWS = {"AWS_ACCESS_KEY_ID": "****", "AWS_SECRET_ACCESS_KEY": "****"}
 

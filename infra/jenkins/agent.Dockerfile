@@ -1,7 +1,7 @@
 # The `sentiment-api` build agent: Jenkins' official inbound agent (Debian bookworm, Java 17) with what the
 # Jenkinsfile's steps run: Python 3.11 with venv (bookworm's python3), git, Terraform, the docker CLI (the
 # engine is the host's, through its socket) and groovy (Debian's 2.4, for tests/jenkins).
-# Build: docker build -t sentiment-api-agent -f jenkins/agent.Dockerfile jenkins/   (docs/jenkins.md)
+# Build: docker build -t sentiment-api-agent -f infra/jenkins/agent.Dockerfile infra/jenkins/   (infra/jenkins/README.md)
 # Pin INBOUND_AGENT_TAG to a digest for reproducible agents.
 ARG INBOUND_AGENT_TAG=bookworm-jdk17
 FROM jenkins/inbound-agent:${INBOUND_AGENT_TAG}
@@ -21,7 +21,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # The docker CLI and buildx from Docker's own Debian repository (the daemon is not installed: mount the
-# host's /var/run/docker.sock and add its group, see docs/jenkins.md).
+# host's /var/run/docker.sock and add its group, see infra/jenkins/README.md).
 # hadolint ignore=DL3008
 RUN install -m 0755 -d /etc/apt/keyrings \
     && curl -fsSL https://download.docker.com/linux/debian/gpg -o /etc/apt/keyrings/docker.asc \

@@ -1,5 +1,5 @@
 # The Jenkins controller: the official LTS image with the plugins of plugins.txt and the configuration as
-# code of casc.yaml. Build: docker build -t sentiment-api-jenkins -f jenkins/controller.Dockerfile jenkins/
+# code of casc.yaml. Build: docker build -t sentiment-api-jenkins -f infra/jenkins/controller.Dockerfile infra/jenkins/
 # Pin the tag (or a digest) of the LTS line you run.
 ARG JENKINS_TAG=lts-jdk17
 FROM jenkins/jenkins:${JENKINS_TAG}
