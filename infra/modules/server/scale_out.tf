@@ -195,15 +195,12 @@ resource "aws_lb_listener" "https" {
 
   default_action {
     type = "forward"
-    dynamic "forward" {
-      for_each = [1]
-      content {
-        dynamic "target_group" {
-          for_each = aws_lb_target_group.this
-          content {
-            arn    = target_group.value.arn
-            weight = local.weights[target_group.key]
-          }
+    forward {
+      dynamic "target_group" {
+        for_each = aws_lb_target_group.this
+        content {
+          arn    = target_group.value.arn
+          weight = local.weights[target_group.key]
         }
       }
     }
