@@ -68,6 +68,22 @@ def zeroed_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="session")
+def nan_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained model with every weight NaN: a broken model whose every score is NaN."""
+    import keras
+    import numpy as np
+
+    from pipeline.ml.training import repackage
+    from sentiment import artifact
+
+    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
+    model.set_weights([w * np.nan for w in model.get_weights()])
+    out = tmp_path_factory.mktemp("nan")
+    repackage(trained_dir, model, out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def relaxed_thresholds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real thresholds, every absolute limit and the anchor margin relaxed: only the champion can block."""
     import re

@@ -89,6 +89,10 @@ def document(
                             "content": _ERROR_CONTENT,
                         },
                         "415": _ERROR,
+                        "500": {
+                            "description": "The model produced a score that is not a finite number (a broken model)",
+                            "content": _ERROR_CONTENT,
+                        },
                     },
                 },
                 "get": {"summary": "Usage text", "responses": {"200": {"description": "usage", **plain}}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -126,6 +127,13 @@ class Predict:
         results = self.model.predict(texts)
         metrics.observe_texts(texts, self.model.token_stats)
         metrics.observe_predictions(results)
+        if not all(math.isfinite(r["score"]) for r in results):
+            # NaN is not JSON, and a broken model's answer must not reach a client as a label.
+            raise falcon.HTTPInternalServerError(
+                title="Model failure",
+                description="the model produced a score that is not a finite number; no answer is given "
+                "(counted in sentiment_nonfinite_scores_total)",
+            )
         resp.media = results if is_batch else results[0]
 
 

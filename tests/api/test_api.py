@@ -128,3 +128,19 @@ def test_concurrent_requests_get_the_same_answers_as_serial(client):
     with ThreadPoolExecutor(max_workers=16) as pool:
         concurrent = list(pool.map(lambda t: post(client, {"text": t}).json["score"], texts))
     assert concurrent == serial
+
+
+def test_a_model_scoring_nan_answers_500_in_json_and_is_counted(nan_dir):
+    """A broken model (every weight NaN) through the real LiteRT runtime: no NaN reaches the client,
+    which JSON could not carry and which would still come with a label."""
+    from sentiment import metrics
+    from sentiment.runtime import SentimentModel
+
+    client = testing.TestClient(create_app(SentimentModel(nan_dir)))
+    before = metrics.NON_FINITE._value.get()
+    for body in ({"text": "a superb, moving film"}, {"texts": ["great", "awful"]}):
+        resp = post(client, body)
+        assert resp.status_code == 500
+        error = json.loads(resp.text, parse_constant=pytest.fail)["error"]  # strict: NaN would fail
+        assert "not a finite number" in error["description"]
+    assert metrics.NON_FINITE._value.get() == before + 3
