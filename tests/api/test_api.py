@@ -144,3 +144,16 @@ def test_a_model_scoring_nan_answers_500_in_json_and_is_counted(nan_dir):
         error = json.loads(resp.text, parse_constant=pytest.fail)["error"]  # strict: NaN would fail
         assert "not a finite number" in error["description"]
     assert metrics.NON_FINITE._value.get() == before + 3
+
+
+def test_a_worker_freezes_what_it_loaded_so_full_collections_skip_the_model(trained_dir, clean_env, tmp_path):
+    """The WSGI module, as a worker imports it: the model and its vocabulary end up in the collector's
+    permanent generation (a full collection scanning them stalled the worker for 11-15 ms)."""
+    import subprocess
+    import sys
+
+    code = "import gc, sentiment.app; print(gc.get_freeze_count())"
+    env = {**clean_env, "MODEL_DIR": str(trained_dir), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) > 10_000
