@@ -2,8 +2,8 @@
 and the live counterparts of the model's reference profile (text length, out-of-vocabulary share) at the
 bucket edges of `sentiment.monitoring`, rejected inputs by reason, non-finite scores and the model's age.
 
-Every label has a fixed, small set of values (routes, status codes, reasons, labels, the model version);
-no request text is stored, only bucket counts.
+Every label has a fixed, small set of values (routes, methods, status codes, reasons, labels, the model
+version); no request text is stored, only bucket counts.
 
 Under Granian and gunicorn every worker is a process, so the metrics use prometheus_client's
 multiprocess mode (PROMETHEUS_MULTIPROC_DIR, set by sentiment.serve or sentiment.gunicorn_conf
@@ -62,8 +62,11 @@ MODEL = Gauge("sentiment_model_info", "The model version this process serves (va
 # worker dies only because the server marks it dead (mark_process_dead removes its live gauges).
 WORKERS = Gauge("sentiment_worker_processes", "Worker processes serving", multiprocess_mode="livesum")
 
-# Paths no route matches share one label, so random URLs cannot blow up the series count.
+# Paths no route matches share one label, so random URLs cannot blow up the series count;
+# likewise methods HTTP does not define (a client may send any token as a method).
 UNMATCHED = "unmatched"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
+OTHER_METHOD = "other"
 
 
 # (status, words in the error description) -> reason, first match wins; the description's variable parts
@@ -131,7 +134,8 @@ class RequestMetrics:
     ) -> None:
         route = req.uri_template or UNMATCHED
         status = str(resp.status_code)
-        REQUESTS.labels(route, req.method, status).inc()
+        method = req.method if req.method in METHODS else OTHER_METHOD
+        REQUESTS.labels(route, method, status).inc()
         started = getattr(req.context, "started", None)
         if started is not None:
             LATENCY.labels(route, status).observe(time.perf_counter() - started)

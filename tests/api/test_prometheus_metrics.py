@@ -41,6 +41,21 @@ def test_metrics_count_requests_by_route_and_status_and_observe_scores(model):
     assert value(after, "sentiment_model_info", version=model.version) == 1
 
 
+@pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")  # the test client's validator notes the method
+def test_made_up_methods_share_one_label_so_clients_cannot_add_series(model):
+    client = testing.TestClient(create_app(model))
+    before = samples(client.simulate_get("/metrics").text)
+    for method in ("FOO1", "FOO2", "BAR3"):
+        assert client.simulate_request(method, "/predict").status_code in (400, 405)
+    after = samples(client.simulate_get("/metrics").text)
+    methods = {dict(labels).get("method") for name, labels in after if name == "sentiment_requests_total"}
+    assert not methods & {"FOO1", "FOO2", "BAR3"}
+    counted = [value(after, "sentiment_requests_total", route="/predict", method="other", status=str(code))
+               - value(before, "sentiment_requests_total", route="/predict", method="other", status=str(code))
+               for code in (400, 405)]  # fmt: skip
+    assert sum(counted) == 3
+
+
 @pytest.mark.slow
 def test_metrics_add_up_across_gunicorn_workers(gunicorn_two_workers):
     url = f"http://127.0.0.1:{gunicorn_two_workers[1]}"
