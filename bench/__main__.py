@@ -4,10 +4,13 @@ serve: starts, side by side on loopback ports, the service as `python -m sentime
 (Granian, the default), the same under the gunicorn configuration (`--server gunicorn`), a
 FastAPI + uvicorn peer serving the same artifact through sentiment.runtime (bench/fastapi_app.py,
 `uvicorn --workers N`, as FastAPI's docs start it) and the naive per-request Keras baseline
-(bench/naive_app.py under gunicorn); all with the same number of workers. Then, in rounds, loads
-each with wrk (POST /predict with a sanity-set text at c32, plus c8 and GET /health, the server's
-own ceiling, for the default server and gunicorn), and reports req/s, p50/p99, the workers' CPU
-per request, launch-to-ready and worker RSS; ratios are medians of per-round ratios. With
+(bench/naive_app.py under gunicorn); all with the same number of workers. With HAProxy installed,
+also the floor: HAProxy answering /predict with a canned body and no application, so the same wrk
+load shows what latency the machine itself adds (wrk and the server share its cores). Then, in
+rounds, loads each with wrk (POST /predict with a sanity-set text at c32, plus c8 and GET /health,
+the server's own ceiling, for the default server and gunicorn), and reports req/s, p50/p99, the
+workers' CPU per request, launch-to-ready and worker RSS; ratios are medians of per-round ratios,
+and each target of the serving issue is reported as met or not. With
 `--second-model DIR` (an artifact of another architecture, e.g. a BiLSTM) the default server also
 serves that artifact, and its /predict runs in the same rounds beside the first model's. Writes
 artifacts/reports/bench.json.
@@ -57,7 +60,9 @@ SERVERS = {
     "gunicorn": "python -m sentiment serve --server gunicorn",
     "fastapi": "uvicorn bench.fastapi_app:app --workers N (FastAPI + uvicorn peer)",
     "naive": "gunicorn bench.naive_app:api (Keras model.predict per request)",
+    "floor": "haproxy answering a canned /predict body, no application: the machine's own latency",
 }
+FLOOR_BODY = '{"score": 0.211803, "label": "negative", "model_version": "000000000000"}'
 
 
 SECOND = "second"  # the default server with the --second-model artifact
@@ -72,8 +77,23 @@ def server_command(name: str, bind: str, workers: int) -> list[str]:
     if name == "fastapi":
         return [sys.executable, "-m", "uvicorn", "bench.fastapi_app:app", "--host", host, "--port", port,
                 "--workers", str(workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    if name == "floor":
+        return ["haproxy", "-db", "-f", str(floor_config(bind, workers))]
     assert name == "naive"
     return [*processes.gunicorn_command(bind, "bench.naive_app:api"), "--workers", str(workers)]
+
+
+def floor_config(bind: str, threads: int) -> Path:
+    """HAProxy answering every request itself with FLOOR_BODY: a server that costs next to nothing."""
+    config = (
+        f"global\n  nbthread {threads}\n"
+        "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n"
+        f"frontend floor\n  bind {bind}\n"
+        f"  http-request return status 200 content-type application/json string '{FLOOR_BODY}'\n"
+    )
+    with tempfile.NamedTemporaryFile("w", prefix="bench-floor-", suffix=".cfg", delete=False) as file:
+        file.write(config)
+    return Path(file.name)
 
 
 def start_server(name: str, model_dir: Path, workers: int) -> tuple[subprocess.Popen, str, float]:
@@ -100,7 +120,7 @@ def start_server(name: str, model_dir: Path, workers: int) -> tuple[subprocess.P
 
 def worker_pids(master: int) -> list[int]:
     """The server's worker processes: the master's children, less multiprocessing's resource tracker
-    (uvicorn's supervisor starts one)."""
+    (uvicorn's supervisor starts one); a server without children (HAProxy's threads) is its own worker."""
     pids = []
     for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
         try:
@@ -108,7 +128,7 @@ def worker_pids(master: int) -> list[int]:
                 pids.append(int(pid))
         except OSError:
             continue
-    return pids
+    return pids or [master]
 
 
 def worker_rss_mb(master: int) -> list[float]:
@@ -141,7 +161,7 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
     os.unlink(script.name)
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     num = r"([\d.]+)(us|ms|s)"
-    return {
+    run = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": _ms(*re.match(num, lat["50"]).groups()),
         "p99_ms": _ms(*re.match(num, lat["99"]).groups()),
@@ -149,6 +169,8 @@ def wrk(url: str, connections: int, seconds: int, body: str | None) -> dict[str,
         "non_2xx": float(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0.0,
         "errors": float(sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))),
     }
+    run["failed"] = run["errors"] + run["non_2xx"]
+    return run
 
 
 def workers_cpu_seconds(master: int) -> float:
@@ -166,7 +188,21 @@ def measured_wrk(master: int, url: str, connections: int, seconds: int, body: st
     before = workers_cpu_seconds(master)
     run = wrk(url, connections, seconds, body)
     run["cpu_us_per_request"] = round(1e6 * (workers_cpu_seconds(master) - before) / max(run["rps"] * seconds, 1), 1)
+    settle(master)
     return run
+
+
+def settle(master: int, timeout: float = 30.0) -> None:
+    """Wait until the server has finished the requests wrk left in flight (the naive baseline's 32
+    take it seconds), so that the next run does not share the cores with them."""
+    deadline = time.monotonic() + timeout
+    busy = workers_cpu_seconds(master)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = workers_cpu_seconds(master)
+        if now - busy < 0.01:  # under 5% of a core
+            return
+        busy = now
 
 
 # (server, run name, path, connections): each round makes every run once, back to back.
@@ -178,6 +214,18 @@ RUNS = [
     ("gunicorn", "gunicorn_health_c32", "/health", 32),
     ("fastapi", "fastapi_predict_c32", "/predict", 32),
     ("naive", "naive_keras_c32", "/predict", 32),
+    ("floor", "floor_c32", "/predict", 32),
+]
+
+# The serving issue's targets for the default server: (what, bench.json value, limit, at least?).
+TARGETS = [
+    ("/predict req/s over the FastAPI peer", ("ratios", "predict_vs_fastapi"), 2.0, True),
+    ("/predict req/s over the gunicorn configuration", ("ratios", "predict_vs_gunicorn"), 1.8, True),
+    ("/predict req/s over the naive Keras baseline", ("ratios", "predict_vs_naive"), 100.0, True),
+    ("/predict p99 at c32, ms", ("runs", "predict_c32", "p99_ms"), 10.0, False),
+    ("/predict errors and non-2xx at c32, all rounds", ("failed_requests", "predict_c32"), 0.0, False),
+    ("launch to ready, s", ("launch_to_ready_s", "default"), 1.0, False),
+    ("largest worker RSS, MB", ("worker_rss_max_mb", "default"), 100.0, False),
 ]
 
 
@@ -195,6 +243,10 @@ def serve(seconds: int, workers: int, rounds: int, second_model: Path | None = N
     model_dir = settings.serving_model_dir.resolve()
     servers = dict(SERVERS)
     planned = list(RUNS)
+    if shutil.which("haproxy") is None:
+        print("bench: haproxy is not installed: no floor run (apt-get install haproxy)", flush=True)
+        del servers["floor"]
+        planned = [run for run in planned if run[0] != "floor"]
     models = {"default": model_summary(model_dir)}
     if second_model is not None:
         second_model = second_model.resolve()
@@ -229,13 +281,28 @@ def serve(seconds: int, workers: int, rounds: int, second_model: Path | None = N
         results["launch_to_ready_s"] = {name: round(s, 3) for name, s in launch.items()}
         rss = {name: worker_rss_mb(proc.pid) for name, (proc, _) in started.items()}
         results["worker_rss_mb"] = {name: [round(r, 1) for r in values] for name, values in rss.items()}
+        results["worker_rss_max_mb"] = {name: max(values) for name, values in results["worker_rss_mb"].items()}
     finally:
         for proc, _ in started.values():
             processes.stop_group(proc.pid)
     built = ImageRecord.path(settings.artifacts_dir).exists()
     size = ImageRecord.read(settings.artifacts_dir).size_bytes if built else None
     results["image_size_mb"] = round(size / 1e6) if size else None
-    return {**results, **summarise(by_round)}
+    results.update(summarise(by_round))
+    results["targets"] = check_targets(results)
+    return results
+
+
+def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with this run's value and whether it is met."""
+    checked = []
+    for what, path, limit, at_least in TARGETS:
+        value: Any = results
+        for key in path:
+            value = value[key]
+        met = value >= limit if at_least else value <= limit
+        checked.append({"target": what, "value": value, "limit": limit, "at_least": at_least, "met": met})
+    return checked
 
 
 def _median(values: list[float]) -> float:
@@ -267,6 +334,7 @@ def summarise(by_round: list[dict[str, dict[str, float]]]) -> dict[str, Any]:
             name: sorted((r[name] for r in by_round), key=lambda run: run["rps"])[len(by_round) // 2] for name in names
         },
         "all_rps": {name: [r[name]["rps"] for r in by_round] for name in names},
+        "failed_requests": {name: sum(r[name]["failed"] for r in by_round) for name in names},
         "ratios": {name: round(_median(values), 3) for name, values in per_round.items()},
     }
 
@@ -300,6 +368,16 @@ def format_serve(results: dict[str, Any]) -> str:
     )
     if "second_vs_predict" in ratios:
         lines.append(f"second model's /predict over the first's at c32: {ratios['second_vs_predict']:.3f}x")
+    if "floor_c32" in results["runs"]:
+        floor = results["runs"]["floor_c32"]
+        lines.append(
+            f"the machine's floor (HAProxy, no application) at c32: p50 {floor['p50_ms']:.2f} ms, "
+            f"p99 {floor['p99_ms']:.2f} ms at {floor['rps']:.0f} req/s"
+        )
+    for target in results["targets"]:
+        sign = ">=" if target["at_least"] else "<="
+        verdict = "met" if target["met"] else "NOT MET"
+        lines.append(f"target {target['target']}: {target['value']:g} {sign} {target['limit']:g}: {verdict}")
     return "\n".join(lines)
 
 
