@@ -9,8 +9,10 @@ emulator's bucket lifecycle).
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
@@ -21,6 +23,7 @@ import pytest
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
+from pipeline.environments.load_balancer import LoadBalancer
 
 pytestmark = [
     pytest.mark.slow,
@@ -73,6 +76,15 @@ def aws_clients(env):
 def get_json(url):
     with urllib.request.urlopen(url, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+def gates_without_shadow(tmp_path):
+    """quality_gates/ with delivery.toml's shadow step off: the candidate goes straight to live traffic."""
+    gates = tmp_path / "quality_gates"
+    shutil.copytree(REPO / "quality_gates", gates)
+    config = gates / "delivery.toml"
+    config.write_text(config.read_text().replace("shadow = true", "shadow = false"))
+    return gates
 
 
 def test_provision_twice_creates_then_changes_nothing(workspace):
@@ -170,11 +182,7 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     assert read(env, "reports/delivery.json")["aborted_at"] == "shadow"
 
     # Without the shadow step and without live traffic nothing judges it: smoke must, and roll back.
-    gates = tmp_path / "quality_gates"
-    shutil.copytree(REPO / "quality_gates", gates)
-    config = (gates / "delivery.toml").read_text()
-    (gates / "delivery.toml").write_text(config.replace("shadow = true", "shadow = false"))
-    no_shadow = {**env, "QUALITY_GATES_DIR": str(gates), "DELIVERY_HOLD_S": "0"}
+    no_shadow = {**env, "QUALITY_GATES_DIR": str(gates_without_shadow(tmp_path)), "DELIVERY_HOLD_S": "0"}
     deployed = stage(["pipeline.deploy", "--model-version", bad_version], no_shadow, root)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert "step 10%: candidate weight 10%" in deployed.stdout
@@ -222,6 +230,43 @@ def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_ke
     assert_still_serving(env, serving)
 
 
+def test_a_deploy_interrupted_during_its_traffic_steps_leaves_all_traffic_on_the_champion(
+    workspace, zeroed_dir, relaxed_thresholds, tmp_path
+):
+    """Jenkins aborts a build with SIGTERM: a deploy stopped while the candidate has its 10% puts the
+    weights back, stops the candidate and leaves the release that served before serving alone."""
+    root, env = workspace
+    serving = read(env, "deploy.json")
+    model, reports = tmp_path / "other", tmp_path / "other-reports"
+    shutil.copytree(zeroed_dir, model)
+    flags = ["--model", str(model), "--reports", str(reports), "--thresholds", str(relaxed_thresholds)]
+    assert stage(["pipeline.gate", *flags, "--no-champion"], env, root).returncode == 0
+    assert stage(["pipeline.publish", *flags], env, root).returncode == 0
+    version = json.loads((model / "metadata.json").read_text())["version"]
+    gates = gates_without_shadow(tmp_path)  # its shadow step (weight 0) passes at once; the 10% step holds
+    (gates / "delivery.toml").write_text((gates / "delivery.toml").read_text().replace("hold_s = 8", "hold_s = 300"))
+    holding = {**env, "QUALITY_GATES_DIR": str(gates)}
+    log, errors = tmp_path / "deploy.log", tmp_path / "deploy.err"
+    with log.open("w") as out, errors.open("w") as err:
+        deploy = subprocess.Popen([sys.executable, "-m", "pipeline.deploy", "--model-version", version],
+                                  env=holding, cwd=REPO, stdout=out, stderr=err)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while "step 10%: candidate weight 10%" not in log.read_text():
+                assert deploy.poll() is None and time.monotonic() < deadline, log.read_text() + errors.read_text()
+                time.sleep(0.5)
+            deploy.send_signal(signal.SIGTERM)
+            deploy.wait(timeout=120)
+        finally:
+            deploy.kill()
+    assert deploy.returncode == 130, log.read_text()[-3000:] + errors.read_text()
+    assert errors.read_text().strip().endswith("deploy: interrupted"), errors.read_text()
+    assert_still_serving(env, serving)
+    balancer = LoadBalancer(Path(env["ARTIFACTS_DIR"]) / "endpoint", int(env["LOCAL_ENDPOINT_PORT"]))
+    weighted = {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
+    assert weighted == {int(serving["release_url"].rsplit(":", 1)[1]): 100}, "the candidate kept a weight"
+
+
 def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(
     workspace, bilstm_dir, relaxed_thresholds, tmp_path
 ):
@@ -238,12 +283,7 @@ def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(
     version = json.loads((model / "metadata.json").read_text())["version"]
     # The shadow step compares it with the n-gram champion on the sanity texts; an architecture change
     # is judged by the gate here, not by their agreement, so the steps run without it.
-    gates = tmp_path / "quality_gates"
-    shutil.copytree(REPO / "quality_gates", gates)
-    (gates / "delivery.toml").write_text(
-        (gates / "delivery.toml").read_text().replace("shadow = true", "shadow = false")
-    )
-    steps = {**env, "QUALITY_GATES_DIR": str(gates), "DELIVERY_HOLD_S": "0"}
+    steps = {**env, "QUALITY_GATES_DIR": str(gates_without_shadow(tmp_path)), "DELIVERY_HOLD_S": "0"}
     deployed = stage(["pipeline.deploy", "--model-version", version], steps, root)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     smoke = stage(["pipeline.smoke"], env, root)
