@@ -87,6 +87,19 @@ def gates_without_shadow(tmp_path):
     return gates
 
 
+def publish_unchampioned(source, name, thresholds, env, root, tmp_path):
+    """Gate a copy of the artifact in `source` under `thresholds` without the champion comparison (which
+    would block these test models, on purpose) and publish it; its version."""
+    model, reports = tmp_path / name, tmp_path / f"{name}-reports"
+    shutil.copytree(source, model)
+    flags = ["--model", str(model), "--reports", str(reports), "--thresholds", str(thresholds)]
+    gated = stage(["pipeline.gate", *flags, "--no-champion"], env, root)
+    assert gated.returncode == 0, gated.stdout + gated.stderr
+    published = stage(["pipeline.publish", *flags], env, root)
+    assert published.returncode == 0, published.stdout + published.stderr
+    return json.loads((model / "metadata.json").read_text())["version"]
+
+
 def test_provision_twice_creates_then_changes_nothing(workspace):
     root, env = workspace
     s3, ecr = aws_clients(env)
@@ -164,14 +177,9 @@ def test_a_second_release_under_load_goes_through_the_steps_and_loses_no_request
 def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, relaxed_thresholds, tmp_path):
     root, env = workspace
     good = read(env, "deploy.json")["release"]
-    # A model that scores 0.5 for everything, blessed under relaxed thresholds so it can be published.
-    bad_model, bad_reports = tmp_path / "bad", tmp_path / "bad-reports"
-    shutil.copytree(zeroed_dir, bad_model)
-    flags = ["--model", str(bad_model), "--reports", str(bad_reports), "--thresholds", str(relaxed_thresholds)]
-    # The champion comparison would block it (tests/registry/test_champion_gate.py): skipped here, on purpose.
-    assert stage(["pipeline.gate", *flags, "--no-champion"], env, root).returncode == 0
-    assert stage(["pipeline.publish", *flags], env, root).returncode == 0
-    bad_version = json.loads((bad_model / "metadata.json").read_text())["version"]
+    # A model that scores 0.5 for everything, blessed under relaxed thresholds so it can be published;
+    # the champion comparison would block it (tests/registry/test_champion_gate.py).
+    bad_version = publish_unchampioned(zeroed_dir, "bad", relaxed_thresholds, env, root, tmp_path)
 
     # The traffic steps catch it first: the shadow replay disagrees with the champion (no live request).
     aborted = stage(["pipeline.deploy", "--model-version", bad_version], env, root)
@@ -237,12 +245,7 @@ def test_a_deploy_interrupted_during_its_traffic_steps_leaves_all_traffic_on_the
     weights back, stops the candidate and leaves the release that served before serving alone."""
     root, env = workspace
     serving = read(env, "deploy.json")
-    model, reports = tmp_path / "other", tmp_path / "other-reports"
-    shutil.copytree(zeroed_dir, model)
-    flags = ["--model", str(model), "--reports", str(reports), "--thresholds", str(relaxed_thresholds)]
-    assert stage(["pipeline.gate", *flags, "--no-champion"], env, root).returncode == 0
-    assert stage(["pipeline.publish", *flags], env, root).returncode == 0
-    version = json.loads((model / "metadata.json").read_text())["version"]
+    version = publish_unchampioned(zeroed_dir, "other", relaxed_thresholds, env, root, tmp_path)
     gates = gates_without_shadow(tmp_path)  # its shadow step (weight 0) passes at once; the 10% step holds
     (gates / "delivery.toml").write_text((gates / "delivery.toml").read_text().replace("hold_s = 8", "hold_s = 300"))
     holding = {**env, "QUALITY_GATES_DIR": str(gates)}
@@ -272,15 +275,8 @@ def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(
 ):
     """Another architecture through the same stage commands (README "Bring your own model")."""
     root, env = workspace
-    model, reports = tmp_path / "bilstm", tmp_path / "bilstm-reports"
-    shutil.copytree(bilstm_dir, model)
-    flags = ["--model", str(model), "--reports", str(reports), "--thresholds", str(relaxed_thresholds)]
     # Weaker than the n-gram champion, it is blessed only without the comparison (tests/model/test_bilstm.py).
-    gated = stage(["pipeline.gate", *flags, "--no-champion"], env, root)
-    assert gated.returncode == 0, gated.stdout + gated.stderr
-    published = stage(["pipeline.publish", *flags], env, root)
-    assert published.returncode == 0, published.stdout + published.stderr
-    version = json.loads((model / "metadata.json").read_text())["version"]
+    version = publish_unchampioned(bilstm_dir, "bilstm", relaxed_thresholds, env, root, tmp_path)
     # The shadow step compares it with the n-gram champion on the sanity texts; an architecture change
     # is judged by the gate here, not by their agreement, so the steps run without it.
     steps = {**env, "QUALITY_GATES_DIR": str(gates_without_shadow(tmp_path)), "DELIVERY_HOLD_S": "0"}
