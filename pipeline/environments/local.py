@@ -89,6 +89,7 @@ class LocalEnvironment(Environment):
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
         balancer = self.load_balancer()
         balancer.up()
+        self._recover_interrupted_deploy(balancer)
         previous = local_release.current(self.settings.local_release_dir)
         champion = None
         if previous is not None and balancer.serving() is not None:
@@ -125,6 +126,7 @@ class LocalEnvironment(Environment):
         balancer = self.load_balancer()
         if balancer.running() is None:
             return None
+        self._recover_interrupted_deploy(balancer)
         restored = local_release.restore_parked(self.settings.local_release_dir, balancer.switch_to)
         if restored is None:
             return None
@@ -133,6 +135,20 @@ class LocalEnvironment(Environment):
         releases = {"champion": {"url": url, "model_version": restored.details["release"]["model_version"]}}
         return Serving(balancer.url, "container" if restored.details.get("container") else "process",
                        restored.pid, url, releases=releases, weights={url: 100})  # fmt: skip
+
+    def _recover_interrupted_deploy(self, balancer: LoadBalancer) -> None:
+        """A deploy killed mid-rollout (SIGKILL: nothing ran to clean up) left its candidate running with a
+        share of the traffic: give all of it back to the recorded release, then stop the candidate."""
+        state_dir = self.settings.local_release_dir
+        candidate = local_release.interrupted(state_dir)
+        if candidate is None:
+            return
+        champion = local_release.current(state_dir)
+        if champion is not None:
+            balancer.switch_to(champion.port)
+        local_release.retire_interrupted(state_dir)
+        back = f"; the traffic is back on {champion.details['url']}" if champion else ""
+        log("deploy", f"a killed deploy left its candidate {candidate.details.get('url')} running: stopped{back}")
 
     def _scrape(self, release_url: str) -> None:
         """Point the local Prometheus, if one runs, at the release that now serves."""

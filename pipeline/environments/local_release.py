@@ -5,7 +5,10 @@ Blue/green on loopback ports: the new release starts on a free port, must answer
 then is the previous one stopped. A release that fails to start or to take the traffic is
 killed and the previous one keeps serving. The release runs as its image in the container
 engine when the build stage made one, else `python -m sentiment serve` from this checkout.
-State: <state_dir>/current.json.
+
+State, in <state_dir>: current.json (the release that serves), candidate.json (a release started but
+not yet switched to: only while a switch, which may be a progressive rollout, runs; left behind by a
+deploy that was killed, so that the next one can stop it) and parked.json (the previous release).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ CONTAINER_ENV = (
 
 def _state(state_dir: Path) -> processes.StateFile:
     return processes.StateFile(state_dir / "current.json")
+
+
+def _candidate_state(state_dir: Path) -> processes.StateFile:
+    """A started release that does not have the traffic yet; current.json names the champion until it has."""
+    return processes.StateFile(state_dir / "candidate.json")
 
 
 def _parked_state(state_dir: Path) -> processes.StateFile:
@@ -59,7 +67,7 @@ def start(
     """Start `release` (in `engine`, else from this checkout), wait for /ready, switch the traffic to its
     port, then stop the previous release (or, with keep_previous, park it: running, no traffic, for a
     rollback in seconds until `retire_parked`)."""
-    state = _state(state_dir)
+    state, candidate = _state(state_dir), _candidate_state(state_dir)
     recorded = state.read()
     previous = recorded if recorded is not None and recorded.is_ours else None
     port = processes.free_port()
@@ -74,7 +82,7 @@ def start(
         command = processes.serve_command(f"{HOST}:{port}")
     runner = {"container": container, "engine": engine.path if engine else None}
     try:
-        started = state.start(
+        started = candidate.start(
             command,
             port,
             log,
@@ -95,9 +103,10 @@ def start(
         switch(port)
     except BaseException:
         _retire(started)
-        if recorded is not None:  # the previous release is still the one serving
-            state.write(recorded)
+        candidate.clear()
         raise
+    state.write(started)
+    candidate.clear()
     if recorded is not None:
         if keep_previous and recorded.is_ours:
             retire_parked(state_dir)
@@ -105,6 +114,16 @@ def start(
         else:
             _retire(recorded)
     return started
+
+
+def interrupted(state_dir: Path) -> processes.Recorded | None:
+    """The candidate of a deploy that was killed before its switch ended (and so could not clean up)."""
+    return _candidate_state(state_dir).read()
+
+
+def retire_interrupted(state_dir: Path) -> bool:
+    """Stop an interrupted deploy's candidate, if one is recorded; True if it was still running."""
+    return _retire_recorded(_candidate_state(state_dir))
 
 
 def parked(state_dir: Path) -> processes.Recorded | None:
@@ -152,8 +171,9 @@ def _retire(recorded: processes.Recorded) -> None:
 
 
 def stop(state_dir: Path) -> bool:
-    """Stop the recorded release (and a parked one); True if it was running."""
+    """Stop the recorded release (and a parked one, and an interrupted deploy's candidate); True if it was running."""
     retire_parked(state_dir)
+    retire_interrupted(state_dir)
     return _retire_recorded(_state(state_dir))
 
 

@@ -238,6 +238,34 @@ def test_a_failing_terraform_apply_stops_in_one_line_and_the_previous_release_ke
     assert_still_serving(env, serving)
 
 
+def start_deploy_held_at_10_percent(env, version, tmp_path):
+    """`pipeline.deploy` of `version`, returned once its candidate has 10% of the traffic (for 300 s), with
+    its log files and environment."""
+    gates = gates_without_shadow(tmp_path)  # its shadow step (weight 0) passes at once; the 10% step holds
+    (gates / "delivery.toml").write_text((gates / "delivery.toml").read_text().replace("hold_s = 8", "hold_s = 300"))
+    holding = {**env, "QUALITY_GATES_DIR": str(gates)}
+    log, errors = tmp_path / "deploy.log", tmp_path / "deploy.err"
+    with log.open("w") as out, errors.open("w") as err:
+        deploy = subprocess.Popen([sys.executable, "-m", "pipeline.deploy", "--model-version", version],
+                                  env=holding, cwd=REPO, stdout=out, stderr=err)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while "step 10%: candidate weight 10%" not in log.read_text():
+        if deploy.poll() is not None or time.monotonic() > deadline:
+            deploy.kill()
+            pytest.fail(log.read_text()[-3000:] + errors.read_text())
+        time.sleep(0.5)
+    return deploy, log, errors, holding
+
+
+def weighted_ports(env):
+    balancer = LoadBalancer(Path(env["ARTIFACTS_DIR"]) / "endpoint", int(env["LOCAL_ENDPOINT_PORT"]))
+    return {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
+
+
+def port_of(url):
+    return int(url.rsplit(":", 1)[1])
+
+
 def test_a_deploy_interrupted_during_its_traffic_steps_leaves_all_traffic_on_the_champion(
     workspace, zeroed_dir, relaxed_thresholds, tmp_path
 ):
@@ -246,28 +274,46 @@ def test_a_deploy_interrupted_during_its_traffic_steps_leaves_all_traffic_on_the
     root, env = workspace
     serving = read(env, "deploy.json")
     version = publish_unchampioned(zeroed_dir, "other", relaxed_thresholds, env, root, tmp_path)
-    gates = gates_without_shadow(tmp_path)  # its shadow step (weight 0) passes at once; the 10% step holds
-    (gates / "delivery.toml").write_text((gates / "delivery.toml").read_text().replace("hold_s = 8", "hold_s = 300"))
-    holding = {**env, "QUALITY_GATES_DIR": str(gates)}
-    log, errors = tmp_path / "deploy.log", tmp_path / "deploy.err"
-    with log.open("w") as out, errors.open("w") as err:
-        deploy = subprocess.Popen([sys.executable, "-m", "pipeline.deploy", "--model-version", version],
-                                  env=holding, cwd=REPO, stdout=out, stderr=err)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 300
-            while "step 10%: candidate weight 10%" not in log.read_text():
-                assert deploy.poll() is None and time.monotonic() < deadline, log.read_text() + errors.read_text()
-                time.sleep(0.5)
-            deploy.send_signal(signal.SIGTERM)
-            deploy.wait(timeout=120)
-        finally:
-            deploy.kill()
+    deploy, log, errors, _ = start_deploy_held_at_10_percent(env, version, tmp_path)
+    try:
+        deploy.send_signal(signal.SIGTERM)
+        deploy.wait(timeout=120)
+    finally:
+        deploy.kill()
     assert deploy.returncode == 130, log.read_text()[-3000:] + errors.read_text()
     assert errors.read_text().strip().endswith("deploy: interrupted"), errors.read_text()
     assert_still_serving(env, serving)
-    balancer = LoadBalancer(Path(env["ARTIFACTS_DIR"]) / "endpoint", int(env["LOCAL_ENDPOINT_PORT"]))
-    weighted = {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
-    assert weighted == {int(serving["release_url"].rsplit(":", 1)[1]): 100}, "the candidate kept a weight"
+    assert weighted_ports(env) == {port_of(serving["release_url"]): 100}, "the candidate kept a weight"
+
+
+def test_the_deploy_after_a_killed_one_takes_back_the_killed_ones_candidate(
+    workspace, zeroed_dir, relaxed_thresholds, tmp_path
+):
+    """SIGKILL (an agent lost, the OOM killer) runs no cleanup: the candidate keeps its 10%. The champion
+    stays the recorded release, and the next deploy first gives it all the traffic and stops the candidate."""
+    root, env = workspace
+    serving = read(env, "deploy.json")
+    version = publish_unchampioned(zeroed_dir, "killed", relaxed_thresholds, env, root, tmp_path)
+    deploy, _, _, holding = start_deploy_held_at_10_percent(env, version, tmp_path)
+    deploy.kill()
+    deploy.wait(timeout=30)
+    champion_port = port_of(serving["release_url"])
+    weights = weighted_ports(env)
+    assert weights.pop(champion_port) == 90 and list(weights.values()) == [10], "not killed at 10%"
+    [candidate_port] = weights
+    releases = Path(env["ARTIFACTS_DIR"]) / "local_release"
+    assert json.loads((releases / "current.json").read_text())["port"] == champion_port
+    assert json.loads((releases / "candidate.json").read_text())["port"] == candidate_port
+    assert read(env, "deploy.json") == serving
+
+    redeploy = stage(["pipeline.deploy", "--model-version", version], {**holding, "DELIVERY_HOLD_S": "0"}, root)
+    assert redeploy.returncode == 0, redeploy.stdout[-3000:] + redeploy.stderr
+    assert f"a killed deploy left its candidate http://127.0.0.1:{candidate_port} running: stopped" in redeploy.stdout
+    with pytest.raises(OSError):
+        get_json(f"http://127.0.0.1:{candidate_port}/ready")
+    assert not (releases / "candidate.json").exists()
+    assert read(env, "deploy.json")["release"]["model_version"] == version
+    assert get_json(f"{serving['endpoint_url']}/version")["model_version"] == version
 
 
 def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(

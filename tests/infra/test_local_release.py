@@ -1,0 +1,66 @@
+"""Local releases (pipeline.environments.local_release) when the deploy that starts one is killed.
+
+SIGKILL (a Jenkins agent lost, `kill -9`, the OOM killer) runs no cleanup: whatever the state files
+say at that moment is what the next deploy, rollback or `--stop-local` acts on. While the switch to a
+new release runs (a progressive rollout takes minutes), the release that serves must stay the recorded
+one and the new one must be recorded apart, so that neither is left running unknown.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.environments import local_release
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+KILLED_DURING_SWITCH = """
+import os, signal, sys
+from pathlib import Path
+from pipeline.environments import local_release
+local_release.start(Path(sys.argv[1]), {"model_version": "new"}, dict(os.environ), None,
+                    switch=lambda port: os.kill(os.getpid(), signal.SIGKILL))
+"""
+
+
+@pytest.fixture
+def serve_env(trained_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "SERVE_", "GUNICORN_"))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env | {"MODEL_DIR": str(trained_dir), "SERVE_WORKERS": "1", "SERVE_THREADS": "1"}
+
+
+def test_a_deploy_killed_during_its_switch_leaves_the_serving_release_recorded(serve_env, tmp_path):
+    state_dir = tmp_path / "releases"
+    champion = local_release.start(state_dir, {"model_version": "old"}, serve_env, None)
+    try:
+        killed = subprocess.run([sys.executable, "-c", KILLED_DURING_SWITCH, str(state_dir)],
+                                env=serve_env, cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        current = local_release.current(state_dir)
+        assert current is not None and current.pid == champion.pid, "the champion is no longer recorded"
+        candidate = local_release.interrupted(state_dir)
+        assert candidate is not None and candidate.is_ours, "the killed deploy's candidate runs unrecorded"
+        assert candidate.details["release"]["model_version"] == "new"
+
+        assert local_release.retire_interrupted(state_dir)
+        assert not candidate.is_ours and local_release.interrupted(state_dir) is None
+        assert local_release.current(state_dir).pid == champion.pid
+    finally:
+        local_release.stop(state_dir)
+    assert not champion.is_ours
+
+
+def test_stop_local_also_stops_a_killed_deploys_candidate(serve_env, tmp_path):
+    state_dir = tmp_path / "releases"
+    killed = subprocess.run([sys.executable, "-c", KILLED_DURING_SWITCH, str(state_dir)],
+                            env=serve_env, cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    candidate = local_release.interrupted(state_dir)
+    assert candidate is not None and candidate.is_ours
+    local_release.stop(state_dir)
+    assert not candidate.is_ours
