@@ -39,6 +39,8 @@ class PipelineSettings(Settings):
     local_prometheus_port: int = Field(
         0, ge=0, lt=65536, description="Port for `python -m pipeline.localprometheus up`; 0 = any free port"
     )
+    local_serve_workers: int = Field(2, ge=1, description="Worker processes of a local release (its SERVE_WORKERS)")
+    local_serve_threads: int = Field(4, ge=1, description="Threads per worker of a local release (its SERVE_THREADS)")
     delivery_hold_s: float | None = Field(
         None, ge=0, description="Override every traffic step's hold time in quality_gates/delivery.toml (tests)"
     )

@@ -82,7 +82,8 @@ class LocalEnvironment(Environment):
             "MODEL_CACHE_DIR": str((self.settings.artifacts_dir / "model-cache").resolve()),
             "IMAGE_REF": release.image,
             "GIT_SHA": release.git_sha,
-            "GUNICORN_WORKERS": os.environ.get("GUNICORN_WORKERS", "2"),
+            "SERVE_WORKERS": str(self.settings.local_serve_workers),
+            "SERVE_THREADS": str(self.settings.local_serve_threads),
         }
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
         runner = f"its image in {engine.name}" if engine else "python -m sentiment serve (no image was built)"

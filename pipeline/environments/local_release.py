@@ -26,7 +26,7 @@ HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 60
 # What a release container gets from the deploying process's environment (by name only).
 CONTAINER_ENV = (
-    "MODEL_VERSION", "MODEL_BUCKET_NAME", "IMAGE_REF", "GIT_SHA", "GUNICORN_WORKERS", "GUNICORN_BIND",
+    "MODEL_VERSION", "MODEL_BUCKET_NAME", "IMAGE_REF", "GIT_SHA", "SERVE_WORKERS", "SERVE_THREADS", "SERVE_BIND",
     "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
 )  # fmt: skip
 
@@ -76,7 +76,7 @@ def start(
     container = None
     if engine:
         container = f"sentiment-{port}"
-        env = {**env, "GUNICORN_BIND": f"{HOST}:{port}"}
+        env = {**env, "SERVE_BIND": f"{HOST}:{port}"}
         command = engine.run_command(release["image"], container, list(CONTAINER_ENV), insecure=True)
     else:
         command = processes.serve_command(f"{HOST}:{port}")

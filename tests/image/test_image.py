@@ -135,7 +135,7 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
     env, version, bucket = workspace
     release = {"image": built["reference"], "model_version": version}
     run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "IMAGE_REF": built["reference"]}
-    state = local_release.start(tmp_path, release, {**run_env, "GUNICORN_WORKERS": "1"}, ENGINE).details
+    state = local_release.start(tmp_path, release, {**run_env, "SERVE_WORKERS": "1"}, ENGINE).details
     try:
         request = urllib.request.Request(
             f"{state['url']}/predict",
@@ -149,6 +149,9 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
         assert server == "granian", "the image's CMD is `python -m sentiment serve` (Granian by default)"
         with urllib.request.urlopen(f"{state['url']}/version", timeout=10) as resp:
             assert json.loads(resp.read())["image"] == built["reference"].partition("/")[2]  # no registry host
+        with urllib.request.urlopen(f"{state['url']}/metrics", timeout=10) as resp:
+            # SERVE_WORKERS=1 reached the container (local_release.CONTAINER_ENV); else min(4, cores) would run.
+            assert "sentiment_worker_processes 1.0" in resp.read().decode()
         inspected = json.loads(
             subprocess.run(
                 [ENGINE.path, "inspect", state["container"]], capture_output=True, text=True, check=True
@@ -165,7 +168,7 @@ def test_a_release_whose_engine_cli_was_killed_is_still_removed(workspace, built
     """A killed `podman run` / `docker run` leaves its container serving; the next release must remove it."""
     env, version, bucket = workspace
     release = {"image": built["reference"], "model_version": version}
-    run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "GUNICORN_WORKERS": "1"}
+    run_env = {**env, "MODEL_VERSION": version, "MODEL_BUCKET_NAME": bucket, "SERVE_WORKERS": "1"}
     started = local_release.start(tmp_path, release, run_env, ENGINE)
     first = started.details
     os.kill(started.pid, signal.SIGKILL)  # the CLI only

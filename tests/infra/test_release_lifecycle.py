@@ -51,7 +51,7 @@ def workspace(emulator, blessed, tmp_path_factory):
         "PROJECT_ENV": "local",
         "ARTIFACTS_DIR": str(artifacts),
         **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
-        "GUNICORN_WORKERS": "1",
+        "LOCAL_SERVE_WORKERS": "1",
         "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
     }
     yield root, env

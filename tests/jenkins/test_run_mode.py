@@ -45,7 +45,7 @@ def local_environment(tmp_path):
         "PROJECT_NAME": f"jk-{uuid.uuid4().hex[:8]}",
         "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
-        "GUNICORN_WORKERS": "1",
+        "LOCAL_SERVE_WORKERS": "1",
         "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
     }
     yield env
