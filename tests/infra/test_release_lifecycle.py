@@ -1,9 +1,10 @@
 """The release lifecycle against a real moto_server, through the stages' command lines, in order.
 
 provision (twice: the second is a no-op) -> publish -> deploy -> re-plan is a no-op ->
-smoke promotes the release -> a broken release fails smoke and is rolled back ->
-destroy both stacks. Takes about four minutes (the provider waits ~1 min on the
-emulator's bucket lifecycle).
+smoke promotes the release -> a second release under load -> a broken release fails smoke
+and is rolled back -> failing deploys -> a deploy interrupted (SIGTERM) and one killed
+(SIGKILL) during their 10% step -> a BiLSTM release -> destroy both stacks. Takes about
+eight minutes (the provider waits ~1 min on the emulator's bucket lifecycle).
 """
 
 import json
