@@ -21,13 +21,34 @@ from pipeline.settings import PipelineSettings
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
+# Starts the release "new" and is SIGKILLed inside its switch: at once or, given the load balancer's
+# directory and port, once "new" has 10% of the traffic, as during a progressive rollout.
 KILLED_DURING_SWITCH = """
 import os, signal, sys
 from pathlib import Path
 from pipeline.environments import local_release
-local_release.start(Path(sys.argv[1]), {"model_version": "new"}, dict(os.environ), None,
-                    switch=lambda port: os.kill(os.getpid(), signal.SIGKILL))
+from pipeline.environments.load_balancer import LoadBalancer
+
+def switch(port):
+    if len(sys.argv) > 2:
+        balancer = LoadBalancer(Path(sys.argv[2]), int(sys.argv[3]))
+        champion = balancer.serving().name
+        balancer.set_weights({balancer.stage(port): 10, champion: 90})
+    os.kill(os.getpid(), signal.SIGKILL)
+
+local_release.start(Path(sys.argv[1]), {"model_version": "new"}, dict(os.environ), None, switch=switch)
 """
+
+
+def kill_a_deploy_during_its_switch(state_dir, env, balancer=None):
+    where = [str(balancer.state_dir), str(balancer.port)] if balancer else []
+    killed = subprocess.run([sys.executable, "-c", KILLED_DURING_SWITCH, str(state_dir), *where],
+                            env=env, cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
+def weighted_ports(balancer):
+    return {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
 
 
 @pytest.fixture
@@ -41,9 +62,7 @@ def test_a_deploy_killed_during_its_switch_leaves_the_serving_release_recorded(s
     state_dir = tmp_path / "releases"
     champion = local_release.start(state_dir, {"model_version": "old"}, serve_env, None)
     try:
-        killed = subprocess.run([sys.executable, "-c", KILLED_DURING_SWITCH, str(state_dir)],
-                                env=serve_env, cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        kill_a_deploy_during_its_switch(state_dir, serve_env)
         current = local_release.current(state_dir)
         assert current is not None and current.pid == champion.pid, "the champion is no longer recorded"
         candidate = local_release.interrupted(state_dir)
@@ -60,28 +79,11 @@ def test_a_deploy_killed_during_its_switch_leaves_the_serving_release_recorded(s
 
 def test_stop_local_also_stops_a_killed_deploys_candidate(serve_env, tmp_path):
     state_dir = tmp_path / "releases"
-    killed = subprocess.run([sys.executable, "-c", KILLED_DURING_SWITCH, str(state_dir)],
-                            env=serve_env, cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    kill_a_deploy_during_its_switch(state_dir, serve_env)
     candidate = local_release.interrupted(state_dir)
     assert candidate is not None and candidate.is_ours
     local_release.stop(state_dir)
     assert not candidate.is_ours
-
-
-KILLED_AT_10_PERCENT = """
-import os, signal, sys
-from pathlib import Path
-from pipeline.environments import local_release
-from pipeline.environments.load_balancer import LoadBalancer
-balancer = LoadBalancer(Path(sys.argv[2]), int(sys.argv[3]))
-champion = balancer.serving().name
-def ten_percent_then_killed(port):
-    balancer.set_weights({balancer.stage(port): 10, champion: 90})
-    os.kill(os.getpid(), signal.SIGKILL)
-local_release.start(Path(sys.argv[1]), {"model_version": "new"}, dict(os.environ), None,
-                    switch=ten_percent_then_killed)
-"""
 
 
 @pytest.mark.skipif(shutil.which("haproxy", path="/usr/sbin:/usr/bin") is None, reason="NOT TESTED: no haproxy")
@@ -94,18 +96,12 @@ def test_a_rollback_after_a_killed_deploy_gives_the_champion_all_traffic_and_sto
     state_dir = settings.local_release_dir
     try:
         champion = local_release.start(state_dir, {"model_version": "old"}, serve_env, None, balancer.switch_to)
-        killed = subprocess.run(
-            [sys.executable, "-c", KILLED_AT_10_PERCENT, str(state_dir), str(balancer.state_dir), str(balancer.port)],
-            env=serve_env, cwd=REPO, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        kill_a_deploy_during_its_switch(state_dir, serve_env, balancer)
         candidate = local_release.interrupted(state_dir)
-        weights = {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
-        assert weights == {champion.port: 90, candidate.port: 10}
+        assert weighted_ports(balancer) == {champion.port: 90, candidate.port: 10}
 
         assert environment.restore_previous() is None  # nothing parked: no rollback target
-        weights = {slot.port: slot.weight for slot in balancer.slots().values() if slot.weight > 0}
-        assert weights == {champion.port: 100}
+        assert weighted_ports(balancer) == {champion.port: 100}
         assert not candidate.is_ours and local_release.interrupted(state_dir) is None
         assert local_release.current(state_dir).pid == champion.pid
     finally:
