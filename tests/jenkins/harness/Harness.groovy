@@ -10,7 +10,8 @@
  * junit: null | {tests, failures}, previousResult, mode: "plan" | "run", workspace, forceEnv}.
  * In plan mode `sh` is only recorded (exit code 0 unless a rule matches); in run mode it runs `sh -xe`
  * in the workspace with the process environment plus the pipeline's, as Jenkins' `sh` step does, except the
- * scripts a rule matches (stubbed, recorded with stubbed: true). forceEnv is test-only, not Jenkins: variables
+ * scripts a rule matches (stubbed, recorded with stubbed: true); a real step's event keeps the last lines of its
+ * output (tail), the end of its console log. forceEnv is test-only, not Jenkins: variables
  * set over the pipeline's own `environment` (the run-mode test's PROJECT_ENV=local, which ENV cannot choose).
  *
  * The semantics it models, and where Jenkins documents them (https://www.jenkins.io/doc/book/pipeline/syntax/
@@ -444,6 +445,7 @@ class Steps {
 
 /** One build of the Jenkinsfile under one scenario. */
 class Run {
+    static final int TAIL_LINES = 20  // run mode: the last lines of each real sh step's output, kept in its event
     Map scenario
     Map model
     Map params = [:]
@@ -504,7 +506,12 @@ class Run {
         pb.redirectErrorStream(true)
         def p = pb.start()
         def out = new StringBuilder()
-        p.inputStream.eachLine { line -> System.err.println(mask(line)); out << line << '\n' }
+        def tail = new LinkedList<String>()
+        p.inputStream.eachLine { line ->
+            System.err.println(mask(line)); out << line << '\n'
+            tail << mask(line); if (tail.size() > TAIL_LINES) tail.removeFirst()
+        }
+        event.tail = tail as List  // like the end of a Jenkins console log: why a step failed, in the trace
         [p.waitFor(), out.toString()]
     }
 
