@@ -7,9 +7,11 @@ in the environment the tests ran in, plus this project's own wheel.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -30,7 +32,15 @@ def pinned_versions() -> list[str]:
     return sorted(pins)
 
 
-def _pip(*args: str) -> None:
+# Every entry of the project's wheel gets this time (1980-01-01, the zip format's first): its bytes then
+# depend on its content only, so the image's install layer is reused while the service is unchanged.
+WHEEL_TIMESTAMP = "315532800"
+# What the wheel is built from, copied out of the checkout: setuptools' build/ directory there would
+# otherwise put a module deleted since the last build back into the wheel.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
+
+
+def _pip(*args: str, env: dict[str, str] | None = None) -> None:
     try:
         subprocess.run(
             [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", *args],
@@ -38,20 +48,34 @@ def _pip(*args: str) -> None:
             capture_output=True,
             text=True,
             timeout=900,
+            env=env,
         )
     except subprocess.CalledProcessError as exc:
         lines = [ln for ln in (exc.stderr or "").splitlines() if ln.startswith("ERROR")] or ["no output"]
         raise StageError(f"pip {args[0]} failed: {lines[-1]}") from exc
 
 
+def project_wheel(project_dir: Path, wheelhouse: Path) -> Path:
+    """This project's wheel from its current sources only, the same bytes for the same sources."""
+    with tempfile.TemporaryDirectory(prefix="wheel-source-") as tmp:
+        for name in WHEEL_SOURCES:
+            if (project_dir / name).is_dir():
+                ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+                shutil.copytree(project_dir / name, Path(tmp) / name, ignore=ignore)
+            else:
+                shutil.copy2(project_dir / name, Path(tmp) / name)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": WHEEL_TIMESTAMP}
+        _pip("wheel", "--no-deps", "--wheel-dir", str(wheelhouse), tmp, env=env)
+    return next(wheelhouse.glob("sentiment_api-*.whl"))
+
+
 def build(project_dir: Path, wheelhouse: Path) -> list[str]:
     """Fill `wheelhouse` (emptied first) with the serving dependencies; returns the wheel file names."""
     shutil.rmtree(wheelhouse, ignore_errors=True)
     wheelhouse.mkdir(parents=True)
-    _pip("wheel", "--no-deps", "--wheel-dir", str(wheelhouse), str(project_dir))
+    own_wheel = project_wheel(project_dir, wheelhouse)
     constraints = wheelhouse.parent / "constraints.txt"
     constraints.write_text("\n".join(pinned_versions()) + "\n")
-    own_wheel = next(wheelhouse.glob("sentiment_api-*.whl"))
     platforms = [f"--platform=manylinux_2_{minor}_x86_64" for minor in GLIBC_MINOR_RANGE]
     _pip(
         "download", "--dest", str(wheelhouse), "--only-binary=:all:", *platforms,
