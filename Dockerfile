@@ -17,6 +17,9 @@ RUN python3 -m venv /opt/venv \
     && find /opt/venv -depth -type d -name tests -path '*numpy*' -exec rm -rf {} +
 
 FROM ${BASE_IMAGE}
+# The ARGs stay before the RUN below: buildah keys its cache for LABEL and ENV by their unexpanded
+# text, so an image whose only steps after the ARGs were metadata would be cached whole, the first
+# model version's labels and MODEL_VERSION included (tests/image: another model version's image).
 ARG GIT_SHA=unknown
 ARG MODEL_VERSION=""
 ARG IMAGE_REF=""

@@ -192,6 +192,29 @@ def test_rebuilding_the_same_tree_and_model_reuses_the_tag(workspace, built):
     assert record["reused"] is True and record["digest"] == built["digest"]
 
 
+def test_an_image_for_another_model_version_names_that_version(workspace, built):
+    """Same tree, another model: the new image's label and MODEL_VERSION name the new version.
+
+    Guards the Dockerfile's order: buildah (podman 4.3) keys its layer cache for LABEL and ENV by their
+    unexpanded text, so with nothing but metadata after the ARGs a second build reuses the first image whole,
+    first model version included. A RUN after the ARGs (its key includes their values) prevents that."""
+    env, version, _ = workspace
+    other = "e" * 12 if version != "e" * 12 else "f" * 12
+    out = subprocess.run(
+        [sys.executable, "-m", "pipeline.build", "--model-version", other],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    record = image_record(env)
+    try:
+        assert record["tag"].endswith(f"-{other}") and record["reused"] is False
+        config = ENGINE.inspect(record["reference"])["Config"]
+        assert config["Labels"]["org.opencontainers.image.version"] == other, config["Labels"]
+        assert f"MODEL_VERSION={other}" in config["Env"], config["Env"]
+    finally:
+        subprocess.run([ENGINE.path, "rmi", "--force", record["reference"]], capture_output=True, check=False)
+
+
 @pytest.mark.parametrize(("environment", "code"), [("local", 0), ("dev", 2)])
 def test_without_an_engine_local_goes_on_and_cloud_stops(workspace, tmp_path, environment, code):
     env, _, _ = workspace
