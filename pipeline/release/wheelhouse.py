@@ -38,6 +38,10 @@ WHEEL_TIMESTAMP = "315532800"
 # What the wheel is built from, copied out of the checkout: setuptools' build/ directory there would
 # otherwise put a module deleted since the last build back into the wheel.
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
+# The index is the build's only network peer: pip's default 5 retries back off for about 8 s in all,
+# 10 for about four minutes (urllib3 doubles the pause from 0.5 s), so an index or proxy that blinks
+# does not fail a release.
+INDEX_RETRIES = 10
 
 
 def _pip(*args: str, env: dict[str, str] | None = None) -> None:
@@ -78,7 +82,7 @@ def build(project_dir: Path, wheelhouse: Path) -> list[str]:
     constraints.write_text("\n".join(pinned_versions()) + "\n")
     platforms = [f"--platform=manylinux_2_{minor}_x86_64" for minor in GLIBC_MINOR_RANGE]
     _pip(
-        "download", "--dest", str(wheelhouse), "--only-binary=:all:", *platforms,
+        "download", f"--retries={INDEX_RETRIES}", "--dest", str(wheelhouse), "--only-binary=:all:", *platforms,
         f"--python-version={PYTHON_VERSION}", "--implementation=cp", "--abi=cp311",
         "--constraint", str(constraints), str(own_wheel),
     )  # fmt: skip
