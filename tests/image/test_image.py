@@ -63,9 +63,9 @@ def workspace(blessed, tmp_path_factory):
     localaws.down(root / "localaws")
 
 
-def build(env):
+def build(env, *args):
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.build"], env=env, cwd=REPO, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "pipeline.build", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=900
     )
 
 
@@ -200,10 +200,7 @@ def test_an_image_for_another_model_version_names_that_version(workspace, built)
     first model version included. A RUN after the ARGs (its key includes their values) prevents that."""
     env, version, _ = workspace
     other = "e" * 12 if version != "e" * 12 else "f" * 12
-    out = subprocess.run(
-        [sys.executable, "-m", "pipeline.build", "--model-version", other],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    out = build(env, "--model-version", other)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     record = image_record(env)
     try:
