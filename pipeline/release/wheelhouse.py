@@ -59,15 +59,20 @@ def _pip(*args: str, env: dict[str, str] | None = None) -> None:
         raise StageError(f"pip {args[0]} failed: {lines[-1]}") from exc
 
 
+def copy_sources(project_dir: Path, destination: Path) -> None:
+    """WHEEL_SOURCES of project_dir into destination, without bytecode or setuptools' egg-info."""
+    for name in WHEEL_SOURCES:
+        if (project_dir / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+            shutil.copytree(project_dir / name, destination / name, ignore=ignore)
+        else:
+            shutil.copy2(project_dir / name, destination / name)
+
+
 def project_wheel(project_dir: Path, wheelhouse: Path) -> Path:
     """This project's wheel from its current sources only, the same bytes for the same sources."""
     with tempfile.TemporaryDirectory(prefix="wheel-source-") as tmp:
-        for name in WHEEL_SOURCES:
-            if (project_dir / name).is_dir():
-                ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-                shutil.copytree(project_dir / name, Path(tmp) / name, ignore=ignore)
-            else:
-                shutil.copy2(project_dir / name, Path(tmp) / name)
+        copy_sources(project_dir, Path(tmp))
         env = {**os.environ, "SOURCE_DATE_EPOCH": WHEEL_TIMESTAMP}
         _pip("wheel", "--no-deps", "--wheel-dir", str(wheelhouse), tmp, env=env)
     return next(wheelhouse.glob("sentiment_api-*.whl"))

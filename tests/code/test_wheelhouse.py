@@ -1,7 +1,6 @@
 """The project's wheel, which the image installs: built from the current sources only, reproducibly."""
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,7 @@ def _sha256(path: Path) -> str:
 def test_the_wheel_is_the_same_bytes_for_the_same_sources_and_drops_a_deleted_module(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    for name in wheelhouse.WHEEL_SOURCES:
-        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy2
-        copy(REPO / name, project / name)
+    wheelhouse.copy_sources(REPO, project)
     first = wheelhouse.project_wheel(project, tmp_path / "first")
 
     stale = project / "src" / "sentiment" / "deleted_since.py"
