@@ -32,8 +32,12 @@ def _interrupt(signum: int, frame: object) -> None:
 def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     # Jenkins aborts a build with SIGTERM: let it unwind like Ctrl-C, so a stage can wait for
     # what it started (a terraform run holding the state lock) instead of vanishing under it.
+    # SIGINT is set too: a process started in the background by a non-interactive shell (as CI
+    # and many agents start their jobs) inherits SIGINT ignored, so Python installs no handler,
+    # while terraform (Go) takes it back and stops with exit 1: the stage then ended with 1, not 130.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         return main(argv)
     except StageError as exc:

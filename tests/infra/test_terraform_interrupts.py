@@ -91,7 +91,9 @@ def test_a_held_lock_is_named_with_the_command_that_releases_it(workspace):
 
 def test_ctrl_c_during_apply_leaves_no_lock_behind(workspace):
     env, s3, bucket = workspace
-    run = provision(env, start_new_session=True)  # its own process group, as a terminal's foreground job
+    # Its own process group, as a terminal's foreground job, and SIGINT inherited ignored, as a job that a
+    # non-interactive shell starts in the background (CI): the stage must take the signal back itself.
+    run = provision(env, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     started = time.monotonic()
     for line in run.stdout:
         if ": Still creating" in line:  # terraform is mid-way through a slow resource, holding the lock
