@@ -1,4 +1,5 @@
-"""The architecture's rules, checked: import contracts, one environment choice, typed records between stages."""
+"""The architecture's rules, checked in process: one environment choice, typed records between stages.
+The import contracts (lint-imports) are in tests/integration/code/test_import_contracts.py."""
 
 import re
 from dataclasses import replace

@@ -1,4 +1,4 @@
-"""The command lines and a real gunicorn server, as a user runs them."""
+"""The command lines as a user runs them: --help everywhere, one-line errors, a real gunicorn server."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""The architecture's rules, checked: import contracts, one environment choice, typed records between stages."""
+"""The import contracts hold, and each one fails on a planted violation (lint-imports on a copy of the code)."""
 
 import os
 import re

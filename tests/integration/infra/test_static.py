@@ -1,4 +1,4 @@
-"""Static checks of infra/: formatting, validation, checkov, module conventions, the user_data template."""
+"""Static checks of infra/ that run tools: terraform fmt and validate, checkov, hadolint, the user_data template."""
 
 import json
 import shutil

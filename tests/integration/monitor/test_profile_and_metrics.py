@@ -1,4 +1,4 @@
-"""The reference profile in the artifact and its live counterparts at /metrics share one bucketing."""
+"""The trained artifact's reference profile and the live metrics a served model records."""
 
 import json
 import time

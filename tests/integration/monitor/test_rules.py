@@ -1,4 +1,4 @@
-"""Prometheus rules (promtool unit tests) and the Grafana dashboard under infra/monitoring/."""
+"""Prometheus rules (promtool unit tests) and the dashboard's queries under infra/monitoring/, parsed by promtool."""
 
 import json
 import shutil

@@ -1,4 +1,4 @@
-"""Prometheus rules (promtool unit tests) and the Grafana dashboard under infra/monitoring/."""
+"""The Prometheus alert list and the Grafana dashboard under infra/monitoring/ name what exists."""
 
 import json
 import re

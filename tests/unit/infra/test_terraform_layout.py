@@ -1,4 +1,5 @@
-"""Static checks of infra/: formatting, validation, checkov, module conventions, the user_data template."""
+"""Module conventions of infra/ read from the files: layout, typed and described variables, per-environment
+files, checkov skips with reasons."""
 
 import re
 
@@ -50,5 +51,3 @@ def test_emulator_switches_live_only_in_the_local_files():
             assert not re.search(
                 r"^\s*(emulator|detailed_monitoring|require_tls|enable_event_notifications)\s*=", text, re.M
             ), f"{stack}/{environment}"
-
-

@@ -1,4 +1,4 @@
-"""The command lines and a real gunicorn server, as a user runs them."""
+"""How `python -m sentiment serve` resolves its settings and command, and Ctrl-C's exit code, in process."""
 
 import os
 from pathlib import Path

@@ -1,5 +1,4 @@
-"""Security review fixes that need no model: the model version validator, the token cache's byte bound,
-gunicorn's defaults and its JSON error pages, one-line start-up messages."""
+"""gunicorn's defaults (loopback bind, limits, timeouts), its JSON error pages, the healthcheck's default."""
 
 import json
 import os

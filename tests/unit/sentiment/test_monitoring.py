@@ -1,4 +1,4 @@
-"""The reference profile in the artifact and its live counterparts at /metrics share one bucketing."""
+"""The reference profile and its live counterparts at /metrics share one bucketing."""
 
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -1,5 +1,4 @@
-"""Security review fixes that need no model: the model version validator, the token cache's byte bound,
-gunicorn's defaults and its JSON error pages, one-line start-up messages."""
+"""One-line start-up messages: invalid settings and other start-up errors, from the service and its CLI."""
 
 import json
 

@@ -1,5 +1,4 @@
-"""Security review fixes that need no model: the model version validator, the token cache's byte bound,
-gunicorn's defaults and its JSON error pages, one-line start-up messages."""
+"""The model version validator: what it accepts and how it refuses the rest."""
 
 import pytest
 

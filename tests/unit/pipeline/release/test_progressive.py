@@ -1,8 +1,5 @@
-"""Progressive delivery behind the local endpoint: traffic steps judged by both releases' /metrics.
-
-Real releases (`python -m sentiment serve`), the real HAProxy endpoint and wrk load; the bad
-releases are test builds with SENTIMENT_TEST_FAULT (sentiment.faults), which nothing shipped sets.
-"""
+"""Progressive delivery's config and its judge of a step: the shipped steps, broken configs, p99 and shares
+from histogram deltas. The real releases under load are in tests/integration/release/test_progressive_delivery.py."""
 
 from pathlib import Path
 
@@ -80,5 +77,3 @@ def test_p99_and_shares_come_from_bucket_deltas():
 
 
 # --- real releases behind the real endpoint -------------------------------------------------------
-
-
