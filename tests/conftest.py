@@ -1,10 +1,13 @@
-"""Shared fixtures. The real model is trained once per session (about half a minute)."""
+"""Shared fixtures. The real models are trained once per test run (about half a minute each): under
+pytest-xdist the first worker that needs one makes it and the others wait for it and reuse it."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,14 +15,41 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory `make` fills once per test run and every test reads (none may change it).
+
+    Without xdist that is once per session. Under xdist the workers share the run's temporary root:
+    the first to take the lock makes the directory, the others wait and reuse it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        out = tmp_path_factory.mktemp(name)
+        make(out)
+        return out
+    root = tmp_path_factory.getbasetemp().parent / "made-once"
+    root.mkdir(exist_ok=True)
+    out, done = root / name, root / f"{name}.done"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            make(out)
+            done.touch()
+    return out
+
+
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.ml.hyperparameters import HyperParameters
     from pipeline.ml.training import train
 
-    out = tmp_path_factory.mktemp("model") / "candidate"
-    train(out, HyperParameters(), with_anchors=False)
-    return out
+    def make(out: Path) -> None:
+        # With its anchors recorded, as `python -m pipeline.train` records them: every gate run over a copy
+        # then reads the TF-IDF + logistic regression accuracy instead of fitting it again (tens of seconds
+        # each on a busy machine). The zeroed, NaN and BiLSTM models keep the gate's fallback covered.
+        train(out / "candidate", HyperParameters())
+
+    return made_once(tmp_path_factory, "model", make) / "candidate"
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +64,10 @@ def bilstm_params():
 def bilstm_dir(bilstm_params, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.ml.training import train
 
-    out = tmp_path_factory.mktemp("bilstm") / "candidate"
-    train(out, bilstm_params, with_anchors=False, log=lambda m: None)
-    return out
+    def make(out: Path) -> None:
+        train(out / "candidate", bilstm_params, with_anchors=False, log=lambda m: None)
+
+    return made_once(tmp_path_factory, "bilstm", make) / "candidate"
 
 
 @pytest.fixture(scope="session")
@@ -44,43 +75,39 @@ def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     """A copy of the trained model that passed the real gate, and its reports directory."""
     from pipeline.gate import main as gate_main
 
-    root = tmp_path_factory.mktemp("blessed")
-    model = root / "candidate"
-    shutil.copytree(trained_dir, model)
-    reports = root / "reports"
-    assert gate_main(["--model", str(model), "--reports", str(reports), "--no-champion"]) == 0
-    return model, reports
+    def make(root: Path) -> None:
+        shutil.copytree(trained_dir, root / "candidate")
+        reports = root / "reports"
+        assert gate_main(["--model", str(root / "candidate"), "--reports", str(reports), "--no-champion"]) == 0
+
+    root = made_once(tmp_path_factory, "blessed", make)
+    return root / "candidate", root / "reports"
+
+
+def _with_weights(trained_dir: Path, out: Path, change) -> None:
+    """The trained model with `change` applied to every weight array, repackaged into `out`."""
+    import keras
+
+    from pipeline.ml.training import repackage
+    from sentiment import artifact
+
+    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
+    model.set_weights([change(w) for w in model.get_weights()])
+    repackage(trained_dir, model, out)
 
 
 @pytest.fixture(scope="session")
 def zeroed_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained model with every weight set to zero: it scores 0.5 for everything."""
-    import keras
-
-    from pipeline.ml.training import repackage
-    from sentiment import artifact
-
-    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
-    model.set_weights([w * 0 for w in model.get_weights()])
-    out = tmp_path_factory.mktemp("zeroed")
-    repackage(trained_dir, model, out)
-    return out
+    return made_once(tmp_path_factory, "zeroed", lambda out: _with_weights(trained_dir, out, lambda w: w * 0))
 
 
 @pytest.fixture(scope="session")
 def nan_dir(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained model with every weight NaN: a broken model whose every score is NaN."""
-    import keras
     import numpy as np
 
-    from pipeline.ml.training import repackage
-    from sentiment import artifact
-
-    model = keras.models.load_model(trained_dir / artifact.KERAS_FILE)
-    model.set_weights([w * np.nan for w in model.get_weights()])
-    out = tmp_path_factory.mktemp("nan")
-    repackage(trained_dir, model, out)
-    return out
+    return made_once(tmp_path_factory, "nan", lambda out: _with_weights(trained_dir, out, lambda w: w * np.nan))
 
 
 @pytest.fixture(scope="session")

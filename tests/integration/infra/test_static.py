@@ -1,0 +1,78 @@
+"""Static checks of infra/ that run tools: terraform fmt and validate, checkov, hadolint, the user_data template."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.release.terraform import INFRA, Terraform
+
+REPO = Path(__file__).resolve().parents[3]
+CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
+STACKS = ["shared", "service"]
+
+needs_terraform = pytest.mark.skipif(
+    shutil.which("terraform") is None, reason="NOT TESTED: terraform is not installed on this machine (>= 1.5 needed)"
+)
+
+
+@needs_terraform
+def test_terraform_fmt_is_clean():
+    out = subprocess.run(["terraform", "fmt", "-check", "-recursive", str(INFRA)], capture_output=True, text=True)
+    assert out.returncode == 0, f"unformatted: {out.stdout}"
+
+
+@needs_terraform
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_validates(stack, tmp_path):
+    tf = Terraform(stack, "local", tmp_path, log=lambda m: None)
+    tf.run("init", "-backend=false", "-input=false", quiet=True)
+    assert "The configuration is valid" in tf.run("validate", quiet=True).stdout
+
+
+@pytest.mark.skipif(not CHECKOV.exists(), reason="NOT TESTED: checkov missing; run bash .ci/setup (.venv-tools)")
+def test_checkov_reports_no_failed_check():
+    out = subprocess.run(
+        [str(CHECKOV), "-d", str(INFRA), "--framework", "terraform", "--skip-download", "-o", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        env={"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "PATH": "/usr/bin:/bin"},
+    )
+    report = json.loads(out.stdout)
+    summary = (report[0] if isinstance(report, list) else report)["summary"]
+    assert summary["failed"] == 0 and summary["passed"] > 50, summary
+
+
+@needs_terraform
+def test_user_data_names_the_image_and_model_version(tmp_path):
+    template = INFRA / "modules" / "server" / "templates" / "user_data.sh.tftpl"
+    expression = (
+        f'templatefile("{template}", {{image = "123.dkr.ecr.eu-west-1.amazonaws.com/app:abc123-v42", '
+        'registry = "123.dkr.ecr.eu-west-1.amazonaws.com", model_version = "v42", model_bucket = "models-bucket", '
+        'region = "eu-west-1", port = 8000, service_port = 8001})'
+    )
+    out = subprocess.run(
+        ["terraform", "console"],
+        input=expression,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "CHECKPOINT_DISABLE": "1"},
+    )
+    assert out.returncode == 0, out.stderr
+    rendered = out.stdout
+    assert "docker pull 123.dkr.ecr.eu-west-1.amazonaws.com/app:abc123-v42" in rendered
+    assert "-e MODEL_VERSION=v42" in rendered and "-e MODEL_BUCKET_NAME=models-bucket" in rendered
+    assert "Restart=always" in rendered and "--read-only" in rendered
+    assert "docker login --username AWS --password-stdin 123.dkr.ecr.eu-west-1.amazonaws.com" in rendered
+
+
+HADOLINT = REPO / ".venv-tools" / "bin" / "hadolint"
+
+
+@pytest.mark.skipif(not HADOLINT.exists(), reason="NOT TESTED: hadolint missing; run bash .ci/setup (.venv-tools)")
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    out = subprocess.run([str(HADOLINT), str(REPO / "Dockerfile")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,196 @@
+"""The Jenkinsfile, checked over its syntax tree (no Jenkins runs here) and by a Groovy 2.4 parse.
+
+Each check returns a list of problems; the tests assert none on the real file and at
+least one on mutated copies, so the checks are known to fail when they should.
+"""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import tree_sitter_groovy
+from tree_sitter import Language, Node, Parser
+
+from pipeline import STAGES
+from pipeline.settings import PipelineSettings
+
+JENKINSFILE = Path(__file__).resolve().parents[3] / "Jenkinsfile"
+DEPLOY_SIDE = {"provision", "publish", "build", "deploy", "smoke"}
+# Parameters reach every sh step as environment variables: none may be named like a setting.
+SETTINGS = {name.upper() for name in PipelineSettings.model_fields}
+AWS_BINDING = 'credentialsId: "sentiment-api-aws-${params.ENV}"'
+PARSER = Parser(Language(tree_sitter_groovy.language()))
+
+
+def text(node: Node) -> str:
+    return node.text.decode()
+
+
+def calls(node: Node, name: str) -> list[Node]:
+    """Every `name(...) {...}` / `name {...}` invocation below node."""
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in ("method_invocation", "juxt_function_call"):
+            ident = next((c for c in current.children if c.type == "identifier"), None)
+            if ident is not None and text(ident) == name:
+                found.append(current)
+        stack.extend(reversed(current.children))
+    return found
+
+
+def stages(root: Node) -> list[tuple[str, Node]]:
+    result = []
+    for node in calls(root, "stage"):
+        args = next((c for c in node.children if c.type == "argument_list"), None)
+        name = re.sub(r"^['\"]|['\"]$", "", text(args)[1:-1]) if args else "?"
+        result.append((name, node))
+    return result
+
+
+def pipeline_calls(source: str) -> list[str]:
+    """`python -m pipeline.<x>` calls in file order, consecutive repeats collapsed (deploy plans, then applies)."""
+    names = re.findall(r"-m pipeline\.(\w+)", source)
+    return [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
+
+
+def check(source: str) -> list[str]:
+    problems = []
+    tree = PARSER.parse(source.encode())
+    root = tree.root_node
+    if root.has_error:
+        problems.append("syntax error")
+    top = calls(root, "pipeline")
+    if len(top) != 1:
+        return [*problems, "no single top-level pipeline { } block"]
+    pipe = top[0]
+    for section in ("agent", "options", "parameters", "triggers", "environment", "stages", "post"):
+        if section not in text(pipe):
+            problems.append(f"missing {section}")
+    for name, node in stages(pipe):
+        if not calls(node, "steps"):
+            problems.append(f"stage {name} has no steps")
+        called = set(re.findall(r"-m pipeline\.(\w+)", text(node)))
+        if called & DEPLOY_SIDE and "branch 'main'" not in text(node):
+            problems.append(f"stage {name} deploys but is not limited to main")
+        bindings = calls(node, "withCredentials")
+        if called & DEPLOY_SIDE and not all(
+            any(AWS_BINDING in text(b) and text(sh) in text(b) for b in bindings)
+            for sh in calls(node, "sh")
+            if "-m pipeline." in text(sh)
+        ):
+            problems.append(f"stage {name} calls AWS without its environment's credentials bound around the call")
+        if bindings and not called & DEPLOY_SIDE:
+            problems.append(f"stage {name} binds credentials but does not deploy (Setup and Test run branch code)")
+    for block in calls(pipe, "environment"):
+        if "credentials(" in text(block):
+            problems.append("an environment block binds credentials for every stage")
+    for parameter in re.findall(r"name: '(\w+)'", text(next(iter(calls(pipe, "parameters")), pipe))):
+        if parameter in SETTINGS:
+            problems.append(f"parameter {parameter} shadows the setting of the same name in every sh step")
+    if (got := pipeline_calls(source)) != list(STAGES):
+        problems.append(f"pipeline calls {got} != pipeline.STAGES {list(STAGES)}")
+    for name in set(re.findall(r"-m pipeline\.(\w+)", source)):
+        if importlib.util.find_spec(f"pipeline.{name}") is None:
+            problems.append(f"pipeline.{name} does not exist")
+    deploy = next((node for name, node in stages(pipe) if "-m pipeline.deploy" in text(node)), None)
+    approval = r"--plan-only.*params\.ENV == 'prod'.*\binput\(.*--apply-plan"
+    if deploy is None or not re.search(approval, text(deploy), re.S):
+        problems.append("prod has no input approval between the saved plan and its apply")
+    post = calls(pipe, "post")
+    if not post or "junit" not in text(post[0]) or "artifacts/reports/*.xml" not in text(post[0]):
+        problems.append("post does not publish the JUnit reports")
+    return problems
+
+
+SOURCE = JENKINSFILE.read_text()
+
+
+def test_the_jenkinsfile_passes_every_check():
+    assert check(SOURCE) == []
+
+
+def test_options_parameters_triggers_and_credentials():
+    for needle in (
+        "timestamps()",
+        "timeout(",
+        "disableConcurrentBuilds()",
+        "buildDiscarder(",
+        "githubPush()",
+        "choices: ['dev', 'qa', 'prod']",
+        "name: 'SKIP_TRAIN'",
+        "name: 'DEPLOY_MODEL_VERSION'",
+        'PROJECT_ENV = "${params.ENV}"',
+        AWS_BINDING,
+        "usernameVariable: 'AWS_ACCESS_KEY_ID', passwordVariable: 'AWS_SECRET_ACCESS_KEY'",
+        "sh '.venv/bin/lint-imports'",
+        "archiveArtifacts",
+        "artifacts/**/*.json",
+    ):
+        assert needle in SOURCE, needle
+
+
+MUTATIONS = {
+    "reordered": lambda s: (
+        s.replace("-m pipeline.train", "@@")
+        .replace("-m pipeline.gate", "-m pipeline.train")
+        .replace("@@", "-m pipeline.gate")
+    ),
+    "misspelled": lambda s: s.replace("-m pipeline.smoke", "-m pipeline.smoak"),
+    "removed": lambda s: re.sub(r"stage\('Publish'\).*?\n        }\n", "", s, flags=re.S),
+    "deploy not limited to main": lambda s: s.replace(
+        "stage('Smoke') {\n            when { branch 'main' }", "stage('Smoke') {"
+    ),
+    "no prod approval": lambda s: s.replace("input(message:", "echo(message:"),
+    "no junit": lambda s: s.replace("junit allowEmptyResults: true, testResults: 'artifacts/reports/*.xml'", ""),
+    "credentials for every stage": lambda s: s.replace(
+        "PY = '.venv/bin/python'", "PY = '.venv/bin/python'\n        AWS_ACCESS_KEY_ID = credentials('aws-key')"
+    ),
+    "smoke without credentials": lambda s: re.sub(
+        r"(stage\('Smoke'\).*?)withCredentials\(\[.*?\]\) \{\n\s*(sh '\$PY -m pipeline.smoke')\n\s*\}",
+        r"\1\2",
+        s,
+        flags=re.S,
+    ),
+    "apply outside the binding": lambda s: s.replace(
+        "{\n                        sh '$PY -m pipeline.deploy --apply-plan'\n                    }",
+        "{\n                    }\n                    sh '$PY -m pipeline.deploy --apply-plan'",
+    ),
+    "credentials in Test": lambda s: s.replace(
+        "sh '.venv/bin/lint-imports'", "withCredentials([]) { sh '.venv/bin/lint-imports' }"
+    ),
+    "parameter named like a setting": lambda s: s.replace("'DEPLOY_MODEL_VERSION'", "'MODEL_VERSION'"),
+    "stage without steps": lambda s: s.replace(
+        "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_the_checks_catch_a_broken_jenkinsfile(mutation):
+    mutated = MUTATIONS[mutation](SOURCE)
+    assert mutated != SOURCE, "the mutation did not apply"
+    assert check(mutated), f"{mutation} went unnoticed"
+
+
+@pytest.mark.skipif(
+    shutil.which("groovy") is None, reason="NOT TESTED: groovy 2.4 is not installed (apt install groovy)"
+)
+def test_groovy_parses_the_jenkinsfile(tmp_path):
+    # Debian's groovy launcher wants /usr/lib/jvm/default-java; point it at the java on PATH instead.
+    java = shutil.which("java")
+    env = {**os.environ, "JAVA_HOME": str(Path(java).resolve().parents[1])} if java else dict(os.environ)
+    script = f'new GroovyShell().parse(new File("{JENKINSFILE}").text, "Jenkinsfile"); println "parsed"'
+    out = subprocess.run(["groovy", "-e", script], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and "parsed" in out.stdout, out.stderr[-2000:]
+    broken = tmp_path / "Jenkinsfile"
+    broken.write_text(SOURCE.replace("stages {", "stages {{", 1))
+    script = f'new GroovyShell().parse(new File("{broken}").text, "Jenkinsfile")'
+    assert (
+        subprocess.run(["groovy", "-e", script], capture_output=True, text=True, timeout=120, env=env).returncode != 0
+    )
