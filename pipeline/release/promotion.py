@@ -98,9 +98,11 @@ def promote(environment: Environment, record: Deployment, kind: str = "release",
 
 
 def target_release(environment: Environment, to: str | None) -> dict[str, Any] | None:
-    """The champion, or the newest successful release of model version `to`."""
+    """The champion, or the newest successful release of model version `to` (checked first: it is printed)."""
+    if to is not None:
+        to = deployment.checked_version(to)
     registry = environment.registry()
-    if to is None:
+    if to is None or to == "champion":
         return registry.champion()
     releases = [e for e in registry.history() if e["version"] == to and e.get("image")]
     if not releases:
