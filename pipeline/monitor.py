@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.localprometheus)"
     )
-    parser.add_argument("--since", default="1h", metavar="DURATION", help="with --prometheus: window (default 1h)")
+    parser.add_argument("--since", default="1h", metavar="DURATION", type=live_metrics.promql_duration,
+                        help="with --prometheus: window, a PromQL duration (default 1h)")  # fmt: skip
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
     parser.add_argument("--advance", action="store_true", help="after judging, start the next window now")
