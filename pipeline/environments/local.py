@@ -11,7 +11,14 @@ from botocore.exceptions import ClientError
 
 from pipeline.cli import StageError, log
 from pipeline.environments import container_engine, emulator, local_registry, local_release, prometheus
-from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving, TrafficControl
+from pipeline.environments.base import (
+    Environment,
+    ImageDestination,
+    Rollout,
+    ServerCounters,
+    Serving,
+    TrafficControl,
+)  # fmt: skip
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.records import Release
@@ -35,6 +42,13 @@ class LocalTraffic(TrafficControl):
 
     def endpoint_url(self) -> str:
         return self.balancer.url
+
+    def counters(self) -> dict[str, ServerCounters]:
+        slots = self.balancer.slots()
+        return {
+            role: ServerCounters(slots[slot].requests, slots[slot].errors_5xx, slots[slot].response_ms)
+            for role, slot in (("champion", self.champion_slot), ("candidate", self.candidate_slot))
+        }
 
     def set_candidate_weight(self, percent: int) -> None:
         self.balancer.set_weights({self.candidate_slot: percent, self.champion_slot: 100 - percent})
