@@ -5,7 +5,8 @@ or --url; or --prometheus), the reference profile of the model version it serves
 the candidate's when it is that version, else the registry's copy, or --profile), and the limits
 in quality_gates/monitor.toml. Prints a table, one `DRIFT <feature> ...` or `BREACH <metric> ...`
 line per failed check, and writes reports/monitor.json (records.MonitorReport) + monitor.xml.
-Exit 0 healthy, 1 drift or breach, 2 bad setup.
+Exit 0 healthy, 1 drift or breach, 2 bad setup. A health check without data to judge (too little
+traffic, a value that is no count) prints `INCONCLUSIVE <metric> ...` and is not healthy either (exit 1).
 
 Windows. Counters at /metrics add up since the release started. `--mark` saves a snapshot
 (<artifacts>/monitor/window-start.json) and exits; later runs judge only what arrived since it.
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     for check in drifted:
         print(f"DRIFT {check.name.removeprefix('drift.')} {check.line().partition(' ')[2]}")
     for check in breached:
-        print(f"BREACH {check.name.removeprefix('health.')} {check.line().partition(' ')[2]}")
+        word = "INCONCLUSIVE" if check.inconclusive else "BREACH"
+        print(f"{word} {check.name.removeprefix('health.')} {check.line().partition(' ')[2]}")
     report = MonitorReport(
         source=where,
         model_version=version,

@@ -208,9 +208,6 @@ def replay(champion_url: str, candidate_url: str, texts: list[str]) -> dict[str,
 # --- judging a step -------------------------------------------------------------------------------
 
 
-INCONCLUSIVE = "inconclusive"
-
-
 def _check(step: str, metric: str, value: float | None, limit: Limit, missing: str | None) -> CheckResult:
     """A check with a measurement passes or fails; without one (`missing`, or a value that is no
     measurement) it is inconclusive, which is never a pass."""
@@ -218,12 +215,8 @@ def _check(step: str, metric: str, value: float | None, limit: Limit, missing: s
     if missing is None and (value is None or not math.isfinite(value) or value < 0):
         missing = f"{value} is no measurement"
     if missing is not None:
-        return CheckResult(name, False, INCONCLUSIVE, expected, missing)
+        return CheckResult.without_data(name, expected, missing)
     return CheckResult(name, value <= limit.max, round(value, 4), expected, limit.reason)
-
-
-def is_inconclusive(check: CheckResult) -> bool:
-    return check.value == INCONCLUSIVE
 
 
 def _shadow_checks(step: Step, shadow: dict[str, Any], limits: dict[str, Limit]) -> list[CheckResult]:
@@ -378,8 +371,8 @@ class Progressive:
                     measured[role]["live_requests"] = max(0, measured[role]["requests"] - len(self.texts))
             measured["probe_requests"] = probes
             checks = judge(step, measured, self.config)
-            failed = [c for c in checks if not c.passed and not is_inconclusive(c)]
-            unsure = [c for c in checks if is_inconclusive(c)]
+            failed = [c for c in checks if not c.passed and not c.inconclusive]
+            unsure = [c for c in checks if c.inconclusive]
             now = time.monotonic()
             if failed or (now >= deadline and not unsure) or now >= give_up:
                 breach = (failed or unsure or [None])[0]
@@ -403,7 +396,7 @@ class Progressive:
             "measurements": measured,
             "checks": [c.__dict__ for c in checks],
         }
-        verdict = "pass" if breach is None else ("INCONCLUSIVE" if is_inconclusive(breach) else "BREACH")
+        verdict = "pass" if breach is None else ("INCONCLUSIVE" if breach.inconclusive else "BREACH")
         self.log(f"step {step.name}: {self._numbers(measured)}; {verdict}")
         return record, breach
 
@@ -472,7 +465,7 @@ class Progressive:
                       "checks": [smoke.__dict__]})  # fmt: skip
         final = {champion["url"]: 100, traffic.candidate["url"]: 0}
         limit = self.config.limits.get(metric)
-        if is_inconclusive(breach):
+        if breach.inconclusive:
             line = f"{metric} inconclusive ({breach.detail}), which is never a pass"
         else:
             line = f"{metric} = {breach.value} (max {limit.max:g})" if limit else f"{metric}: {breach.value}"

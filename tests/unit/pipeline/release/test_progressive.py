@@ -61,7 +61,7 @@ def measure(candidate, champion=None, balancer="default"):
 
 
 def verdicts(checks):
-    return {c.name.rpartition(".")[2]: "inconclusive" if progressive.is_inconclusive(c) else c.passed for c in checks}
+    return {c.name.rpartition(".")[2]: "inconclusive" if c.inconclusive else c.passed for c in checks}
 
 
 def test_a_healthy_step_passes_every_check_on_data():
@@ -74,7 +74,7 @@ def test_a_candidate_page_without_a_predict_series_is_inconclusive_not_passed():
     found = verdicts(checks)
     assert found["error_rate"] is True  # the balancer counted 100 good answers
     assert found["p99_ms"] == found["positive_share_delta"] == found["score_distance"] == "inconclusive"
-    assert not any(c.passed for c in checks if progressive.is_inconclusive(c))
+    assert not any(c.passed for c in checks if c.inconclusive)
 
 
 def test_5xx_filed_under_another_method_label_still_count():
@@ -198,7 +198,7 @@ def test_a_step_that_stays_inconclusive_holds_up_to_its_limit_then_breaches(roll
     traffic, steps = rollout(lambda n: page(n, predict=False))  # the candidate hides its /predict series
     started = time.monotonic()
     record, breach = steps._run_step(steps.config.steps[1], traffic)
-    assert breach is not None and progressive.is_inconclusive(breach)
+    assert breach is not None and breach.inconclusive
     assert 2 <= time.monotonic() - started < 10
     assert not record["checks"][1]["passed"]
 
