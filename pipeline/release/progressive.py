@@ -377,7 +377,7 @@ class Progressive:
             if failed or (now >= deadline and not unsure) or now >= give_up:
                 breach = (failed or unsure or [None])[0]
                 break
-            quiet = self._quiet(step, measured)
+            quiet = self._quiet(step, measured) if now >= deadline else None  # live traffic first, for the hold
             if quiet is not None:
                 if probes == 0:
                     self.log(f"step {step.name}: {quiet}: too little live traffic to judge, so the step "
@@ -418,11 +418,14 @@ class Progressive:
 
     def _probe(self, endpoint: str, got: int, weight: int) -> int:
         """A burst of the sample texts through the endpoint, sized so the candidate's share reaches
-        min_requests; the number of requests sent."""
-        wanted = max(1, self.config.min_requests - got) * 100 // max(1, weight) + 1
-        count = min(wanted, 200)
+        min_requests; the number of requests sent. Each text goes out as many times in a row as the
+        balancer's rotation takes to reach both releases, so both answer the same texts: the model
+        comparison is then between the models, not between two halves of the sample."""
+        repeat = math.ceil(100 / max(1, min(weight, 100 - weight))) if weight < 100 else 1
+        wanted = max(1, self.config.min_requests - got) * math.ceil(100 / max(1, weight))
+        count = min(max(wanted, repeat), 400)
         for i in range(count):
-            body = json.dumps({"text": self.texts[i % len(self.texts)]}).encode()
+            body = json.dumps({"text": self.texts[(i // repeat) % len(self.texts)]}).encode()
             with contextlib.suppress(OSError):  # the balancer counts a failed request too
                 probe.request(f"{endpoint}{ROUTE}", body)
         return count
