@@ -102,6 +102,7 @@ class LocalEnvironment(Environment):
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
         runner = f"its image in {engine.name}" if engine else "python -m sentiment serve (no image was built)"
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
+        local_release.check_state(self.settings.local_release_dir)
         balancer = self.load_balancer()
         balancer.up()
         self._recover_interrupted_deploy(balancer)
@@ -141,6 +142,7 @@ class LocalEnvironment(Environment):
         balancer = self.load_balancer()
         if balancer.running() is None:
             return None
+        local_release.check_state(self.settings.local_release_dir)
         self._recover_interrupted_deploy(balancer)
         restored = local_release.restore_parked(self.settings.local_release_dir, balancer.switch_to)
         if restored is None:
@@ -183,8 +185,10 @@ class LocalEnvironment(Environment):
 
     def stop_release(self) -> bool:
         stopped = local_release.stop(self.settings.local_release_dir)
+        for release in stopped:
+            log("deploy", f"stopped {local_release.describe([release])}")
         self.load_balancer().down()
-        return stopped
+        return bool(stopped)
 
     def before_destroying_bucket(self, bucket: str) -> None:
         """Delete every object version and delete marker: the provider's force_destroy loops on moto."""
