@@ -105,6 +105,11 @@ class Environment(ABC):
         """The digest the registry holds under the tag, or None."""
 
     @abstractmethod
+    def image_repository(self) -> str | None:
+        """`registry/repository` of this environment's own images (None before it has one); deploy and
+        rollback run only images from it, by digest. Read without side effects."""
+
+    @abstractmethod
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
         """After Terraform applied the release: where it answers. With a release already serving, `rollout`
         moves the traffic to the new one step by step (no rollout: all at once)."""

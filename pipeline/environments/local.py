@@ -85,6 +85,10 @@ class LocalEnvironment(Environment):
         registry = local_registry.up(self.settings.local_registry_dir, self.settings.local_registry_port)
         return ImageDestination(local_registry.address_of(registry), self.settings.ecr_repository, insecure=True)
 
+    def image_repository(self) -> str | None:
+        registry = local_registry.recorded(self.settings.local_registry_dir)  # its port is kept across restarts
+        return f"{local_registry.address_of(registry)}/{self.settings.ecr_repository}" if registry else None
+
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         return local_registry.digest(destination.registry, destination.repository, tag)
 

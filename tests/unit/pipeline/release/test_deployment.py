@@ -1,0 +1,67 @@
+"""Deploy and rollback run only images of the environment's own repository, by digest."""
+
+import pytest
+
+from pipeline.cli import StageError
+from pipeline.release import deployment, promotion
+from pipeline.release.promotion import SmokeOptions
+
+OWN = "127.0.0.1:5000/sentiment-api-local"
+DIGEST = "sha256:" + "a" * 64
+
+
+class Environment:
+    name = "local"
+
+    def __init__(self, champion=None, own=OWN):
+        self.own = own
+        self.champion = champion
+
+    def image_repository(self):
+        return self.own
+
+    def registry(self):
+        environment = self
+
+        class Registry:
+            bucket = "models"
+
+            def champion(self):
+                return environment.champion
+
+        return Registry()
+
+    def parked_release(self):
+        raise AssertionError("the rollback went on to plan a release")
+
+
+def test_an_image_of_the_own_repository_by_digest_is_accepted():
+    assert deployment.checked_image(Environment(), f"{OWN}@{DIGEST}") == f"{OWN}@{DIGEST}"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"evil.example.com/sentiment-api-local@{DIGEST}",  # another registry
+        f"127.0.0.1:5000/other@{DIGEST}",  # another repository
+        f"{OWN}:latest",  # by tag: what it names can change
+        f"{OWN}@sha256:abc",
+        f"{OWN}@{DIGEST}\nrollback: OK",
+    ],
+)
+def test_any_other_image_is_refused_in_one_line(image):
+    with pytest.raises(StageError) as caught:
+        deployment.checked_image(Environment(), image)
+    assert caught.value.exit_code == 2 and "\n" not in str(caught.value) and "refusing image" in str(caught.value)
+
+
+def test_without_a_repository_of_its_own_no_image_is_accepted():
+    with pytest.raises(StageError, match="build first"):
+        deployment.checked_image(Environment(own=None), f"{OWN}@{DIGEST}")
+
+
+def test_a_champion_naming_an_image_in_another_registry_is_refused_before_any_plan(tmp_path):
+    champion = {"version": "0123456789ab", "image": f"evil.example.com/sentiment@{DIGEST}", "image_built": True}
+    options = SmokeOptions(1.0, 1, tmp_path / "smoke.toml", tmp_path)
+    with pytest.raises(StageError, match="refusing image 'evil.example.com/sentiment@"):
+        promotion.roll_back(Environment(champion), None, None, options, print)
