@@ -114,6 +114,11 @@ class Environment(ABC):
         """After Terraform applied the release: where it answers. With a release already serving, `rollout`
         moves the traffic to the new one step by step (no rollout: all at once)."""
 
+    def already_serving(self, release: Release) -> bool:
+        """True when `release` (its image and model version) is what serves here now, so that a deploy of it
+        has nothing to do; False when that cannot be told (then the deploy goes through its steps)."""
+        return False
+
     @abstractmethod
     def stop_release(self) -> bool:
         """Stop a release this machine runs; True if one was running (False where releases run elsewhere)."""

@@ -142,6 +142,22 @@ class LocalEnvironment(Environment):
         self._scrape(url)
         return Serving(balancer.url, runner_name, started.pid, url, releases=releases, weights=weights)
 
+    def already_serving(self, release: Release) -> bool:
+        state_dir = self.settings.local_release_dir
+        local_release.check_state(state_dir)
+        current = local_release.current(state_dir)
+        if current is None or local_release.interrupted(state_dir) is not None:
+            return False
+        recorded = current.details.get("release", {})
+        same = (recorded.get("image"), recorded.get("model_version"), recorded.get("image_built")) == (
+            release.image, release.model_version, release.image_built,
+        )  # fmt: skip
+        balancer = self.load_balancer()
+        if not same or balancer.running() is None:
+            return False
+        serving = balancer.serving()
+        return serving is not None and serving.port == current.port
+
     def restore_previous(self) -> Serving | None:
         balancer = self.load_balancer()
         if balancer.running() is None:

@@ -104,11 +104,28 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
 
 
 def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
-    """Plan and apply in one go (one `terraform init`); a plan without changes is not applied."""
+    """Plan and apply in one go (one `terraform init`); a plan without changes is not applied, and when the
+    release already serves (the same image digest and model version) nothing is started again."""
     tf = service_stack(environment, log)
     if _plan(tf, environment, release, log):
         tf.apply(_plan_file(environment))
+    elif (unchanged := _unchanged(environment, release)) is not None:
+        log(f"release {release.model_version} ({release.image}) already serves at {unchanged.endpoint_url}: "
+            "nothing to deploy (smoke still checks it)")  # fmt: skip
+        return unchanged
     return _serve(tf, environment, release, log)
+
+
+def _unchanged(environment: Environment, release: Release) -> Deployment | None:
+    """The recorded deployment, when it is of this very release and that release still serves."""
+    artifacts = environment.settings.artifacts_dir
+    if not Deployment.path(artifacts).is_file():
+        return None
+    record = Deployment.read(artifacts)
+    recorded = replace(record.release, deployed=None)
+    if recorded != replace(release, deployed=None) or not environment.already_serving(release):
+        return None
+    return record
 
 
 def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:

@@ -82,6 +82,16 @@ def who(settings: PipelineSettings) -> dict[str, str | None]:
     return {"promoted_by": promoted_by, "build_url": settings.build_url}
 
 
+def is_champion(environment: Environment, record: Deployment) -> bool:
+    """True when the champion already is this deployment's release (model version, image and deploy time):
+    a rerun that deployed nothing new promotes nothing again."""
+    champion = environment.registry().champion() or {}
+    release = record.release
+    return (champion.get("version"), champion.get("image"), champion.get("deployed")) == (
+        release.model_version, release.image, release.deployed,
+    )  # fmt: skip
+
+
 def promote(environment: Environment, record: Deployment, kind: str = "release", **extra: Any) -> dict[str, Any]:
     release = record.release
     details = {

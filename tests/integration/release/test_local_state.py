@@ -36,7 +36,7 @@ def test_a_release_running_after_its_record_was_lost_stops_the_deploy_and_stop_l
     stray, bystander = start(ours, 18001), start(other, 18002)
     started += [stray, bystander]
     (ours / "current.json").write_text("{")  # the record is unreadable: lost
-    with pytest.raises(StageError, match="current.json is not a process record"):
+    with pytest.raises(StageError, match=r"current\.json is not a process record"):
         local_release.check_state(ours)
     (ours / "current.json").unlink()
     with pytest.raises(StageError) as caught:

@@ -41,7 +41,7 @@ def test_a_replacement_of_another_version_under_this_versions_prefix_is_refused(
 
 
 def test_a_cached_copy_of_another_version_is_refused(tmp_path):
-    other, manifest = build(tmp_path / "cache" / ASKED, b"other weights")
+    _, manifest = build(tmp_path / "cache" / ASKED, b"other weights")
     (tmp_path / "cache" / ASKED / MANIFEST_FILE).write_text(json.dumps({**manifest, "version": ASKED}))
     with pytest.raises(RegistryError, match="asked for"):
         cached_copy(tmp_path / "cache", ASKED)

@@ -55,6 +55,6 @@ def test_a_deploy_over_an_unreadable_current_json_starts_nothing(tmp_path):
     (state / "current.json").write_text("{")
     release = Release(image="r/i:t", image_built=False, model_version="0123456789ab", git_sha="0" * 40,
                       environment="local", model_bucket="b", shared={})  # fmt: skip
-    with pytest.raises(StageError, match="current.json is not a process record"):
+    with pytest.raises(StageError, match=r"current\.json is not a process record"):
         LocalEnvironment(settings).serve(release, "http://unused")
     assert not settings.local_endpoint_dir.exists()  # no load balancer, no release was started

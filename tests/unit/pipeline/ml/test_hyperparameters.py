@@ -12,8 +12,11 @@ def _artifact(directory, **extra_files):
     files = {"model.tflite": "m", "vocabulary.json": "{}", "model.keras": "k", **extra_files}
     for name, body in files.items():
         (directory / name).write_text(body)
-    metadata = {"schema": 3, "version": "0123456789ab", "files": dict.fromkeys(["model.tflite", "vocabulary.json",
-                                                                                "model.keras"], "x")}
+    metadata = {
+        "schema": 3,
+        "version": "0123456789ab",
+        "files": dict.fromkeys(["model.tflite", "vocabulary.json", "model.keras"], "x"),
+    }
     (directory / "metadata.json").write_text(json.dumps(metadata))
     return directory
 

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.cli import StageError
 from pipeline.environments.base import ServerCounters, TrafficControl
-from pipeline.release import live_metrics, progressive
+from pipeline.release import progressive
 from pipeline.release.live_metrics import Snapshot
 from pipeline.settings import PipelineSettings
 from sentiment import monitoring
@@ -207,6 +207,6 @@ def test_an_inconclusive_abort_says_so_in_one_line(rollout):
     traffic, steps = rollout(lambda n: page(n, predict=False))
     monkeypatched_smoke = progressive.CheckResult("abort.champion_smoke", True, "11/11", "all 200")
     steps._smoke_champion = lambda endpoint: monkeypatched_smoke
-    with pytest.raises(StageError, match="inconclusive .*which is never a pass") as caught:
+    with pytest.raises(StageError, match=r"inconclusive .*which is never a pass") as caught:
         steps(traffic)
     assert traffic.aborted and "\n" not in str(caught.value)
