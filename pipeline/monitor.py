@@ -5,7 +5,8 @@ or --url; or --prometheus), the reference profile of the model version it serves
 the candidate's when it is that version, else the registry's copy, or --profile), and the limits
 in quality_gates/monitor.toml. Prints a table, one `DRIFT <feature> ...` or `BREACH <metric> ...`
 line per failed check, and writes reports/monitor.json (records.MonitorReport) + monitor.xml.
-Exit 0 healthy, 1 drift or breach, 2 bad setup.
+Exit 0 healthy, 1 drift or breach, 2 bad setup. A health check without data to judge (too little
+traffic, a value that is no count) prints `INCONCLUSIVE <metric> ...` and is not healthy either (exit 1).
 
 Windows. Counters at /metrics add up since the release started. `--mark` saves a snapshot
 (<artifacts>/monitor/window-start.json) and exits; later runs judge only what arrived since it.
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.localprometheus)"
     )
-    parser.add_argument("--since", default="1h", metavar="DURATION", help="with --prometheus: window (default 1h)")
+    parser.add_argument("--since", default="1h", metavar="DURATION", type=live_metrics.promql_duration,
+                        help="with --prometheus: window, a PromQL duration (default 1h)")  # fmt: skip
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
     parser.add_argument("--advance", action="store_true", help="after judging, start the next window now")
@@ -202,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     for check in drifted:
         print(f"DRIFT {check.name.removeprefix('drift.')} {check.line().partition(' ')[2]}")
     for check in breached:
-        print(f"BREACH {check.name.removeprefix('health.')} {check.line().partition(' ')[2]}")
+        word = "INCONCLUSIVE" if check.inconclusive else "BREACH"
+        print(f"{word} {check.name.removeprefix('health.')} {check.line().partition(' ')[2]}")
     report = MonitorReport(
         source=where,
         model_version=version,

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The value of a check that had no measurement to judge (too little data, a missing series, a value that is
+# no count). Such a check never passes: missing data is never a pass.
+INCONCLUSIVE = "inconclusive"
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -16,6 +20,14 @@ class CheckResult:
     value: float | str | None
     expected: str  # e.g. ">= 0.78"
     detail: str = ""
+
+    @classmethod
+    def without_data(cls, name: str, expected: str, why: str) -> CheckResult:
+        return cls(name, False, INCONCLUSIVE, expected, why)
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.value == INCONCLUSIVE
 
     def line(self) -> str:
         value = f"{self.value:.4g}" if isinstance(self.value, float) else str(self.value)

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     checks = promotion.smoke_test(environment, record.endpoint_url, promotion.expected_of(record), options, say)
     version = record.release.model_version
     if all(c.passed for c in checks):
+        if promotion.is_champion(environment, record):
+            say(f"PASSED: release {version} ({record.release.image}) already is the champion; nothing to promote")
+            return 0
         champion = promotion.promote(environment, record)
         say(f"PASSED: release {version} is the champion (previous: {champion['previous']})")
         return 0

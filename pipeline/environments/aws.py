@@ -42,6 +42,10 @@ class AwsEnvironment(Environment):
         engine.login(data["proxyEndpoint"].removeprefix("https://"), username, password)
         return ImageDestination(registry, repository, insecure=False)
 
+    def image_repository(self) -> str | None:
+        path = ProvisionedStack.path(self.settings.artifacts_dir)
+        return ProvisionedStack.read(self.settings.artifacts_dir).repository_url if path.is_file() else None
+
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         ecr = self._ecr()
         try:

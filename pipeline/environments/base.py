@@ -35,6 +35,16 @@ class Serving:
     weights: dict[str, int] = field(default_factory=dict)  # release url -> share of live traffic, percent
 
 
+@dataclass(frozen=True)
+class ServerCounters:
+    """What the load balancer itself counted for one release's server, cumulative: the judge takes a
+    step's deltas. It is the primary source for errors and latency (a release's own /metrics can lie)."""
+
+    requests: float  # requests it sent the release, answered or failed
+    errors_5xx: float  # 5xx answers, and requests the release failed without an answer
+    response_ms: float | None  # the balancer's mean response time of the release's recent answers
+
+
 class TrafficControl(ABC):
     """Moves live traffic between the release that serves (the champion) and a new one (the candidate).
 
@@ -56,6 +66,11 @@ class TrafficControl(ABC):
     @abstractmethod
     def endpoint_url(self) -> str:
         """The stable endpoint clients use."""
+
+    @abstractmethod
+    def counters(self) -> dict[str, ServerCounters]:
+        """The balancer's own counters for "champion" and "candidate" now (cumulative); raises OSError when
+        they cannot be read (the judge then has no measurement, which is never a pass)."""
 
 
 # What deploy hands the environment: runs the steps on a TrafficControl, raises StageError to abort.
@@ -90,9 +105,19 @@ class Environment(ABC):
         """The digest the registry holds under the tag, or None."""
 
     @abstractmethod
+    def image_repository(self) -> str | None:
+        """`registry/repository` of this environment's own images (None before it has one); deploy and
+        rollback run only images from it, by digest. Read without side effects."""
+
+    @abstractmethod
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
         """After Terraform applied the release: where it answers. With a release already serving, `rollout`
         moves the traffic to the new one step by step (no rollout: all at once)."""
+
+    def already_serving(self, release: Release) -> bool:
+        """True when `release` (its image and model version) is what serves here now, so that a deploy of it
+        has nothing to do; False when that cannot be told (then the deploy goes through its steps)."""
+        return False
 
     @abstractmethod
     def stop_release(self) -> bool:

@@ -90,6 +90,13 @@ class Slot:
     weight: int
     state: str  # HAProxy's operational state: UP, DOWN, MAINT, DRAIN, ...
     sessions: int
+    requests: int = 0  # answers HAProxy got from the server (hrsp_*) and requests it failed (eresp, econ)
+    errors_5xx: int = 0  # hrsp_5xx + eresp + econ
+    response_ms: float | None = None  # rtime: mean response time of the server's last 1024 answers
+
+
+def _count(row: dict[str, str], *fields: str) -> int:
+    return sum(int(row.get(name) or 0) for name in fields)
 
 
 class LoadBalancer:
@@ -167,9 +174,13 @@ class LoadBalancer:
             row = dict(zip(header, line.split(","), strict=False))
             if row.get("pxname") == BACKEND and row.get("svname") in SLOTS:
                 port = int(row["addr"].rpartition(":")[2]) if row.get("addr") else 1
+                failed = _count(row, "eresp", "econ")
+                answered = _count(row, "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
                 slots[row["svname"]] = Slot(
-                    row["svname"], port, int(row["weight"] or 0), row["status"], int(row["scur"])
-                )
+                    row["svname"], port, int(row["weight"] or 0), row["status"], int(row["scur"]),
+                    answered + failed, _count(row, "hrsp_5xx") + failed,
+                    float(row["rtime"]) if row.get("rtime") else None,
+                )  # fmt: skip
         return slots
 
     def serving(self) -> Slot | None:

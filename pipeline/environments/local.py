@@ -11,7 +11,14 @@ from botocore.exceptions import ClientError
 
 from pipeline.cli import StageError, log
 from pipeline.environments import container_engine, emulator, local_registry, local_release, prometheus
-from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving, TrafficControl
+from pipeline.environments.base import (
+    Environment,
+    ImageDestination,
+    Rollout,
+    ServerCounters,
+    Serving,
+    TrafficControl,
+)  # fmt: skip
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.records import Release
@@ -35,6 +42,13 @@ class LocalTraffic(TrafficControl):
 
     def endpoint_url(self) -> str:
         return self.balancer.url
+
+    def counters(self) -> dict[str, ServerCounters]:
+        slots = self.balancer.slots()
+        return {
+            role: ServerCounters(slots[slot].requests, slots[slot].errors_5xx, slots[slot].response_ms)
+            for role, slot in (("champion", self.champion_slot), ("candidate", self.candidate_slot))
+        }
 
     def set_candidate_weight(self, percent: int) -> None:
         self.balancer.set_weights({self.candidate_slot: percent, self.champion_slot: 100 - percent})
@@ -71,6 +85,10 @@ class LocalEnvironment(Environment):
         registry = local_registry.up(self.settings.local_registry_dir, self.settings.local_registry_port)
         return ImageDestination(local_registry.address_of(registry), self.settings.ecr_repository, insecure=True)
 
+    def image_repository(self) -> str | None:
+        registry = local_registry.recorded(self.settings.local_registry_dir)  # its port is kept across restarts
+        return f"{local_registry.address_of(registry)}/{self.settings.ecr_repository}" if registry else None
+
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         return local_registry.digest(destination.registry, destination.repository, tag)
 
@@ -88,6 +106,7 @@ class LocalEnvironment(Environment):
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
         runner = f"its image in {engine.name}" if engine else "python -m sentiment serve (no image was built)"
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")
+        local_release.check_state(self.settings.local_release_dir)
         balancer = self.load_balancer()
         balancer.up()
         self._recover_interrupted_deploy(balancer)
@@ -123,10 +142,27 @@ class LocalEnvironment(Environment):
         self._scrape(url)
         return Serving(balancer.url, runner_name, started.pid, url, releases=releases, weights=weights)
 
+    def already_serving(self, release: Release) -> bool:
+        state_dir = self.settings.local_release_dir
+        local_release.check_state(state_dir)
+        current = local_release.current(state_dir)
+        if current is None or local_release.interrupted(state_dir) is not None:
+            return False
+        recorded = current.details.get("release", {})
+        same = (recorded.get("image"), recorded.get("model_version"), recorded.get("image_built")) == (
+            release.image, release.model_version, release.image_built,
+        )  # fmt: skip
+        balancer = self.load_balancer()
+        if not same or balancer.running() is None:
+            return False
+        serving = balancer.serving()
+        return serving is not None and serving.port == current.port
+
     def restore_previous(self) -> Serving | None:
         balancer = self.load_balancer()
         if balancer.running() is None:
             return None
+        local_release.check_state(self.settings.local_release_dir)
         self._recover_interrupted_deploy(balancer)
         restored = local_release.restore_parked(self.settings.local_release_dir, balancer.switch_to)
         if restored is None:
@@ -169,8 +205,10 @@ class LocalEnvironment(Environment):
 
     def stop_release(self) -> bool:
         stopped = local_release.stop(self.settings.local_release_dir)
+        for release in stopped:
+            log("deploy", f"stopped {local_release.describe([release])}")
         self.load_balancer().down()
-        return stopped
+        return bool(stopped)
 
     def before_destroying_bucket(self, bucket: str) -> None:
         """Delete every object version and delete marker: the provider's force_destroy loops on moto."""

@@ -39,6 +39,11 @@ def _state(state_dir: Path) -> processes.StateFile:
     return processes.StateFile(state_dir / "state.json")
 
 
+def recorded(state_dir: Path) -> processes.Recorded | None:
+    """The registry as last started here, running or not (`up` starts it again on the same port)."""
+    return _state(state_dir).read()
+
+
 def status(state_dir: Path) -> processes.Recorded | None:
     return _state(state_dir).running(lambda r: answers(address_of(r)))
 

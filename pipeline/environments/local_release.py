@@ -9,10 +9,16 @@ engine when the build stage made one, else `python -m sentiment serve` from this
 State, in <state_dir>: current.json (the release that serves), candidate.json (a release started but
 not yet switched to: only while a switch, which may be a progressive rollout, runs; left behind by a
 deploy that was killed, so that the next one can stop it) and parked.json (the previous release).
+
+The state fails closed: a deploy stops, in one line naming the file and the way out, when a state
+file is unreadable or when a release of this state directory runs that no state file records (each
+release's environment carries the state directory, RELEASE_STATE_DIR, so it can be found without its
+record). `stop` stops those too.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +37,10 @@ CONTAINER_ENV = (
 )  # fmt: skip
 
 
+RELEASE_STATE_DIR = "RELEASE_STATE_DIR"  # in every local release's environment: the state dir that owns it
+RECOVER = "run `python -m pipeline.deploy --stop-local` (it stops every release of this checkout, recorded or not)"
+
+
 def _state(state_dir: Path) -> processes.StateFile:
     return processes.StateFile(state_dir / "current.json")
 
@@ -43,6 +53,63 @@ def _candidate_state(state_dir: Path) -> processes.StateFile:
 def _parked_state(state_dir: Path) -> processes.StateFile:
     """The previous release, kept running without traffic after a switch until the new one is promoted."""
     return processes.StateFile(state_dir / "parked.json")
+
+
+def _files(state_dir: Path) -> list[processes.StateFile]:
+    return [_state(state_dir), _candidate_state(state_dir), _parked_state(state_dir)]
+
+
+def check_state(state_dir: Path) -> None:
+    """Every state file readable and consistent, and no release of this state dir running unrecorded;
+    else a StageError (exit 2) in one line saying which file or process, and how to recover."""
+    recorded = []
+    for state in _files(state_dir):
+        try:
+            found = state.checked("url", "release")
+        except processes.StateFileError as exc:
+            raise StageError(f"{exc}: the release it records may still run; {RECOVER}, then deploy again", 2) from None
+        if found is not None:
+            recorded.append((state.path, found))
+    pids = [r.pid for _, r in recorded]
+    if len(set(pids)) != len(pids):
+        files = ", ".join(str(path) for path, _ in recorded)
+        raise StageError(f"{files} record the same process twice: the state is inconsistent; {RECOVER}", 2)
+    strays = unrecorded(state_dir)
+    if strays:
+        raise StageError(f"{describe(strays)} run(s) but no state file in {state_dir} records it; {RECOVER}", 2)
+
+
+def describe(releases: list[processes.Recorded]) -> str:
+    return ", ".join(f"a release at {r.details['url']} (pid {r.pid})" for r in releases)
+
+
+def _argument(command: list[str], flag: str) -> str | None:
+    return command[command.index(flag) + 1] if flag in command[:-1] else None
+
+
+def unrecorded(state_dir: Path) -> list[processes.Recorded]:
+    """Releases started for this state dir (by their environment) that no readable state file records."""
+    marker = f"{RELEASE_STATE_DIR}={state_dir.resolve()}".encode()
+    known = {r.pid for r in (state.read() for state in _files(state_dir)) if r is not None and r.is_ours}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in known:
+            continue
+        pid = int(entry.name)
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0") or os.getsid(pid) != pid:
+                continue  # another checkout's, or a worker of a release (the session leader is the release)
+            command = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        bind = _argument(command, "--bind") or next(
+            (a.partition("=")[2] for a in command if a.startswith("SERVE_BIND=")), ""
+        )
+        container = _argument(command, "--name")
+        port = int(bind.rpartition(":")[2]) if bind.rpartition(":")[2].isdigit() else 0
+        details = {"url": f"http://{HOST}:{port}", "container": container, "engine": command[0] if container else None}
+        found.append(processes.Recorded(pid, processes.start_time(pid) or 0, port, "", details))
+    return found
 
 
 def current(state_dir: Path) -> processes.Recorded | None:
@@ -74,6 +141,7 @@ def start(
     url = f"http://{HOST}:{port}"
     log = state_dir / f"service-{port}.log"
     container = None
+    env = {**env, RELEASE_STATE_DIR: str(state_dir.resolve())}
     if engine:
         container = f"sentiment-{port}"
         env = {**env, "SERVE_BIND": f"{HOST}:{port}"}
@@ -170,11 +238,18 @@ def _retire(recorded: processes.Recorded) -> None:
         _remove_container(recorded.details["container"], recorded.details["engine"])
 
 
-def stop(state_dir: Path) -> bool:
-    """Stop the recorded release (and a parked one, and an interrupted deploy's candidate); True if it was running."""
-    retire_parked(state_dir)
-    retire_interrupted(state_dir)
-    return _retire_recorded(_state(state_dir))
+def stop(state_dir: Path) -> list[processes.Recorded]:
+    """Stop every release of this state dir: the recorded one, a parked one, an interrupted deploy's
+    candidate, and any that runs unrecorded (a state file lost or unreadable); forget them all.
+    The releases that were running."""
+    strays = unrecorded(state_dir)
+    stopped = [r for r in (s.read() for s in _files(state_dir)) if r is not None and r.is_ours]
+    for state in _files(state_dir):
+        _retire_recorded(state)
+        state.clear()  # an unreadable one too: what it recorded is among the strays
+    for stray in strays:
+        _retire(stray)
+    return stopped + strays
 
 
 def _retire_recorded(state: processes.StateFile) -> bool:

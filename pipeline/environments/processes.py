@@ -153,6 +153,10 @@ class Recorded:
             stop_group(self.pid, grace_s)
 
 
+class StateFileError(Exception):
+    """A state file exists but is no record: what it recorded may still run."""
+
+
 class StateFile:
     """The JSON file in which the pipeline remembers one background process it started."""
 
@@ -160,10 +164,33 @@ class StateFile:
         self.path = path
 
     def read(self) -> Recorded | None:
+        """The record, or None when there is none or it cannot be read (see `checked` to fail closed)."""
         try:
-            return Recorded(**json.loads(self.path.read_text()))
-        except (OSError, ValueError, TypeError):
+            return self.checked()
+        except StateFileError:
             return None
+
+    def checked(self, *required: str) -> Recorded | None:
+        """The record, None when there is no file; StateFileError (one line) when the file is unreadable or
+        is not a record with the `required` details."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateFileError(f"{self.path} cannot be read ({exc})") from None
+        try:
+            doc = json.loads(text)
+            recorded = Recorded(**doc)
+        except (ValueError, TypeError) as exc:
+            raise StateFileError(f"{self.path} is not a process record ({type(exc).__name__})") from None
+        numbers = (recorded.pid, recorded.started, recorded.port)
+        if not all(type(n) is int and n >= 0 for n in numbers) or recorded.pid == 0:
+            raise StateFileError(f"{self.path} records pid/start/port {numbers!r}, which are no process")
+        missing = [name for name in required if not isinstance(recorded.details, dict) or name not in recorded.details]
+        if missing:
+            raise StateFileError(f"{self.path} is missing {', '.join(missing)}")
+        return recorded
 
     def running(self, answers: Callable[[Recorded], bool] = lambda _: True) -> Recorded | None:
         """The recorded process, if it is still the one started and it answers."""

@@ -7,10 +7,14 @@ the metadata) and `from_flat` (its inverse, refusing unknown names)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self
 
+from pipeline.records import Blessing
 from sentiment.artifact import METADATA_FILE
 from sentiment.text import FeatureConfig
 
@@ -97,9 +101,50 @@ class OutputDirError(Exception):
     """The output directory holds something other than a model artifact."""
 
 
+def _artifact_files(out_dir: Path) -> set[str] | None:
+    """The names a model artifact in `out_dir` says it holds (its metadata's `files`, the metadata and a
+    blessing), or None when its metadata.json is not a model artifact's."""
+    try:
+        metadata = json.loads((out_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    files = metadata.get("files") if isinstance(metadata, dict) else None
+    if not isinstance(files, dict) or not isinstance(metadata.get("version"), str):
+        return None
+    return {*map(str, files), METADATA_FILE, Blessing.NAME}
+
+
 def check_output_dir(out_dir: Path) -> None:
-    """Training replaces `out_dir` whole, so it must be empty or a previous artifact: never someone's files."""
+    """Training replaces `out_dir` whole, so it must be empty or a previous artifact: never someone's files.
+    A previous artifact holds only the files its metadata lists (a metadata.json alone proves nothing)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputDirError(f"{out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / METADATA_FILE).is_file():
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    known = _artifact_files(out_dir)
+    if known is None:
         raise OutputDirError(f"{out_dir} is not empty and holds no model artifact; refusing to replace it")
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in known or not p.is_file() or p.is_symlink())
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise OutputDirError(
+            f"{out_dir} holds files that are not part of its model artifact ({shown}); refusing to replace it"
+        )
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Swap a finished artifact into place so a failed run never leaves a half-written candidate. The
+    previous one is moved aside into a directory of its own, never onto a name someone else may use."""
+    aside = Path(tempfile.mkdtemp(prefix=f".{dst.name}-previous-", dir=dst.parent))
+    previous = aside / dst.name
+    try:
+        if dst.exists():
+            dst.rename(previous)
+        try:
+            src.rename(dst)
+        except OSError:
+            if previous.exists():
+                previous.rename(dst)
+            raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)

@@ -27,7 +27,7 @@ from pipeline.ml import model as modeling
 from pipeline.ml.architectures import Architecture
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
-from pipeline.ml.hyperparameters import DECISION_THRESHOLD, Parameters, check_output_dir
+from pipeline.ml.hyperparameters import DECISION_THRESHOLD, Parameters, check_output_dir, replace_dir
 from pipeline.provenance import git_sha, library_versions, source_hash
 from sentiment import artifact, featurizers, monitoring, text
 from sentiment.artifact import ArtifactError
@@ -113,16 +113,6 @@ def repackage(source: Path, model: Any, out_dir: Path) -> dict[str, Any]:
     return package(out_dir, architecture, state, model, provenance)
 
 
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Swap a finished artifact into place so a failed run never leaves a half-written candidate."""
-    old = dst.with_name(dst.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dst.exists():
-        dst.rename(old)
-    src.rename(dst)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def train(
     out_dir: Path,
     params: Parameters,
@@ -171,7 +161,7 @@ def train(
             metadata["anchors"] = anchors.anchors(splits, params.seed)
         metadata["training_seconds"] = round(time.monotonic() - started, 1)
         write_metadata(work, metadata)
-        _replace_dir(work, out_dir)
+        replace_dir(work, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return TrainResult(metadata, reused=False)

@@ -3,6 +3,7 @@ let the environment say where it answers. Used by the deploy stage and by rollba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pipeline.release.terraform import Terraform
 from sentiment.versions import validate_model_version
 
 SHARED_OUTPUTS = ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")
+BY_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def checked_version(value: str) -> str:
@@ -25,6 +27,18 @@ def checked_version(value: str) -> str:
         return validate_model_version(value)
     except ValueError as exc:
         raise StageError(str(exc), exit_code=2) from None
+
+
+def checked_image(environment: Environment, image: str) -> str:
+    """An image deploy or rollback may run: from this environment's own repository, by digest
+    (`<registry>/<repository>@sha256:<64 hex>`); anything else is refused in one line, before any plan."""
+    own = environment.image_repository()
+    repository, _, digest = image.partition("@")
+    if own is None or repository != own or not BY_DIGEST.fullmatch(digest):
+        shown = repr(image[:100])
+        where = f"{own}@sha256:<digest>" if own else "an image of its own repository (none exists yet: build first)"
+        raise StageError(f"refusing image {shown}: {environment.name} runs only {where}", exit_code=2)
+    return image
 
 
 def release_for(
@@ -44,9 +58,11 @@ def release_for(
         version = environment.registry().resolve("champion")
     if image is None:
         if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
-            image, built = ImageRecord.read(artifacts).reference, True
+            image, built = ImageRecord.read(artifacts).pinned, True
         else:
             image, built = f"{shared.repository_url}:{sha[:12]}-{version}", False
+    if built:
+        image = checked_image(environment, image)
     return Release(
         image=image,
         image_built=built,
@@ -88,11 +104,28 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
 
 
 def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
-    """Plan and apply in one go (one `terraform init`); a plan without changes is not applied."""
+    """Plan and apply in one go (one `terraform init`); a plan without changes is not applied, and when the
+    release already serves (the same image digest and model version) nothing is started again."""
     tf = service_stack(environment, log)
     if _plan(tf, environment, release, log):
         tf.apply(_plan_file(environment))
+    elif (unchanged := _unchanged(environment, release)) is not None:
+        log(f"release {release.model_version} ({release.image}) already serves at {unchanged.endpoint_url}: "
+            "nothing to deploy (smoke still checks it)")  # fmt: skip
+        return unchanged
     return _serve(tf, environment, release, log)
+
+
+def _unchanged(environment: Environment, release: Release) -> Deployment | None:
+    """The recorded deployment, when it is of this very release and that release still serves."""
+    artifacts = environment.settings.artifacts_dir
+    if not Deployment.path(artifacts).is_file():
+        return None
+    record = Deployment.read(artifacts)
+    recorded = replace(record.release, deployed=None)
+    if recorded != replace(release, deployed=None) or not environment.already_serving(release):
+        return None
+    return record
 
 
 def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:

@@ -11,21 +11,28 @@ From Prometheus the window is `increase(...[DURATION])` per series, summed over 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
+import socket
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+import urllib3
 from prometheus_client.parser import text_string_to_metric_families
+from requests.adapters import HTTPAdapter
 
 from pipeline.ml.drift import Key
 
 GAUGE_PREFIXES = ("sentiment_model_", "sentiment_worker_")
-TIMEOUT_S = 10.0
+DEADLINE_S = 10.0  # for a whole answer: connect, headers and body
+CONNECT_TIMEOUT_S = 3.0
+PROMQL_DURATION = re.compile(r"([0-9]+(ms|s|m|h|d|w|y))+")
 
 
 @dataclass(frozen=True)
@@ -62,14 +69,71 @@ def parse(text: str) -> dict[Key, float]:
     }
 
 
-def _get(url: str) -> tuple[int, bytes]:
+class _Sockets(list[socket.socket]):
+    """The sockets one request opened, so that a timer can end the request at its total deadline:
+    requests' timeouts are per read, and an answer trickling a byte at a time never trips them."""
+
+    def connection_class(self, base: type[urllib3.connection.HTTPConnection]) -> type:
+        sockets = self
+
+        class Recorded(base):  # type: ignore[valid-type,misc]
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                sockets.append(sock)
+                return sock
+
+        return Recorded
+
+    def shut(self) -> None:
+        for sock in self:
+            with contextlib.suppress(OSError):  # wakes the read blocked in the requesting thread
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _session(sockets: _Sockets) -> requests.Session:
+    adapter = HTTPAdapter(max_retries=0)  # one attempt: a judge reads again at its next interval
+    pools = {
+        "http": type("Pool", (urllib3.HTTPConnectionPool,),
+                     {"ConnectionCls": sockets.connection_class(urllib3.connection.HTTPConnection)}),
+        "https": type("Pool", (urllib3.HTTPSConnectionPool,),
+                      {"ConnectionCls": sockets.connection_class(urllib3.connection.HTTPSConnection)}),
+    }  # fmt: skip
+    adapter.poolmanager.pool_classes_by_scheme = pools
+    session = requests.Session()
+    session.trust_env = False  # loopback and the user's own Prometheus: no proxy from the environment
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _get(url: str, deadline_s: float | None = None) -> tuple[int, bytes]:
+    """GET url: (status, body) of an answer complete within deadline_s (default DEADLINE_S), else OSError."""
+    deadline_s = DEADLINE_S if deadline_s is None else deadline_s
     if not url.startswith(("http://", "https://")):
         raise OSError(f"{url} is not an http(s) URL")
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310  # nosec B310 - scheme checked above
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+    sockets = _Sockets()
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        sockets.shut()
+
+    timer = threading.Timer(deadline_s, expire)
+    timer.daemon = True
+    with _session(sockets) as session:
+        timer.start()
+        try:
+            resp = session.get(url, timeout=(CONNECT_TIMEOUT_S, deadline_s), allow_redirects=False)
+            body = resp.content
+        except requests.RequestException as exc:
+            if expired.is_set():
+                raise OSError(f"{url} gave no complete answer within {deadline_s:g} s") from None
+            raise OSError(f"{url}: {exc}") from None
+        finally:
+            timer.cancel()
+    if expired.is_set():  # an answer without a length ends at the shutdown: it is cut, not complete
+        raise OSError(f"{url} gave no complete answer within {deadline_s:g} s")
+    return resp.status_code, body
 
 
 def snapshot(url: str) -> Snapshot:
@@ -136,9 +200,22 @@ def _query(prometheus: str, promql: str) -> list[dict[str, Any]]:
     return doc["data"]["result"]
 
 
+def promql_duration(value: str) -> str:
+    """A PromQL duration (1h, 30m, 1h30m); anything else is a ValueError, never spliced into a query."""
+    if not PROMQL_DURATION.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a PromQL duration (e.g. 30m, 1h, 1d)")
+    return value
+
+
+def label_matcher(name: str, value: str) -> str:
+    """name="value" with the value quoted as a PromQL string (JSON's escapes are PromQL's)."""
+    return f"{name}={json.dumps(value)}"
+
+
 def from_prometheus(prometheus: str, duration: str, job: str | None = None) -> Window:
     """The last `duration` (a PromQL duration, e.g. 1h) of the release's series in Prometheus."""
-    selector = f'{{job="{job}"}}' if job else ""
+    duration = promql_duration(duration)
+    selector = f"{{{label_matcher('job', job)}}}" if job else ""
     samples: dict[Key, float] = {}
     for name, labels in WINDOWED:
         by = f" by ({', '.join(labels)})" if labels else ""

@@ -82,6 +82,16 @@ def who(settings: PipelineSettings) -> dict[str, str | None]:
     return {"promoted_by": promoted_by, "approved_by": settings.approver, "build_url": settings.build_url}
 
 
+def is_champion(environment: Environment, record: Deployment) -> bool:
+    """True when the champion already is this deployment's release (model version, image and deploy time):
+    a rerun that deployed nothing new promotes nothing again."""
+    champion = environment.registry().champion() or {}
+    release = record.release
+    return (champion.get("version"), champion.get("image"), champion.get("deployed")) == (
+        release.model_version, release.image, release.deployed,
+    )  # fmt: skip
+
+
 def promote(environment: Environment, record: Deployment, kind: str = "release", **extra: Any) -> dict[str, Any]:
     release = record.release
     details = {
@@ -98,9 +108,11 @@ def promote(environment: Environment, record: Deployment, kind: str = "release",
 
 
 def target_release(environment: Environment, to: str | None) -> dict[str, Any] | None:
-    """The champion, or the newest successful release of model version `to`."""
+    """The champion, or the newest successful release of model version `to` (checked first: it is printed)."""
+    if to is not None:
+        to = deployment.checked_version(to)
     registry = environment.registry()
-    if to is None:
+    if to is None or to == "champion":
         return registry.champion()
     releases = [e for e in registry.history() if e["version"] == to and e.get("image")]
     if not releases:
@@ -121,6 +133,8 @@ def roll_back(
         stopped = environment.stop_release()
         left = "was stopped" if stopped else "is still deployed"
         return f"no previous successful release to roll back to; the failed release {left}"
+    if target.get("image_built", True):  # the registry's word on what to run is checked like any deploy's
+        deployment.checked_image(environment, str(target.get("image")))
     record = _restore_parked(environment, target, log)
     if record is None:
         record = _redeploy(environment, target, log)

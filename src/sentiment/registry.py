@@ -58,7 +58,14 @@ def s3_client(region: str) -> Any:
     return boto3.client("s3", region_name=region, config=config)
 
 
-def verify_against_manifest(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+def verify_against_manifest(directory: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
+    """The metadata of the copy in `directory`, once every served file matches the manifest and both the
+    manifest and the metadata are of `version`, the one asked for: files consistent among themselves but
+    of another version (a replacement uploaded under this version's prefix) are refused."""
+    if manifest.get("version") != version:
+        found = repr(str(manifest.get("version")))[:40]
+        where = version_prefix(version)
+        raise RegistryError(f"the registry manifest under {where} is of version {found}, not {version}")
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in SERVED_FILES):
         raise RegistryError(f"the registry manifest of {manifest.get('version')!r} does not list the served files")
@@ -67,7 +74,12 @@ def verify_against_manifest(directory: Path, manifest: dict[str, Any]) -> dict[s
         expected = files[name].get("sha256")
         if not path.is_file() or sha256_file(path) != expected:
             raise RegistryError(f"{path} does not match the registry manifest of {manifest.get('version')}")
-    return artifact.verify(directory)
+    metadata = artifact.verify(directory)
+    if metadata.get("version") != version:
+        found = repr(str(metadata.get("version")))[:40]
+        where = version_prefix(version)
+        raise RegistryError(f"the model under {where} is version {found}, not the {version} asked for")
+    return metadata
 
 
 class ModelRegistry:
@@ -149,7 +161,7 @@ class ModelRegistry:
             raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
         target = cache_dir / version
         if target.exists():
-            verify_against_manifest(target, manifest)
+            verify_against_manifest(target, manifest, version)
             return target
         cache_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=cache_dir))
@@ -157,14 +169,14 @@ class ModelRegistry:
             for name in SERVED_FILES:
                 self.s3.download_file(self.bucket, version_prefix(version) + name, str(work / name))
             (work / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-            verify_against_manifest(work, manifest)
+            verify_against_manifest(work, manifest, version)
             try:
                 work.rename(target)
             except OSError:
                 # Another worker fetched the same version first: its copy is as good, once verified.
                 if not target.is_dir():
                     raise
-                verify_against_manifest(target, manifest)
+                verify_against_manifest(target, manifest, version)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return target
@@ -177,5 +189,5 @@ def cached_copy(cache_dir: Path, version: str) -> Path:
         manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RegistryError(f"no cached copy of model {version} in {cache_dir}") from exc
-    verify_against_manifest(target, manifest)
+    verify_against_manifest(target, manifest, version)
     return target

@@ -4,6 +4,7 @@ Real releases (`python -m sentiment serve`), the real HAProxy endpoint and wrk l
 releases are test builds with SENTIMENT_TEST_FAULT (sentiment.faults), which nothing shipped sets.
 """
 
+import dataclasses
 import html
 import json
 import os
@@ -140,10 +141,7 @@ def test_a_release_answering_5xx_is_aborted_at_its_first_live_step(endpoint, tmp
     settings = settings_for(tmp_path, hold_s=4)
     rollout = progressive.rollout(settings, print)
     # The shadow step's replay would catch this fault before any live request; skip it to judge live traffic.
-    rollout.config = progressive.DeliveryConfig(
-        rollout.config.path, [s for s in rollout.config.steps if not s.shadow], rollout.config.limits,
-        rollout.config.interval_s, rollout.config.min_requests, 0,
-    )  # fmt: skip
+    rollout.config = dataclasses.replace(rollout.config, steps=[s for s in rollout.config.steps if not s.shadow])
     traffic = LocalTraffic(balancer, {"url": f"http://127.0.0.1:{a_port}", "model_version": "a"}, bad_port)
     before = progressive.scrape(f"http://127.0.0.1:{bad_port}")
 

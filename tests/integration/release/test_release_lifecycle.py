@@ -149,6 +149,19 @@ def test_smoke_promotes_a_good_release(workspace):
     assert f"* {version}" in models.stdout
 
 
+def test_an_unchanged_rerun_of_deploy_and_smoke_starts_nothing_and_promotes_nothing(workspace):
+    root, env = workspace
+    before = read(env, "deploy.json")
+    history = stage(["pipeline.models", "history"], env, root).stdout
+    again = stage(["pipeline.deploy"], env, root)
+    assert again.returncode == 0, again.stderr
+    assert "already serves" in again.stdout and "step " not in again.stdout, again.stdout
+    assert read(env, "deploy.json") == before  # the same process on the same port: nothing was started
+    smoke = stage(["pipeline.smoke"], env, root)
+    assert smoke.returncode == 0 and "already is the champion" in smoke.stdout, smoke.stdout + smoke.stderr
+    assert stage(["pipeline.models", "history"], env, root).stdout == history
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="NOT TESTED: wrk is not installed (apt install wrk)")
 def test_a_second_release_under_load_goes_through_the_steps_and_loses_no_request(workspace, tmp_path):
     root, env = workspace

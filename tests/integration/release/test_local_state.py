@@ -1,0 +1,62 @@
+"""Releases of a checkout that run without a record are found by their environment: a deploy refuses
+to go on over them, and `deploy --stop-local` stops them (before, they kept serving untracked)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import StageError
+from pipeline.environments import local_release, processes
+
+SLEEPER = "import time; time.sleep(120)"
+
+
+def start(state_dir, port):
+    """A stand-in for a release started for `state_dir` (the environment marks it), in its own session."""
+    env = {**os.environ, local_release.RELEASE_STATE_DIR: str(state_dir.resolve())}
+    return subprocess.Popen([sys.executable, "-c", SLEEPER, "--bind", f"127.0.0.1:{port}"], env=env,
+                            start_new_session=True)  # fmt: skip
+
+
+@pytest.fixture
+def started():
+    procs = []
+    yield procs
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_release_running_after_its_record_was_lost_stops_the_deploy_and_stop_local_stops_it(tmp_path, started):
+    ours, other = tmp_path / "ours", tmp_path / "other"
+    ours.mkdir(), other.mkdir()
+    stray, bystander = start(ours, 18001), start(other, 18002)
+    started += [stray, bystander]
+    (ours / "current.json").write_text("{")  # the record is unreadable: lost
+    with pytest.raises(StageError, match=r"current\.json is not a process record"):
+        local_release.check_state(ours)
+    (ours / "current.json").unlink()
+    with pytest.raises(StageError) as caught:
+        local_release.check_state(ours)
+    assert f"pid {stray.pid}" in str(caught.value) and "http://127.0.0.1:18001" in str(caught.value)
+    assert str(bystander.pid) not in str(caught.value)
+
+    (ours / "current.json").write_text("{")
+    stopped = local_release.stop(ours)
+    assert [r.pid for r in stopped] == [stray.pid]
+    assert stray.wait(15) is not None and bystander.poll() is None
+    assert not (ours / "current.json").exists()
+    local_release.check_state(ours)
+
+
+def test_a_recorded_release_is_not_a_stray(tmp_path, started):
+    release = start(tmp_path, 18003)
+    started.append(release)
+    record = processes.Recorded(release.pid, processes.start_time(release.pid), 18003, "log",
+                                {"url": "http://127.0.0.1:18003", "release": {}})  # fmt: skip
+    (tmp_path / "current.json").write_text(json.dumps(record.__dict__))
+    assert local_release.unrecorded(tmp_path) == []
+    local_release.check_state(tmp_path)
