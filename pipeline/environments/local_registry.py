@@ -8,15 +8,16 @@ does not speak the registry protocol), so `local` pushes here instead.
 from __future__ import annotations
 
 import shutil
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from pipeline import http_client
 from pipeline.cli import StageError
 from pipeline.environments import processes
 
 HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 20
+# A lookup rides out a registry that is restarting or briefly busy (about 4 s of backoff).
+LOOKUP_RETRY = http_client.patient(4.0)
 MANIFEST_TYPES = ", ".join(
     [
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -81,15 +82,13 @@ def down(state_dir: Path) -> bool:
 
 def digest(address: str, repository: str, tag: str) -> str | None:
     """The digest the local registry holds under repository:tag, or None."""
-    request = urllib.request.Request(
-        f"http://{address}/v2/{repository}/manifests/{tag}", method="HEAD", headers={"Accept": MANIFEST_TYPES}
-    )
+    url = f"http://{address}/v2/{repository}/manifests/{tag}"
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310  # nosec B310 - loopback http only
-            return resp.headers.get("Docker-Content-Digest")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise StageError(f"local registry {address}: HTTP {exc.code} for {repository}:{tag}") from exc
-    except OSError as exc:
+        answer = http_client.fetch(url, method="HEAD", headers={"Accept": MANIFEST_TYPES}, retry=LOOKUP_RETRY)
+    except http_client.HttpError as exc:
         raise StageError(f"local registry {address} is unreachable: {exc}") from exc
+    if answer.status_code == 404:
+        return None
+    if answer.status_code != 200:
+        raise StageError(f"local registry {address}: HTTP {answer.status_code} for {repository}:{tag}")
+    return answer.headers.get("Docker-Content-Digest")
