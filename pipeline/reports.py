@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET  # nosec B405 - builds JUnit XML; never parses any
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,10 @@ class CheckResult:
     value: float | str | None
     expected: str  # e.g. ">= 0.78"
     detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as reports store it (pipeline.records.CheckDoc)."""
+        return asdict(self)
 
     def line(self) -> str:
         value = f"{self.value:.4g}" if isinstance(self.value, float) else str(self.value)

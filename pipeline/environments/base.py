@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline.environments.container_engine import Engine
-from pipeline.records import Release
+from pipeline.records import Release, ReleaseRef
 from pipeline.registry import RegistryWriter
 from pipeline.settings import PipelineSettings
 from sentiment.registry import RegistryError
@@ -31,7 +31,7 @@ class Serving:
     runner: str  # "ec2", "container" or "process"
     local_pid: int | None = None
     release_url: str | None = None  # where the release itself answers, behind the endpoint (local)
-    releases: dict[str, Any] = field(default_factory=dict)  # "champion"/"candidate": url, model_version
+    releases: dict[str, ReleaseRef] = field(default_factory=dict)  # "champion", "candidate"
     weights: dict[str, int] = field(default_factory=dict)  # release url -> share of live traffic, percent
 
 

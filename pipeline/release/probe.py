@@ -12,14 +12,14 @@ import numpy as np
 from pipeline import http_client
 from pipeline.ml.gate_config import load_jsonl
 from pipeline.reports import CheckResult
-from sentiment.service import image_without_registry
+from sentiment.service import MAX_BATCH, MAX_TEXT_CHARS, image_without_registry
 
 BAD_INPUTS = {
     "malformed_json": (b"{not json", "application/json"),
     "wrong_content_type": (b'{"text": "fine"}', "text/plain"),
     "missing_text": (b'{"txt": "fine"}', "application/json"),
-    "text_too_long": (json.dumps({"text": "a" * 10_001}).encode(), "application/json"),
-    "too_many_texts": (json.dumps({"texts": ["ok"] * 257}).encode(), "application/json"),
+    "text_too_long": (json.dumps({"text": "a" * (MAX_TEXT_CHARS + 1)}).encode(), "application/json"),
+    "too_many_texts": (json.dumps({"texts": ["ok"] * (MAX_BATCH + 1)}).encode(), "application/json"),
 }
 
 
