@@ -280,11 +280,11 @@ class DeliveryReport(Record):
     FILE: ClassVar[str] = "reports/delivery.json"
     PRODUCER: ClassVar[str] = "deploy"
     endpoint_url: str
-    champion: ReleaseRef
-    candidate: ReleaseRef
+    champion: ReleaseRef  # url, model_version
+    candidate: ReleaseRef  # url, model_version
     config_file: str
     passed: bool
-    steps: list[StepDoc]
+    steps: list[StepDoc]  # name, weight, hold_s, seconds, measurements, checks (CheckDoc: name, passed, value...)
     final_weights: dict[str, int]  # release url -> percent
     aborted_at: str | None = None  # the step that breached
     breach: str | None = None  # "<metric> = <value> (max <limit>)"
