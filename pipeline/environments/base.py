@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
 from pipeline.records import Release, ReleaseRef
 from pipeline.registry import RegistryWriter
@@ -69,6 +70,7 @@ class Environment(ABC):
     may_destroy: bool  # whether the pipeline may tear the stacks down
     serves_without_image: bool  # whether a release can run without a built image (from this checkout)
     tls_only_buckets: bool  # whether buckets the pipeline creates refuse plain HTTP
+    runs_releases_here: bool  # whether releases run on this machine (else on servers Terraform owns)
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings
@@ -97,6 +99,16 @@ class Environment(ABC):
     @abstractmethod
     def stop_release(self) -> bool:
         """Stop a release this machine runs; True if one was running (False where releases run elsewhere)."""
+
+    def stop_local_release(self) -> bool:
+        """`deploy --stop-local`: stop the release this machine runs; StageError where none can run here."""
+        if not self.runs_releases_here:
+            raise StageError(
+                f"deploy --stop-local: the {self.name} environment runs no release on this machine "
+                "(its releases run on servers Terraform owns)",
+                exit_code=2,
+            )
+        return self.stop_release()
 
     def parked_release(self) -> dict[str, Any] | None:
         """The previous release (a Release record as a dict), if it still runs beside the current one."""
