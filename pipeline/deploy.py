@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     environment = environments.current(get_settings())
     say = lambda message: log(STAGE, message)  # noqa: E731
     if args.stop_local:
-        say("stopped the local release" if environment.stop_release() else "no local release is running")
+        say("stopped the local release" if environment.stop_local_release() else "no local release is running")
         return 0
     if args.apply_plan:
         deployment.apply_saved_plan(environment, say)

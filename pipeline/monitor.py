@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--url", help="the release's own base URL (default: deploy.json's release_url)")
     source.add_argument(
-        "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.localprometheus)"
+        "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.local prometheus)"
     )
     parser.add_argument("--since", default="1h", metavar="DURATION", type=live_metrics.promql_duration,
                         help="with --prometheus: window, a PromQL duration (default 1h)")  # fmt: skip
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.prometheus == "local":
             local = prometheus.status(settings.local_prometheus_dir)
             if local is None:
-                raise StageError("no local Prometheus: start it with `python -m pipeline.localprometheus up`", 2)
+                raise StageError("no local Prometheus: start it with `python -m pipeline.local prometheus up`", 2)
             args.prometheus = prometheus.endpoint_of(local)
         try:
             window = live_metrics.from_prometheus(args.prometheus, args.since, args.job)

@@ -26,7 +26,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NotRequired, Self, TypedDict
 
 from pipeline.cli import StageError
 from sentiment import artifact
@@ -51,6 +51,35 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class CheckDoc(TypedDict):
+    """One check as reports store it (pipeline.reports.CheckResult.to_dict)."""
+
+    name: str
+    passed: bool
+    value: float | str | None
+    expected: str
+    detail: str
+
+
+class ReleaseRef(TypedDict):
+    """A release a deployment or delivery names: where it answers and the model it serves."""
+
+    url: str
+    model_version: NotRequired[str | None]
+    parked: NotRequired[bool]  # local: kept running without traffic, to restore on a rollback
+
+
+class StepDoc(TypedDict):
+    """One traffic step of a delivery (or the closing `abort` step) with what was measured and judged."""
+
+    name: str
+    weight: int
+    hold_s: float
+    seconds: float
+    measurements: dict[str, Any]  # per role ("champion", "candidate", "shadow"): pipeline.release.progressive
+    checks: list[CheckDoc]
 
 
 @dataclass(frozen=True)
@@ -133,7 +162,7 @@ class GateReport(Record):
     champion_comparison: dict[str, dict[str, float]]  # metric -> candidate, champion, delta, allowed_drop
     thresholds_file: str
     measurements: dict[str, float]
-    checks: list[dict[str, Any]]
+    checks: list[CheckDoc]
     failed: list[str]
     stage: str = "gate"
 
@@ -224,7 +253,7 @@ class Deployment(Record):
     instance_id: str | None = None
     local_pid: int | None = None
     release_url: str | None = None  # local: the release's own port behind the stable endpoint
-    releases: dict[str, Any] = field(default_factory=dict)  # "candidate" (this one), "champion": url, version
+    releases: dict[str, ReleaseRef] = field(default_factory=dict)  # "candidate" (this one), "champion"
     weights: dict[str, int] = field(default_factory=dict)  # release url -> percent of live traffic, at the end
 
     @classmethod
@@ -240,7 +269,7 @@ class SmokeReport(Record):
     url: str
     expected: dict[str, str]
     passed: bool
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[CheckDoc] = field(default_factory=list)
     stage: str = "smoke"
 
 
@@ -251,11 +280,11 @@ class DeliveryReport(Record):
     FILE: ClassVar[str] = "reports/delivery.json"
     PRODUCER: ClassVar[str] = "deploy"
     endpoint_url: str
-    champion: dict[str, Any]  # url, model_version
-    candidate: dict[str, Any]
+    champion: ReleaseRef  # url, model_version
+    candidate: ReleaseRef  # url, model_version
     config_file: str
     passed: bool
-    steps: list[dict[str, Any]]  # name, weight, hold_s, seconds, measurements, checks
+    steps: list[StepDoc]  # name, weight, hold_s, seconds, measurements, checks (CheckDoc: name, passed, value...)
     final_weights: dict[str, int]  # release url -> percent
     aborted_at: str | None = None  # the step that breached
     breach: str | None = None  # "<metric> = <value> (max <limit>)"
@@ -277,6 +306,6 @@ class MonitorReport(Record):
     healthy: bool
     drift: list[str]  # names of the drift checks that failed, e.g. ["drift.oov_share"]
     breaches: list[str]  # names of the health checks that failed
-    checks: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[CheckDoc] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stage: str = "monitor"

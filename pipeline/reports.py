@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET  # nosec B405 - builds JUnit XML; never parses any
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,10 @@ class CheckResult:
     @property
     def inconclusive(self) -> bool:
         return self.value == INCONCLUSIVE
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as reports store it (pipeline.records.CheckDoc)."""
+        return asdict(self)
 
     def line(self) -> str:
         value = f"{self.value:.4g}" if isinstance(self.value, float) else str(self.value)

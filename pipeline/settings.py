@@ -37,7 +37,7 @@ class PipelineSettings(Settings):
         8080, gt=0, lt=65536, description="Loopback port of the local stable endpoint (the load balancer)"
     )
     local_prometheus_port: int = Field(
-        0, ge=0, lt=65536, description="Port for `python -m pipeline.localprometheus up`; 0 = any free port"
+        0, ge=0, lt=65536, description="Port for `python -m pipeline.local prometheus up`; 0 = any free port"
     )
     local_serve_workers: int = Field(2, ge=1, description="Worker processes of a local release (its SERVE_WORKERS)")
     local_serve_threads: int = Field(4, ge=1, description="Threads per worker of a local release (its SERVE_THREADS)")

@@ -30,45 +30,18 @@ variable "max_retries" {
 }
 
 variable "image" {
-  description = "Image reference of the release (from the build stage)."
+  description = "Image reference of the release (from the build stage); validated by modules/server."
   type        = string
-
-  validation {
-    # Also what keeps the user data safe: no whitespace, quote, newline, $, backtick, ; or %.
-    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?|[a-z0-9]([a-z0-9-]*[a-z0-9])?:[0-9]{1,5}|localhost)(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64})$", var.image))
-    error_message = "image must be registry/repository:tag or registry/repository@sha256:<64 hex> (registry: a host name with a dot or a port, or localhost), with nothing else in it."
-  }
-
-  validation {
-    # A release must be immutable: a mutable tag such as `latest` could change under a running server.
-    condition     = !can(regex(":latest(@|$)", var.image))
-    error_message = "image must not use the tag latest: pin a release tag or a digest."
-  }
 }
 
 variable "model_version" {
-  description = "Model version of the release (from the publish stage): 12 lowercase hex characters."
+  description = "Model version of the release (from the publish stage): 12 lowercase hex characters, validated by modules/server."
   type        = string
-
-  validation {
-    condition     = can(regex("^[0-9a-f]{12}$", var.model_version))
-    error_message = "model_version must be exactly 12 lowercase hex characters (a published model version)."
-  }
 }
 
 variable "model_bucket_name" {
-  description = "Model bucket name (output of infra/shared)."
+  description = "Model bucket name (output of infra/shared); validated by modules/server."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.model_bucket_name))
-    error_message = "model_bucket_name must be 3-63 characters of a-z, 0-9, . and -, beginning and ending with a letter or digit."
-  }
-
-  validation {
-    condition     = !can(regex("\\.\\.|^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$", var.model_bucket_name))
-    error_message = "model_bucket_name breaks an S3 naming rule: no two adjacent dots, not an IP address, no xn--, sthree- or amzn-s3-demo- prefix, no -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 suffix."
-  }
 }
 
 variable "model_bucket_arn" {
@@ -172,9 +145,4 @@ variable "candidate" {
     weight        = number
   })
   default = null
-
-  validation {
-    condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
-    error_message = "candidate.weight must be a whole percent from 0 to 100."
-  }
 }

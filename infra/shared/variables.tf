@@ -30,18 +30,8 @@ variable "max_retries" {
 }
 
 variable "model_bucket_name" {
-  description = "Name of the model bucket (derived by the pipeline settings)."
+  description = "Name of the model bucket (derived by the pipeline settings); S3's naming rules are checked by modules/bucket."
   type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.model_bucket_name))
-    error_message = "model_bucket_name must be 3-63 characters of a-z, 0-9, . and -, beginning and ending with a letter or digit."
-  }
-
-  validation {
-    condition     = !can(regex("\\.\\.|^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$|^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\\.mrap|--x-s3|--table-s3)$", var.model_bucket_name))
-    error_message = "model_bucket_name breaks an S3 naming rule: no two adjacent dots, not an IP address, no xn--, sthree- or amzn-s3-demo- prefix, no -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 suffix."
-  }
 }
 
 variable "repository_name" {

@@ -22,6 +22,7 @@ class AwsEnvironment(Environment):
     smoke_deadline_s = BOOT_DEADLINE_S
     serves_without_image = False
     tls_only_buckets = True
+    runs_releases_here = False
 
     @property
     def may_destroy(self) -> bool:  # type: ignore[override]

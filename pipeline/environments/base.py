@@ -9,8 +9,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
-from pipeline.records import Release
+from pipeline.records import Release, ReleaseRef
 from pipeline.registry import RegistryWriter
 from pipeline.settings import PipelineSettings
 from sentiment.registry import RegistryError
@@ -31,7 +32,7 @@ class Serving:
     runner: str  # "ec2", "container" or "process"
     local_pid: int | None = None
     release_url: str | None = None  # where the release itself answers, behind the endpoint (local)
-    releases: dict[str, Any] = field(default_factory=dict)  # "champion"/"candidate": url, model_version
+    releases: dict[str, ReleaseRef] = field(default_factory=dict)  # "champion", "candidate"
     weights: dict[str, int] = field(default_factory=dict)  # release url -> share of live traffic, percent
 
 
@@ -84,6 +85,7 @@ class Environment(ABC):
     may_destroy: bool  # whether the pipeline may tear the stacks down
     serves_without_image: bool  # whether a release can run without a built image (from this checkout)
     tls_only_buckets: bool  # whether buckets the pipeline creates refuse plain HTTP
+    runs_releases_here: bool  # whether releases run on this machine (else on servers Terraform owns)
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings
@@ -122,6 +124,16 @@ class Environment(ABC):
     @abstractmethod
     def stop_release(self) -> bool:
         """Stop a release this machine runs; True if one was running (False where releases run elsewhere)."""
+
+    def stop_local_release(self) -> bool:
+        """`deploy --stop-local`: stop the release this machine runs; StageError where none can run here."""
+        if not self.runs_releases_here:
+            raise StageError(
+                f"deploy --stop-local: the {self.name} environment runs no release on this machine "
+                "(its releases run on servers Terraform owns)",
+                exit_code=2,
+            )
+        return self.stop_release()
 
     def parked_release(self) -> dict[str, Any] | None:
         """The previous release (a Release record as a dict), if it still runs beside the current one."""

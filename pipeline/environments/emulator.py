@@ -1,22 +1,17 @@
 """The local AWS emulator (moto_server) on 127.0.0.1, for the `local` environment.
 
-`up` starts moto_server (on LOCAL_AWS_PORT, or any free port), waits until it answers
-and records it in <state_dir>/state.json; `down` stops only the server `up` started.
-The emulator keeps everything in memory: stopping it forgets all buckets.
+A LocalService (`python -m pipeline.local aws up|down|status|env`); moto_server keeps
+everything in memory: stopping it forgets all buckets.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from pipeline.cli import StageError
-from pipeline.environments import processes
+from pipeline.environments.local_service import HOST, LocalService, program
 
-HOST = processes.LOOPBACK
-READY_TIMEOUT_S = 30
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Credential sources botocore would otherwise still consult (and send to the emulator): a shell's
@@ -29,49 +24,20 @@ FOREIGN_CREDENTIALS = (
 )  # fmt: skip
 
 
-def endpoint_of(recorded: processes.Recorded) -> str:
-    return f"http://{HOST}:{recorded.port}"
+class Emulator(LocalService):
+    title = "local AWS emulator"
+    ready_path = "/moto-api/"
+    log_name = "moto.log"
+
+    def command(self, state_dir: Path, port: int) -> list[str]:
+        # moto_server is installed beside this interpreter, which need not be on PATH.
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        server = program("moto_server", "install the emulator with pip install 'moto[server]'", path)
+        return [server, "-H", HOST, "-p", str(port)]
 
 
-def answers(endpoint: str) -> bool:
-    return processes.http_ok(f"{endpoint}/moto-api/")
-
-
-def _state(state_dir: Path) -> processes.StateFile:
-    return processes.StateFile(state_dir / "state.json")
-
-
-def status(state_dir: Path) -> processes.Recorded | None:
-    """The emulator recorded in state_dir, if it is still running and answering."""
-    return _state(state_dir).running(lambda r: answers(endpoint_of(r)))
-
-
-def up(state_dir: Path, port: int = 0) -> processes.Recorded:
-    if (running := status(state_dir)) is not None:
-        return running
-    server = shutil.which("moto_server", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if server is None:
-        raise StageError("moto_server not found: install the emulator with pip install 'moto[server]'", exit_code=2)
-    port = port or processes.free_port()
-    endpoint = f"http://{HOST}:{port}"
-    log_path = state_dir / "moto.log"
-    try:
-        return _state(state_dir).start(
-            [server, "-H", HOST, "-p", str(port)], port, log_path, lambda: answers(endpoint), READY_TIMEOUT_S
-        )
-    except processes.NotReady:
-        raise StageError(f"the AWS emulator did not start on port {port}; see {log_path}", exit_code=2) from None
-
-
-def down(state_dir: Path) -> bool:
-    """Stop the emulator that `up` started here; never anything else."""
-    state = _state(state_dir)
-    recorded = state.read()
-    if recorded is None:
-        return False
-    recorded.stop(grace_s=5)
-    state.clear()
-    return True
+EMULATOR = Emulator()
+up, down, status, endpoint_of = EMULATOR.up, EMULATOR.down, EMULATOR.status, EMULATOR.url
 
 
 def environment(region: str, endpoint: str) -> dict[str, str]:

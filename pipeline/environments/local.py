@@ -74,6 +74,7 @@ class LocalEnvironment(Environment):
     may_destroy = True
     serves_without_image = True
     tls_only_buckets = False  # the emulator speaks plain HTTP, and enforces bucket policies
+    runs_releases_here = True
 
     def connect(self) -> None:
         endpoint = self.settings.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")

@@ -15,12 +15,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import http_client
 from pipeline.records import write_json_atomic
 
 LOOPBACK = "127.0.0.1"
@@ -56,12 +56,8 @@ def gunicorn_command(bind: str, app: str = "sentiment.app:api") -> list[str]:
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
-    """True if GET url answers 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310  # nosec B310 - loopback http only
-            return resp.status == 200
-    except OSError:
-        return False
+    """True if GET url answers 200 (one attempt)."""
+    return http_client.ok(url, timeout)
 
 
 def _stat(pid: int) -> list[str] | None:

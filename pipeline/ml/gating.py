@@ -158,7 +158,7 @@ def run_gate(
         champion_comparison=comparison or {},
         thresholds_file=str(thresholds_path),
         measurements=measurements,
-        checks=[c.__dict__ for c in checks],
+        checks=[c.to_dict() for c in checks],
         failed=[c.name for c in checks if not c.passed],
     )
     report_path = report.write_file(reports_dir / Path(GateReport.FILE).name)

@@ -4,54 +4,40 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline import http_client
 from pipeline.ml.gate_config import load_jsonl
 from pipeline.reports import CheckResult
-from sentiment.service import image_without_registry
+from sentiment.service import MAX_BATCH, MAX_TEXT_CHARS, image_without_registry
 
 BAD_INPUTS = {
     "malformed_json": (b"{not json", "application/json"),
     "wrong_content_type": (b'{"text": "fine"}', "text/plain"),
     "missing_text": (b'{"txt": "fine"}', "application/json"),
-    "text_too_long": (json.dumps({"text": "a" * 10_001}).encode(), "application/json"),
-    "too_many_texts": (json.dumps({"texts": ["ok"] * 257}).encode(), "application/json"),
+    "text_too_long": (json.dumps({"text": "a" * (MAX_TEXT_CHARS + 1)}).encode(), "application/json"),
+    "too_many_texts": (json.dumps({"texts": ["ok"] * (MAX_BATCH + 1)}).encode(), "application/json"),
 }
 
 
 def request(url: str, body: bytes | None = None, content_type: str = "application/json") -> tuple[int, bytes]:
-    headers = {"Content-Type": content_type} if body is not None else {}
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"not an http(s) URL: {url}")
-    req = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - scheme checked above
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  # nosec B310 - scheme checked above
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
+    """(status, body) of one request; OSError (http_client.HttpError) if no answer came."""
+    answer = http_client.fetch(url, body, content_type)
+    return answer.status_code, answer.content
 
 
 def wait_healthy(url: str, deadline_s: float, log: Any = print) -> float | None:
-    """Seconds until GET /health answered 200, retrying with exponential backoff; None at the deadline."""
+    """Seconds until GET /health answered 200, retried with exponential backoff; None at the deadline."""
     started = time.monotonic()
-    delay = 0.25
-    while True:
-        try:
-            if request(f"{url}/health")[0] == 200:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        waited = time.monotonic() - started
-        if waited + delay > deadline_s:
-            return None
-        log(f"waiting for {url}/health ({waited:.0f}s of {deadline_s:.0f}s)")
-        time.sleep(delay)
-        delay = min(delay * 2, 15.0)
+    retry = http_client.patient(deadline_s, log, waiting_for=f"{url}/health")
+    try:
+        healthy = http_client.fetch(f"{url}/health", retry=retry).status_code == 200
+    except http_client.HttpError:
+        healthy = False
+    return time.monotonic() - started if healthy else None
 
 
 def _json(body: bytes) -> Any:

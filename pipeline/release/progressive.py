@@ -336,7 +336,7 @@ class Progressive:
             except StageError as exc:  # a release stopped answering its /metrics: a breach too
                 breach = CheckResult(f"{step.name}.reachable", False, str(exc), "answers /metrics")
                 record = {"name": step.name, "weight": step.weight, "hold_s": step.hold_s, "seconds": 0,
-                          "measurements": {}, "checks": [breach.__dict__]}  # fmt: skip
+                          "measurements": {}, "checks": [breach.to_dict()]}  # fmt: skip
             steps.append(record)
             if breach is not None:
                 self._abort(traffic, steps, step, breach, started)
@@ -395,7 +395,7 @@ class Progressive:
             "hold_s": step.hold_s,
             "seconds": round(time.monotonic() - step_started, 2),
             "measurements": measured,
-            "checks": [c.__dict__ for c in checks],
+            "checks": [c.to_dict() for c in checks],
         }
         verdict = "pass" if breach is None else ("INCONCLUSIVE" if breach.inconclusive else "BREACH")
         self.log(f"step {step.name}: {self._numbers(measured)}; {verdict}")
@@ -466,7 +466,7 @@ class Progressive:
         traffic.abort()
         smoke = self._smoke_champion(traffic.endpoint_url())
         steps.append({"name": "abort", "weight": 0, "hold_s": 0, "seconds": 0, "measurements": {},
-                      "checks": [smoke.__dict__]})  # fmt: skip
+                      "checks": [smoke.to_dict()]})  # fmt: skip
         final = {champion["url"]: 100, traffic.candidate["url"]: 0}
         limit = self.config.limits.get(metric)
         if breach.inconclusive:

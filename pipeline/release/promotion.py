@@ -64,7 +64,7 @@ def smoke_test(
     checks = probe.run_checks(url, expected, options.quality_gates, budget, options.requests, options.deadline_s, log)
     passed = all(c.passed for c in checks)
     reports = environment.settings.reports_dir
-    SmokeReport(url=url, expected=expected, passed=passed, checks=[c.__dict__ for c in checks]).write_file(
+    SmokeReport(url=url, expected=expected, passed=passed, checks=[c.to_dict() for c in checks]).write_file(
         reports / f"{report_name}.json"
     )
     write_junit(reports / f"{report_name}.xml", report_name, checks, time.monotonic() - started)

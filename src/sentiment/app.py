@@ -4,14 +4,17 @@
 The model loads in each worker at import (never in the server's master process), and invalid
 settings or a missing, corrupt or unreachable model stop the server at start with one
 line, `sentiment: cannot start: ...`, instead of a traceback: the first worker of a server
-to fail says it (the others, failing the same way, exit quietly).
+to fail says it and exits; the others, failing the same way, wait quietly until the server stops them
+(gunicorn, reaping a second failed worker while it halts for the first, printed a traceback).
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import time
 
 from sentiment import faults
 from sentiment.artifact import ArtifactError
@@ -22,6 +25,8 @@ from sentiment.settings import get_settings
 # gunicorn halts the whole server (instead of respawning forever) when a worker exits with this code;
 # so does sentiment.serve's Granian server.
 WORKER_BOOT_ERROR = 3
+# How long a worker that failed second waits for its server to stop it before it exits anyway.
+STOPPED_WITHIN_S = 60
 
 
 def _first_to_fail() -> bool:
@@ -46,6 +51,9 @@ try:
 except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydantic's ValidationError
     if _first_to_fail():
         print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)
+    else:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # gunicorn's worker handler would only note it
+        time.sleep(STOPPED_WITHIN_S)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
 api = create_app(_model, image_ref=_settings.image_ref, git_sha=_settings.git_sha)

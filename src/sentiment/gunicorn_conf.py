@@ -21,7 +21,7 @@ import tempfile
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
-from sentiment.serve import SettingError, int_setting
+from sentiment.serve import SettingError, ensure_port_free, forget_worker, int_setting
 
 
 def _env(name: str, default: str) -> str:
@@ -123,10 +123,19 @@ control_socket_disable = True
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sentiment-metrics-")
 
 
-def child_exit(server, worker) -> None:
-    from prometheus_client import multiprocess
+def on_starting(server) -> None:
+    # `python -m sentiment serve` checks this before it starts gunicorn; here for gunicorn started directly.
+    for address in server.cfg.address:
+        if isinstance(address, tuple):
+            try:
+                ensure_port_free(f"{address[0]}:{address[1]}")
+            except SettingError as exc:
+                on_exit(server)
+                raise SystemExit(f"sentiment: cannot start: {exc}") from None
 
-    multiprocess.mark_process_dead(worker.pid)
+
+def child_exit(server, worker) -> None:
+    forget_worker(worker.pid)
 
 
 def on_exit(server) -> None:

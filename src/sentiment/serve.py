@@ -17,6 +17,8 @@ Under Granian (the same Falcon WSGI app, `sentiment.app:api`), as under gunicorn
   set before any worker starts; a dead worker is marked dead);
 - SIGTERM stops accepting, lets in-flight requests finish (up to SERVE_GRACEFUL_TIMEOUT), then exits;
 - each worker binds its own SO_REUSEPORT socket, so the kernel spreads connections over the workers;
+  a port that another server already listens on is refused at start with one line (SO_REUSEPORT
+  would otherwise let this server join it and take a share of that server's traffic);
 - saturated, the server queues: a request waits for a free thread (up to SERVE_BACKPRESSURE
   requests per worker, then connections wait in the listen backlog) and is answered in turn;
   nothing is refused with 503. The load balancer's timeout bounds the wait.
@@ -25,10 +27,14 @@ Under Granian (the same Falcon WSGI app, `sentiment.app:api`), as under gunicorn
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import importlib
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -132,9 +138,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", choices=SERVERS, help="HTTP server (SERVE_SERVER; default granian)")
 
 
+def ensure_port_free(bind: str) -> None:
+    """SettingError when another server listens on BIND already.
+
+    Both servers bind with SO_REUSEPORT, which lets a second server join a port that a first one
+    serves and silently take a share of its connections. A plain bind (SO_REUSEADDR only, so that
+    connections in TIME_WAIT do not count) fails while any socket listens there.
+    """
+    host, port = split_bind(bind)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SettingError(f"{bind} is already in use (another server listens there)") from None
+            raise SettingError(f"cannot bind {bind}: {exc.strerror}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         options = resolve(args)
+        ensure_port_free(options.bind)
     except SettingError as exc:
         print(f"sentiment: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -194,11 +220,22 @@ def load_in_worker(target: str) -> Any:
     and lost, leaving the worker serving after the server was told to stop. Until then the default
     action stands: a worker still starting has nothing in flight and simply ends.
     """
-    from granian._internal import load_target
-
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    return load_target(target)
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def forget_worker(pid: int) -> None:
+    """Drop a dead worker's live gauges from the metrics directory (a worker's watcher, or gunicorn's child_exit).
+
+    A file can be gone already: while a server stops, its metrics directory is removed as the last
+    workers' watchers clean up after them.
+    """
+    from prometheus_client import multiprocess
+
+    with contextlib.suppress(FileNotFoundError):
+        multiprocess.mark_process_dead(pid)
 
 
 def _granian_server(options: Options, app: str) -> Any:
@@ -212,7 +249,6 @@ def _granian_server(options: Options, app: str) -> Any:
     from granian.server.common import WORKERS_METHODS
     from granian.server.mp import MPServer, WorkerProcess
     from granian.wsgi import _callback_wrapper as _wsgi_callback
-    from prometheus_client import multiprocess
 
     class Server(MPServer):
         """Granian's process server, with gunicorn's rules for workers that die (see the module doc)."""
@@ -228,7 +264,7 @@ def _granian_server(options: Options, app: str) -> Any:
             # Waits for the exit without reaping it: a stopping server joins its workers itself, and two
             # threads joining one process race (one of them sees no child and calls it still alive).
             wait([worker.inner.sentinel])
-            multiprocess.mark_process_dead(worker.inner.pid)
+            forget_worker(worker.inner.pid)
             if worker.interrupt_by_parent:
                 return
             worker.inner.join()

@@ -1,3 +1,14 @@
+# The rules the validations below share. Root stacks pass these values through without checking
+# them again: this module is the one place each rule is written.
+locals {
+  # registry/repository:tag, registry/repository@sha256:<64 hex> or both; the registry is a host name
+  # with a dot or a port, or localhost. Also what keeps the user data safe: no whitespace, quote,
+  # newline, $, backtick, ; or %.
+  image_reference = "^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?|[a-z0-9]([a-z0-9-]*[a-z0-9])?:[0-9]{1,5}|localhost)(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64})$"
+  # A published model version (the pipeline resolves `champion` before planning).
+  model_version = "^[0-9a-f]{12}$"
+}
+
 variable "name" {
   description = "Name prefix for the server's resources."
   type        = string
@@ -8,8 +19,7 @@ variable "image" {
   type        = string
 
   validation {
-    # Also what keeps the user data safe: no whitespace, quote, newline, $, backtick, ; or %.
-    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?|[a-z0-9]([a-z0-9-]*[a-z0-9])?:[0-9]{1,5}|localhost)(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64})$", var.image))
+    condition     = can(regex(local.image_reference, var.image))
     error_message = "image must be registry/repository:tag or registry/repository@sha256:<64 hex> (registry: a host name with a dot or a port, or localhost), with nothing else in it."
   }
 
@@ -25,7 +35,7 @@ variable "model_version" {
   type        = string
 
   validation {
-    condition     = can(regex("^[0-9a-f]{12}$", var.model_version))
+    condition     = can(regex(local.model_version, var.model_version))
     error_message = "model_version must be exactly 12 lowercase hex characters (a published model version)."
   }
 }
@@ -179,13 +189,12 @@ variable "candidate" {
   }
 
   validation {
-    condition     = var.candidate == null || try(can(regex("^[0-9a-f]{12}$", var.candidate.model_version)), false)
+    condition     = var.candidate == null || try(can(regex(local.model_version, var.candidate.model_version)), false)
     error_message = "candidate.model_version must be exactly 12 lowercase hex characters (a published model version)."
   }
 
   validation {
-    # The user data's own check refuses anything else too; this says it at plan time.
-    condition     = var.candidate == null || try(can(regex("^[a-z0-9][A-Za-z0-9._:/@-]*$", var.candidate.image)) && !can(regex(":latest(@|$)", var.candidate.image)), false)
+    condition     = var.candidate == null || try(can(regex(local.image_reference, var.candidate.image)) && !can(regex(":latest(@|$)", var.candidate.image)), false)
     error_message = "candidate.image must be a pinned image reference (registry/repository:tag or @sha256:digest, not latest)."
   }
 }

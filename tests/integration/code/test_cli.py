@@ -25,12 +25,10 @@ def run(args, env=None, cwd=REPO, timeout=120):
     [
         "sentiment",
         "pipeline",
-        "pipeline.localaws",
+        "pipeline.local",
         "pipeline.models",
         "pipeline.rollback",
-        "pipeline.image_registry",
         "pipeline.monitor",
-        "pipeline.localprometheus",
         "bench",
         *(f"pipeline.{s}" for s in STAGES),
     ],

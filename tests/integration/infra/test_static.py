@@ -1,6 +1,7 @@
 """Static checks of infra/ that run tools: terraform fmt and validate, checkov, hadolint, the user_data template."""
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -76,3 +77,25 @@ HADOLINT = REPO / ".venv-tools" / "bin" / "hadolint"
 def test_hadolint_finds_nothing_in_the_dockerfile():
     out = subprocess.run([str(HADOLINT), str(REPO / "Dockerfile")], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _variables(text: str) -> dict[str, str]:
+    return dict(re.findall(r'^variable "(\w+)" \{(.*?)^\}', text, re.S | re.M))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_root_stacks_pass_module_inputs_through_without_validating_them_again(stack):
+    """Each rule is written once, in the module: a root variable handed verbatim to a module input
+    that validates itself carries no validation of its own (two copies of a rule drift apart)."""
+    root = INFRA / stack
+    declared = _variables((root / "variables.tf").read_text())
+    twice = []
+    for path in root.glob("*.tf"):
+        for call in re.findall(r'^module "\w+" \{(.*?)^\}', path.read_text(), re.S | re.M):
+            source = re.search(r'source\s*=\s*"([^"]+)"', call)
+            inputs = _variables(((root / source.group(1)) / "variables.tf").read_text())
+            for argument, variable in re.findall(r"^\s*(\w+)\s*=\s*var\.(\w+)\s*$", call, re.M):
+                validated_in_module = "validation {" in inputs.get(argument, "")
+                if validated_in_module and "validation {" in declared.get(variable, ""):
+                    twice.append(f"var.{variable} -> {source.group(1)}:{argument}")
+    assert twice == [], f"infra/{stack} validates again what its modules validate: {twice}"

@@ -189,11 +189,10 @@ BUCKETS = {
 PORTS = {"ok-8000": (8000, True), "ok-1": (1, True), "ok-65535": (65535, True)}
 PORTS |= {"zero": (0, False), "too-high": (70000, False), "fraction": (8000.5, False)}
 
-# Where each variable is declared: the module and the root stack that feeds it.
+# Where each rule is written: the modules (the root stacks pass the values through unchecked,
+# see test_static.test_root_stacks_pass_module_inputs_through_without_validating_them_again).
 DECLARED = {
     "modules/server": {"model_version": MODEL_VERSIONS, "image": IMAGES, "model_bucket_name": BUCKETS, "port": PORTS},
-    "service": {"model_version": MODEL_VERSIONS, "image": IMAGES, "model_bucket_name": BUCKETS},
-    "shared": {"model_bucket_name": BUCKETS},
     "modules/bucket": {"name": BUCKETS},
 }
 CASES = [

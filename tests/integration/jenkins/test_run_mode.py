@@ -49,7 +49,7 @@ def local_environment(tmp_path):
         "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
     }
     yield env
-    for command in (["pipeline.deploy", "--stop-local"], ["pipeline.image_registry", "down"]):
+    for command in (["pipeline.deploy", "--stop-local"], ["pipeline.local", "image-registry", "down"]):
         subprocess.run([sys.executable, "-m", *command], env=env, cwd=REPO, capture_output=True, timeout=300)
     localaws.down(state)
 

@@ -46,7 +46,7 @@ def scraped(endpoint: str, texts: int, timeout_s: float = 30) -> None:
 def test_monitor_reads_the_window_from_the_local_prometheus(release, trained_dir, tmp_path):
     artifacts = tmp_path
     shutil.copytree(trained_dir, artifacts / "candidate")
-    up = command(artifacts, "pipeline.localprometheus", "up", "--target", release, "--scrape-interval", "1")
+    up = command(artifacts, "pipeline.local", "prometheus", "up", "--target", release, "--scrape-interval", "1")
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         state = json.loads((artifacts / "prometheus" / "state.json").read_text())
@@ -73,6 +73,6 @@ def test_monitor_reads_the_window_from_the_local_prometheus(release, trained_dir
         assert out.returncode == 1, out.stdout + out.stderr
         assert "DRIFT oov_share" in out.stdout
     finally:
-        down = command(artifacts, "pipeline.localprometheus", "down")
+        down = command(artifacts, "pipeline.local", "prometheus", "down")
         assert down.returncode == 0 and "stopped" in down.stdout
-    assert command(artifacts, "pipeline.localprometheus", "status").returncode == 1
+    assert command(artifacts, "pipeline.local", "prometheus", "status").returncode == 1

@@ -78,26 +78,26 @@ def run_cli(args, env, cwd):
     return subprocess.run([sys.executable, "-m", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def test_localaws_cli_up_status_env_down(clean_env, tmp_path):
+def test_local_aws_cli_up_status_env_down(clean_env, tmp_path):
     env = {**clean_env, "ARTIFACTS_DIR": str(tmp_path / "artifacts")}
     env.pop("AWS_ENDPOINT_URL", None)
-    assert run_cli(["pipeline.localaws", "status"], env, tmp_path).returncode == 1
-    up = run_cli(["pipeline.localaws", "up"], env, tmp_path)
+    assert run_cli(["pipeline.local", "aws", "status"], env, tmp_path).returncode == 1
+    up = run_cli(["pipeline.local", "aws", "up"], env, tmp_path)
     assert up.returncode == 0 and "running at http://127.0.0.1:" in up.stdout
     try:
-        exports = run_cli(["pipeline.localaws", "env"], env, tmp_path).stdout.splitlines()
+        exports = run_cli(["pipeline.local", "aws", "env"], env, tmp_path).stdout.splitlines()
         assert [line.split("=")[0] for line in exports] == [
             "export AWS_ENDPOINT_URL",
             "export AWS_ACCESS_KEY_ID",
             "export AWS_SECRET_ACCESS_KEY",
             "export AWS_DEFAULT_REGION",
         ]
-        again = run_cli(["pipeline.localaws", "up"], env, tmp_path)
+        again = run_cli(["pipeline.local", "aws", "up"], env, tmp_path)
         assert again.stdout == up.stdout, "a second `up` reuses the running emulator"
     finally:
-        assert "stopped" in run_cli(["pipeline.localaws", "down"], env, tmp_path).stdout
-    assert "nothing to stop" in run_cli(["pipeline.localaws", "down"], env, tmp_path).stdout
-    assert run_cli(["pipeline.localaws", "status"], env, tmp_path).returncode == 1
+        assert "stopped" in run_cli(["pipeline.local", "aws", "down"], env, tmp_path).stdout
+    assert "nothing to stop" in run_cli(["pipeline.local", "aws", "down"], env, tmp_path).stdout
+    assert run_cli(["pipeline.local", "aws", "status"], env, tmp_path).returncode == 1
 
 
 def test_models_cli_lists_promotes_and_shows_history(registry, blessed, settings, clean_env, tmp_path):

@@ -121,9 +121,7 @@ def test_a_server_without_a_usable_model_stops_at_once_with_one_line(server, cas
         (model / "model.tflite").write_bytes(b"not a model")
     port = processes.free_port()
     started = time.monotonic()
-    # gunicorn with two workers failing at once halts with a traceback of its own (its arbiter reaps the
-    # second failed worker while halting for the first): one worker there, as in test_hardening_startup.
-    workers = "2" if server == "granian" else "1"
+    workers = "2"
     try:
         out = subprocess.run(
             [*processes.serve_command(f"127.0.0.1:{port}", server), "--workers", workers],

@@ -1,7 +1,12 @@
-"""How `python -m sentiment serve` resolves its settings, and what runs it (the image, local releases)."""
+"""How `python -m sentiment serve` resolves its settings, what runs it (the image, local releases), and
+its helpers that need no server."""
 
 import os
 from pathlib import Path
+
+from prometheus_client import multiprocess
+
+from sentiment.serve import forget_worker
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -48,3 +53,30 @@ def test_local_releases_without_an_image_run_the_serve_command():
     assert command[1:] == ["-m", "sentiment", "serve", "--bind", "127.0.0.1:8123"]
     source = (REPO / "pipeline/environments/local_release.py").read_text()
     assert "processes.serve_command(" in source and "gunicorn_command(" not in source
+
+
+def test_forgetting_a_worker_whose_files_are_already_removed_is_quiet(tmp_path, monkeypatch):
+    """A stopping Granian server removes its metrics directory while a worker's watcher is still
+    removing that worker's files: listed, then gone (a FileNotFoundError traceback on every such stop)."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    listed = tmp_path / "gauge_livesum_4242.db"
+    listed.write_bytes(b"")
+    real_glob = multiprocess.glob.glob
+
+    def listed_then_removed(pattern):
+        found = real_glob(pattern)
+        for path in found:
+            os.remove(path)
+        return found
+
+    monkeypatch.setattr(multiprocess.glob, "glob", listed_then_removed)
+    forget_worker(4242)
+    assert not listed.exists()
+
+
+def test_forgetting_a_worker_removes_its_live_gauges_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("gauge_livesum_7.db", "gauge_liveall_7.db", "gauge_livesum_8.db", "counter_7.db"):
+        (tmp_path / name).write_bytes(b"")
+    forget_worker(7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_7.db", "gauge_livesum_8.db"]
