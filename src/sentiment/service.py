@@ -17,18 +17,8 @@ import falcon
 from pydantic import ValidationError
 
 from sentiment import __version__, metrics, openapi
+from sentiment.limits import MAX_BATCH, MAX_BODY_BYTES, MAX_NORMALIZED_CHARS, MAX_TEXT_CHARS, MAX_TOTAL_CHARS
 from sentiment.runtime import SentimentModel
-
-MAX_BODY_BYTES = 1_000_000
-MAX_TEXT_CHARS = 10_000
-MAX_BATCH = 256
-# A 1 MB body holds a million characters and scoring time grows with them, so a batch is
-# capped in characters in all, not only in texts and bytes.
-MAX_TOTAL_CHARS = 100_000
-# Texts are read after Unicode compatibility decomposition (NFKD), which can multiply their
-# length (U+FDFA becomes 18 characters). Natural text grows at most threefold (a Hangul
-# syllable becomes three letters, Vietnamese stacks two accents on a letter); more is refused.
-MAX_NORMALIZED_CHARS = 3 * MAX_TEXT_CHARS
 
 USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
 
@@ -36,7 +26,8 @@ USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
   {{"texts": ["great", "awful", ...]}}       -> a list of those (at most {MAX_BATCH} texts)
 
 Texts are non-empty strings of at most {MAX_TEXT_CHARS} characters; bodies at most {MAX_BODY_BYTES} bytes.
-A batch holds at most {MAX_TOTAL_CHARS} characters in all (more is refused with 413).
+A batch holds at most {MAX_TOTAL_CHARS} characters in all, before and after Unicode NFKD normalisation
+(more is refused with 413).
 Texts are read after Unicode NFKD normalisation; a text that grows past {MAX_NORMALIZED_CHARS}
 characters under it (e.g. long runs of ligature symbols) is refused with 400, never trimmed.
 """
@@ -54,6 +45,7 @@ def _read_json(req: falcon.Request) -> Any:
     if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
     raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    metrics.body_read(req)
     if len(raw) > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
     if not raw:
@@ -76,11 +68,23 @@ def _check_text(value: Any, where: str) -> str:
     return value
 
 
-def _check_normalized(text: str, where: str) -> None:
+def _check_normalized(text: str, where: str) -> int:
+    """The text's length after NFKD; a 400 when it grows past MAX_NORMALIZED_CHARS."""
     # ASCII is its own normal form. Other texts pay one NFKD pass in C here, so that one growing
     # past the cap is refused before standardize() walks it character by character in Python.
-    if not text.isascii() and len(unicodedata.normalize("NFKD", text)) > MAX_NORMALIZED_CHARS:
+    if text.isascii():
+        return len(text)
+    length = len(unicodedata.normalize("NFKD", text))
+    if length > MAX_NORMALIZED_CHARS:
         raise _bad(f"{where} grows past {MAX_NORMALIZED_CHARS} characters under Unicode NFKD normalisation")
+    return length
+
+
+def _too_many_characters(total: int, after: str = "") -> falcon.HTTPContentTooLarge:
+    return falcon.HTTPContentTooLarge(
+        title="Batch too large",
+        description=f'"texts" hold {total} characters in all{after}; at most {MAX_TOTAL_CHARS} are allowed per request',
+    )
 
 
 def parse_predict_body(body: Any) -> tuple[list[str], bool]:
@@ -101,12 +105,11 @@ def parse_predict_body(body: Any) -> tuple[list[str], bool]:
     checked = [_check_text(t, f'"texts"[{i}]') for i, t in enumerate(texts)]
     total = sum(map(len, checked))
     if total > MAX_TOTAL_CHARS:
-        raise falcon.HTTPContentTooLarge(
-            title="Batch too large",
-            description=f'"texts" hold {total} characters in all; at most {MAX_TOTAL_CHARS} are allowed per request',
-        )
-    for i, text in enumerate(checked):
-        _check_normalized(text, f'"texts"[{i}]')
+        raise _too_many_characters(total)
+    # What scoring costs grows with the characters it reads, after normalisation: the cap holds there too.
+    normalized = sum(_check_normalized(text, f'"texts"[{i}]') for i, text in enumerate(checked))
+    if normalized > MAX_TOTAL_CHARS:
+        raise _too_many_characters(normalized, " after Unicode NFKD normalisation")
     return checked, True
 
 
