@@ -82,7 +82,6 @@ def up(state_dir: Path, targets: list[str], port: int = 0, scrape_interval_s: fl
         f"--config.file={state_dir / 'prometheus.yml'}",
         f"--storage.tsdb.path={state_dir / 'data'}",
         f"--web.listen-address={HOST}:{port}",
-        "--web.enable-lifecycle",
     ]
     try:
         return _state(state_dir).start(command, port, log_path, lambda: answers(endpoint), READY_TIMEOUT_S)
