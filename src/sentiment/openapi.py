@@ -107,7 +107,7 @@ def document(
             },
             "/version": {
                 "get": {
-                    "summary": "Model, service, image and git versions",
+                    "summary": "Model and service versions and an opaque release id (no code revision or image)",
                     "responses": {"200": {"description": "versions"}},
                 }
             },

@@ -6,6 +6,7 @@ Every error, including unknown routes and unexpected exceptions, is a JSON body
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -186,10 +187,16 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, para
 
 
 def image_without_registry(reference: str) -> str:
-    """`repository:tag` of an image reference. /version is public: the registry host is left out
-    because an ECR host names the AWS account."""
+    """`repository:tag` of an image reference (an ECR host names the AWS account)."""
     host, slash, rest = reference.partition("/")
     return rest if slash and ("." in host or ":" in host or host == "localhost") else reference
+
+
+def release_id(image_ref: str) -> str:
+    """What /version shows of the image: an opaque 16-hex id of `repository:tag` (its SHA-256), which smoke
+    can check against the image it deployed. /version is public: the image tag holds the code's git
+    revision, and its registry host the AWS account; neither is shown."""
+    return hashlib.sha256(image_without_registry(image_ref).encode()).hexdigest()[:16] if image_ref else ""
 
 
 def created_timestamp(metadata: dict[str, Any]) -> float | None:
@@ -200,7 +207,7 @@ def created_timestamp(metadata: dict[str, Any]) -> float | None:
         return None
 
 
-def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
+def create_app(model: SentimentModel, image_ref: str = "") -> falcon.App:
     app = falcon.App(middleware=[metrics.RequestMetrics()])
     model_created = created_timestamp(model.metadata)
     metrics.set_model(model.version, model_created)
@@ -208,14 +215,9 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.req_options.strip_url_path_trailing_slash = True
     app.set_error_serializer(_serialize_error)
     app.add_error_handler(Exception, _unexpected)
-    version_info = {
-        "model_version": model.version,
-        "service_version": __version__,
-        "image": image_without_registry(image_ref),
-        "git_sha": git_sha,
-        "model_git_sha": str(model.metadata.get("git_sha", "")),
-        "model_created": str(model.metadata.get("created", "")),
-    }
+    # Public, so only what a client may know: which model answers (each /predict says so too) and an
+    # opaque id of the release; no code revision, image, registry or training date.
+    version_info = {"model_version": model.version, "service_version": __version__, "release": release_id(image_ref)}
     app.add_route("/predict", Predict(model))
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
