@@ -6,6 +6,7 @@ front of the service has to keep answering normal requests fast and close these 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -44,8 +45,9 @@ def running(command: list[str], env: dict[str, str], log: Path, port: int) -> It
 
 
 def open_slow_clients(port: int, count: int = 100) -> list[socket.socket]:
-    """`count` connections to port, odd ones holding half-sent headers, even ones half-sent bodies."""
-    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    """`count` connections to port, odd ones holding half-sent headers, even ones half-sent bodies, each from
+    its own loopback address (127.0.1.N: that many clients, not one holding more than its share of connections)."""
+    slow = [socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.1.{n + 1}", 0)) for n in range(count)]
     for number, sock in enumerate(slow):
         sock.sendall(HALF_HEADERS if number % 2 else HALF_BODY)
     return slow
@@ -60,3 +62,34 @@ def predict_seconds(url: str) -> float:
     with urllib.request.urlopen(request, timeout=10) as resp:  # nosec B310 - loopback http only
         assert resp.status == 200 and json.loads(resp.read())["label"] in ("positive", "negative")
     return time.perf_counter() - started
+
+
+def trickled_bodies(port: int, count: int, source: str, body_bytes: int = 200_000) -> list[socket.socket]:
+    """`count` connections from `source` that send the head and half of a `body_bytes` JSON body at once;
+    `trickle` then sends them a byte each now and then (the rest never comes)."""
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: {body_bytes}\r\n\r\n"
+    ).encode()
+    half = b'{"text": "' + b"a" * (body_bytes // 2 - 10)
+    opened = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        sock.sendall(head + half)
+        opened.append(sock)
+    return opened
+
+
+def trickle(sockets: list[socket.socket]) -> None:
+    """One more body byte on each connection that is still open."""
+    for sock in sockets:
+        with contextlib.suppress(OSError):  # answered (408) and closed: what the proxy should do
+            sock.sendall(b"a")
+
+
+def idle_connections(port: int, count: int, source: str) -> list[socket.socket]:
+    """Up to `count` connections from `source` that send nothing (those the proxy refuses are closed by it)."""
+    opened = []
+    for _ in range(count):
+        with contextlib.suppress(OSError):  # a full accept queue: what this client does not get, it does not hold
+            opened.append(socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)))
+    return opened

@@ -60,7 +60,7 @@ variable "repository_arn" {
 }
 
 variable "allowed_cidrs" {
-  description = "CIDR blocks allowed to reach the service (empty: nobody). qa/prod serve only over HTTPS: non-empty there needs replicas > 1 and certificate_arn."
+  description = "CIDR blocks allowed to reach the service (empty: nobody). qa/prod serve only over HTTPS: non-empty there needs replicas > 1 and certificate_arn; anywhere, 0.0.0.0/0 needs HTTPS (replicas > 1 and certificate_arn)."
   type        = list(string)
   default     = []
 }

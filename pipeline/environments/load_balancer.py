@@ -3,9 +3,11 @@
 Why HAProxy (Debian's 2.6): its runtime API (a unix socket) changes a server's address,
 weight and state without a reload, so a release is switched, drained and stopped while the
 endpoint keeps its port and its open connections; and it buffers each request whole
-(`option http-buffer-request`) under a deadline (`timeout http-request`) before a worker sees
-it, so clients that send headers or bodies slowly tie up HAProxy's cheap connections, not
-the service's worker threads.
+(`option http-buffer-request`, in a buffer that holds the largest body the service accepts)
+under a deadline (`timeout http-request`, headers and body) before a worker sees it, so clients
+that send headers or bodies slowly tie up HAProxy's cheap connections, not the service's worker
+threads, and the service never times an upload. Per client address (a stick table) it limits
+open connections and request bytes per 10 s (docs/security.md says how they were sized).
 
 Two server slots, `a` and `b`, take turns: a new release goes into the idle slot, gets all
 the weight once it answers /ready, and the old slot drains before its release is stopped.
@@ -24,18 +26,31 @@ from pathlib import Path
 
 from pipeline.cli import StageError
 from pipeline.environments import processes
+from sentiment.limits import MAX_BODY_BYTES
 
 HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 10
 BACKEND = "releases"
 SLOTS = ("a", "b")
-# How long a client may take to send a whole request (headers and body) before HAProxy answers 408.
+# How long a client may take to send a whole request (headers and body) before HAProxy answers 408:
+# the largest body the service accepts (1 MB) then needs 200 KB/s.
 REQUEST_DEADLINE_S = 5
+# A request is held whole before it goes on: the buffer takes the largest accepted body and a head
+# (Granian refuses heads over 32-64 KiB). A larger body is refused here with 413.
+REQUEST_BUFFER_BYTES = MAX_BODY_BYTES + 64 * 1024
+# Per client address (sized in docs/security.md, "Per-client limits"): open connections (more are
+# closed at once), and the bytes of its large requests (bodies over LARGE_BODY_BYTES, what costs the
+# service CPU) in any 10 s; past that its large requests are answered 429 (small ones still pass).
+CLIENT_CONNECTIONS = 64
+LARGE_BODY_BYTES = 8 * 1024
+CLIENT_LARGE_BYTES_PER_10S = 1_000_000
+LARGE_BODIES_TABLE = "large_bodies"
 ERRORS = {
     400: "Bad Request",
     403: "Forbidden",
     408: "Request Timeout",
     413: "Content Too Large",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -52,12 +67,25 @@ def error_file(status: int, title: str) -> str:
     )
 
 
+def client_limits() -> str:
+    """The frontend lines that bound what one client address may hold and send (the instance's are the same)."""
+    return f"""    stick-table type ip size 100k expire 30s store conn_cur
+    tcp-request connection track-sc0 src
+    tcp-request connection reject if {{ sc_conn_cur(0) gt {CLIENT_CONNECTIONS} }}
+    # The body is whole here (http-buffer-request): a chunked one that filled the buffer is too large.
+    http-request deny deny_status 413 if {{ req.body_size gt {MAX_BODY_BYTES} }}
+    http-request track-sc1 src table {LARGE_BODIES_TABLE} if {{ req.body_size gt {LARGE_BODY_BYTES} }}
+    http-request deny deny_status 429 if {{ sc_bytes_in_rate(1) gt {CLIENT_LARGE_BYTES_PER_10S} }}"""
+
+
 def config(port: int, admin_socket: Path, errors_dir: Path) -> str:
     errorfiles = "\n".join(f"    errorfile {status} {errors_dir / f'{status}.http'}" for status in ERRORS)
     servers = "\n".join(f"    server {slot} {HOST}:1 disabled check inter 1s fall 2 rise 1 weight 0" for slot in SLOTS)
     return f"""global
     stats socket {admin_socket} mode 600 level admin
     maxconn 4096
+    tune.bufsize {REQUEST_BUFFER_BYTES}
+    tune.maxrewrite 1024
 
 defaults
     mode http
@@ -72,9 +100,13 @@ defaults
 
 frontend endpoint
     bind {HOST}:{port}
+{client_limits()}
     # Decoded and with repeated slashes, as the service will route it: /%6Detrics and //metrics are /metrics.
     http-request deny deny_status 403 if {{ path,url_dec -m reg ^/+metrics }}
     default_backend {BACKEND}
+
+backend {LARGE_BODIES_TABLE}
+    stick-table type ip size 100k expire 30s store bytes_in_rate(10s)
 
 backend {BACKEND}
     balance roundrobin

@@ -68,7 +68,6 @@ class Prometheus(LocalService):
             f"--config.file={state_dir / 'prometheus.yml'}",
             f"--storage.tsdb.path={state_dir / 'data'}",
             f"--web.listen-address={HOST}:{port}",
-            "--web.enable-lifecycle",
         ]
 
 

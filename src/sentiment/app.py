@@ -56,7 +56,7 @@ except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydan
         time.sleep(STOPPED_WITHIN_S)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
-api = create_app(_model, image_ref=_settings.image_ref, git_sha=_settings.git_sha)
+api = create_app(_model, image_ref=_settings.image_ref)
 if _fault is not None:
     api.add_middleware(_fault)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 PROFILE_FILE = "profile.json"
 PROFILE_SCHEMA = 1
 
-# Characters per text: the service accepts 1..10,000 (sentiment.service.MAX_TEXT_CHARS).
+# Characters per text: the service accepts 1..10,000 (sentiment.limits.MAX_TEXT_CHARS).
 TEXT_CHARS_EDGES: tuple[float, ...] = (16, 32, 64, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096)
 # Tokens per text (sentiment.text.tokenize): 0 means nothing the tokenizer reads (e.g. other scripts).
 TEXT_TOKENS_EDGES: tuple[float, ...] = (0, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128, 256)

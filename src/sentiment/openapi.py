@@ -61,7 +61,8 @@ def document(
                                                     "minItems": 1,
                                                     "maxItems": max_batch,
                                                     "description": (
-                                                        f"At most {max_total_chars} characters in all (413 otherwise)"
+                                                        f"At most {max_total_chars} characters in all, "
+                                                        "before and after NFKD (413 otherwise)"
                                                     ),
                                                 }
                                             },
@@ -84,7 +85,7 @@ def document(
                         "413": {
                             "description": (
                                 f"The body is over {max_body_bytes} bytes, or the texts hold more than "
-                                f"{max_total_chars} characters in all"
+                                f"{max_total_chars} characters in all (before or after Unicode NFKD normalisation)"
                             ),
                             "content": _ERROR_CONTENT,
                         },
@@ -106,7 +107,7 @@ def document(
             },
             "/version": {
                 "get": {
-                    "summary": "Model, service, image and git versions",
+                    "summary": "Model and service versions and an opaque release id (no code revision or image)",
                     "responses": {"200": {"description": "versions"}},
                 }
             },

@@ -6,6 +6,7 @@ Every error, including unknown routes and unexpected exceptions, is a JSON body
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -17,18 +18,8 @@ import falcon
 from pydantic import ValidationError
 
 from sentiment import __version__, metrics, openapi
+from sentiment.limits import MAX_BATCH, MAX_BODY_BYTES, MAX_NORMALIZED_CHARS, MAX_TEXT_CHARS, MAX_TOTAL_CHARS
 from sentiment.runtime import SentimentModel
-
-MAX_BODY_BYTES = 1_000_000
-MAX_TEXT_CHARS = 10_000
-MAX_BATCH = 256
-# A 1 MB body holds a million characters and scoring time grows with them, so a batch is
-# capped in characters in all, not only in texts and bytes.
-MAX_TOTAL_CHARS = 100_000
-# Texts are read after Unicode compatibility decomposition (NFKD), which can multiply their
-# length (U+FDFA becomes 18 characters). Natural text grows at most threefold (a Hangul
-# syllable becomes three letters, Vietnamese stacks two accents on a letter); more is refused.
-MAX_NORMALIZED_CHARS = 3 * MAX_TEXT_CHARS
 
 USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
 
@@ -36,7 +27,8 @@ USAGE = f"""POST /predict with a JSON body and Content-Type: application/json
   {{"texts": ["great", "awful", ...]}}       -> a list of those (at most {MAX_BATCH} texts)
 
 Texts are non-empty strings of at most {MAX_TEXT_CHARS} characters; bodies at most {MAX_BODY_BYTES} bytes.
-A batch holds at most {MAX_TOTAL_CHARS} characters in all (more is refused with 413).
+A batch holds at most {MAX_TOTAL_CHARS} characters in all, before and after Unicode NFKD normalisation
+(more is refused with 413).
 Texts are read after Unicode NFKD normalisation; a text that grows past {MAX_NORMALIZED_CHARS}
 characters under it (e.g. long runs of ligature symbols) is refused with 400, never trimmed.
 """
@@ -54,6 +46,7 @@ def _read_json(req: falcon.Request) -> Any:
     if req.content_length is not None and req.content_length > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
     raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    metrics.body_read(req)
     if len(raw) > MAX_BODY_BYTES:
         raise falcon.HTTPContentTooLarge(description=f"body exceeds {MAX_BODY_BYTES} bytes")
     if not raw:
@@ -76,11 +69,23 @@ def _check_text(value: Any, where: str) -> str:
     return value
 
 
-def _check_normalized(text: str, where: str) -> None:
+def _check_normalized(text: str, where: str) -> int:
+    """The text's length after NFKD; a 400 when it grows past MAX_NORMALIZED_CHARS."""
     # ASCII is its own normal form. Other texts pay one NFKD pass in C here, so that one growing
     # past the cap is refused before standardize() walks it character by character in Python.
-    if not text.isascii() and len(unicodedata.normalize("NFKD", text)) > MAX_NORMALIZED_CHARS:
+    if text.isascii():
+        return len(text)
+    length = len(unicodedata.normalize("NFKD", text))
+    if length > MAX_NORMALIZED_CHARS:
         raise _bad(f"{where} grows past {MAX_NORMALIZED_CHARS} characters under Unicode NFKD normalisation")
+    return length
+
+
+def _too_many_characters(total: int, after: str = "") -> falcon.HTTPContentTooLarge:
+    return falcon.HTTPContentTooLarge(
+        title="Batch too large",
+        description=f'"texts" hold {total} characters in all{after}; at most {MAX_TOTAL_CHARS} are allowed per request',
+    )
 
 
 def parse_predict_body(body: Any) -> tuple[list[str], bool]:
@@ -101,12 +106,11 @@ def parse_predict_body(body: Any) -> tuple[list[str], bool]:
     checked = [_check_text(t, f'"texts"[{i}]') for i, t in enumerate(texts)]
     total = sum(map(len, checked))
     if total > MAX_TOTAL_CHARS:
-        raise falcon.HTTPContentTooLarge(
-            title="Batch too large",
-            description=f'"texts" hold {total} characters in all; at most {MAX_TOTAL_CHARS} are allowed per request',
-        )
-    for i, text in enumerate(checked):
-        _check_normalized(text, f'"texts"[{i}]')
+        raise _too_many_characters(total)
+    # What scoring costs grows with the characters it reads, after normalisation: the cap holds there too.
+    normalized = sum(_check_normalized(text, f'"texts"[{i}]') for i, text in enumerate(checked))
+    if normalized > MAX_TOTAL_CHARS:
+        raise _too_many_characters(normalized, " after Unicode NFKD normalisation")
     return checked, True
 
 
@@ -183,10 +187,16 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, para
 
 
 def image_without_registry(reference: str) -> str:
-    """`repository:tag` of an image reference. /version is public: the registry host is left out
-    because an ECR host names the AWS account."""
+    """`repository:tag` of an image reference (an ECR host names the AWS account)."""
     host, slash, rest = reference.partition("/")
     return rest if slash and ("." in host or ":" in host or host == "localhost") else reference
+
+
+def release_id(image_ref: str) -> str:
+    """What /version shows of the image: an opaque 16-hex id of `repository:tag` (its SHA-256), which smoke
+    can check against the image it deployed. /version is public: the image tag holds the code's git
+    revision, and its registry host the AWS account; neither is shown."""
+    return hashlib.sha256(image_without_registry(image_ref).encode()).hexdigest()[:16] if image_ref else ""
 
 
 def created_timestamp(metadata: dict[str, Any]) -> float | None:
@@ -197,7 +207,7 @@ def created_timestamp(metadata: dict[str, Any]) -> float | None:
         return None
 
 
-def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
+def create_app(model: SentimentModel, image_ref: str = "") -> falcon.App:
     app = falcon.App(middleware=[metrics.RequestMetrics()])
     model_created = created_timestamp(model.metadata)
     metrics.set_model(model.version, model_created)
@@ -205,14 +215,9 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
     app.req_options.strip_url_path_trailing_slash = True
     app.set_error_serializer(_serialize_error)
     app.add_error_handler(Exception, _unexpected)
-    version_info = {
-        "model_version": model.version,
-        "service_version": __version__,
-        "image": image_without_registry(image_ref),
-        "git_sha": git_sha,
-        "model_git_sha": str(model.metadata.get("git_sha", "")),
-        "model_created": str(model.metadata.get("created", "")),
-    }
+    # Public, so only what a client may know: which model answers (each /predict says so too) and an
+    # opaque id of the release; no code revision, image, registry or training date.
+    version_info = {"model_version": model.version, "service_version": __version__, "release": release_id(image_ref)}
     app.add_route("/predict", Predict(model))
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))

@@ -39,8 +39,7 @@ class Settings(BaseSettings):
     )
     model_bucket_name: str | None = Field(None, description="Model bucket; default `<project>-<env>-models`")
 
-    image_ref: str = Field("", description="Image reference of the running release, reported by /version")
-    git_sha: str = Field("", description="Git revision of the running code, reported by /version")
+    image_ref: str = Field("", description="Image reference of the running release (/version shows an opaque id of it)")
     sentiment_test_fault: str = Field(
         "", description="Tests only: a fault to inject (sentiment.faults); empty in every shipped configuration"
     )

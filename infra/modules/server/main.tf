@@ -27,7 +27,9 @@ data "aws_ami" "al2023" {
 
 locals {
   scale_out = var.replicas > 1
-  ami_id    = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
+  # A /0 block lets the whole internet in; that is only ever over TLS (the load balancer with a certificate).
+  open_to_the_world = anytrue([for cidr in var.allowed_cidrs : endswith(cidr, "/0")])
+  ami_id            = var.ami_id != null ? var.ami_id : data.aws_ami.al2023[0].id
   # The live release and, in scale-out mode's delivery steps, a candidate beside it (the live one's
   # values when there is none): each server runs one of them, from the same template.
   candidate = var.candidate != null ? var.candidate : { image = var.image, model_version = var.model_version, weight = 0 }
@@ -94,6 +96,10 @@ resource "aws_security_group" "this" {
     precondition {
       condition     = !var.require_https || local.scale_out || length(var.allowed_cidrs) == 0
       error_message = "HTTPS is required here (qa/prod), and one server (replicas = 1) only speaks plain HTTP: keep allowed_cidrs = [] or set replicas > 1 with certificate_arn."
+    }
+    precondition {
+      condition     = !local.open_to_the_world || (local.scale_out && var.certificate_arn != null)
+      error_message = "allowed_cidrs opens the service to the whole internet over plain HTTP: name your networks (e.g. 203.0.113.0/24), or serve HTTPS (replicas > 1 with certificate_arn)."
     }
   }
 }

@@ -43,11 +43,11 @@ run "prod_with_a_certificate_and_replicas_serves" {
   }
 }
 
-run "dev_one_server_open_to_the_world_plans" {
+run "dev_one_server_for_named_networks_plans" {
   command = plan
   variables {
     environment   = "dev"
-    allowed_cidrs = ["0.0.0.0/0"]
+    allowed_cidrs = ["203.0.113.0/24"]
   }
 }
 

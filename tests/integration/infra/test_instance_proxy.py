@@ -21,10 +21,27 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from slow_clients import open_slow_clients, predict_seconds, running, service_env
+from slow_clients import (
+    idle_connections,
+    open_slow_clients,
+    predict_seconds,
+    running,
+    service_env,
+    trickle,
+    trickled_bodies,
+)
 
 from pipeline.environments import processes
-from pipeline.environments.load_balancer import ERRORS, REQUEST_DEADLINE_S, error_file
+from pipeline.environments.load_balancer import (
+    CLIENT_CONNECTIONS,
+    CLIENT_LARGE_BYTES_PER_10S,
+    ERRORS,
+    LARGE_BODY_BYTES,
+    REQUEST_BUFFER_BYTES,
+    REQUEST_DEADLINE_S,
+    error_file,
+)
+from sentiment.limits import MAX_BODY_BYTES
 
 pytestmark = [
     pytest.mark.slow,
@@ -138,3 +155,37 @@ def test_half_sent_headers_and_bodies_do_not_slow_the_instance_and_are_closed(in
         sock.close()
     print(f"100 slow connections answered 408 between {answered[0]:.1f} s and {answered[-1]:.1f} s")
     assert answered[0] > REQUEST_DEADLINE_S - 1
+
+
+def test_the_instance_proxy_has_the_local_endpoints_buffer_and_client_limits(tmp_path):
+    """One set of numbers: the instance's HAProxy buffers and limits as the local endpoint does (sentiment.limits)."""
+    (config,) = PROXY.findall(rendered_user_data(8000, 8001, tmp_path))
+    for line in (
+        f"tune.bufsize {REQUEST_BUFFER_BYTES}",
+        f"{{ sc_conn_cur(0) gt {CLIENT_CONNECTIONS} }}",
+        f"http-request deny deny_status 413 if {{ req.body_size gt {MAX_BODY_BYTES} }}",
+        f"{{ req.body_size gt {LARGE_BODY_BYTES} }}",
+        f"http-request deny deny_status 429 if {{ sc_bytes_in_rate(1) gt {CLIENT_LARGE_BYTES_PER_10S} }}",
+    ):
+        assert line in config, line
+
+
+def test_trickled_bodies_and_idle_connections_do_not_slow_the_instance(instance):
+    """The local endpoint's attack (tests/integration/serve/test_abusive_clients.py) on the instance's proxy:
+    12 clients trickling 200 KB bodies and 4,200 idle connections from one client; /predict stays under 1 s."""
+    proxy_url, _ = instance
+    port = int(proxy_url.rsplit(":", 1)[1])
+    trickling = trickled_bodies(port, 12, source="127.0.0.2")
+    idle = idle_connections(port, 4_200, source="127.0.0.3")
+    timings = []
+    for _ in range(20):
+        trickle(trickling)
+        timings.append(predict_seconds(proxy_url))
+        time.sleep(0.2)
+    for sock in trickling + idle:
+        sock.close()
+    print(
+        f"\n/predict through the instance proxy under 12 trickled bodies and {len(idle)} idle connections: "
+        f"max {max(timings):.3f} s"
+    )
+    assert max(timings) < 1.0, timings

@@ -408,15 +408,29 @@ def test_qa_and_prod_serve_only_over_https(suites):
         "https_required_one_server_is_refused_any_ingress",
         "https_required_one_server_without_ingress_is_fine",
         "https_required_load_balancer_with_a_certificate_serves_https_and_redirects_http",
-        "dev_one_server_may_still_serve_plain_http",
+        "dev_one_server_may_still_serve_plain_http_to_named_networks",
     )
     assert_runs_pass(
         suites,
         "service",
         "prod_with_a_certificate_and_replicas_serves",
-        "dev_one_server_open_to_the_world_plans",
+        "dev_one_server_for_named_networks_plans",
         "local_as_configured_plans",
     )
+
+
+@with_provider
+def test_no_environment_serves_plain_http_to_the_whole_internet(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "plain_http_open_to_the_world_is_refused",
+        "plain_http_load_balancer_open_to_the_world_is_refused",
+        "https_load_balancer_open_to_the_world_serves",
+    )
+    for tfvars in sorted(INFRA.glob("*/env/*.tfvars")):
+        settings = [line.split("#", 1)[0] for line in tfvars.read_text().splitlines()]
+        assert not any("/0" in line for line in settings if "allowed_cidrs" in line), tfvars
 
 
 @with_provider

@@ -26,6 +26,7 @@ from pipeline.publish import publishable_files
 from pipeline.records import PublishedVersion
 from pipeline.registry import RegistryWriter
 from sentiment.registry import s3_client
+from sentiment.service import release_id
 
 ENGINE = container_engine.find()
 pytestmark = [
@@ -148,7 +149,7 @@ def test_the_container_serves_predict_read_only_and_stops_cleanly(workspace, bui
         assert 0.5 < body["score"] <= 1.0 and body["model_version"] == version
         assert server == "granian", "the image's CMD is `python -m sentiment serve` (Granian by default)"
         with urllib.request.urlopen(f"{state['url']}/version", timeout=10) as resp:
-            assert json.loads(resp.read())["image"] == built["reference"].partition("/")[2]  # no registry host
+            assert json.loads(resp.read())["release"] == release_id(built["reference"])  # not the image itself
         with urllib.request.urlopen(f"{state['url']}/metrics", timeout=10) as resp:
             # SERVE_WORKERS=1 reached the container (local_release.CONTAINER_ENV); else min(4, cores) would run.
             assert "sentiment_worker_processes 1.0" in resp.read().decode()

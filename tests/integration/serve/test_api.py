@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from falcon import testing
 
-from sentiment.service import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app
+from sentiment.service import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app, release_id
 
 
 @pytest.fixture(scope="module")
 def client(model):
-    return testing.TestClient(create_app(model, image_ref="registry/sentiment:abc-123", git_sha="abc"))
+    return testing.TestClient(create_app(model, image_ref="registry/sentiment:abc-123"))
 
 
 def post(client, body, content_type="application/json"):
@@ -49,19 +49,21 @@ def test_health_ready_version(client, model):
     assert client.simulate_get("/ready").json == {"ready": True, "model_version": model.version}
     version = client.simulate_get("/version").json
     assert version["model_version"] == model.version
-    assert version["image"] == "registry/sentiment:abc-123"
+    assert version["release"] == release_id("registry/sentiment:abc-123")
 
 
-def test_version_leaves_out_the_registry_host_which_names_the_aws_account(model):
+def test_version_shows_no_code_revision_image_registry_or_model_date(model):
     import falcon.testing
 
-    from sentiment.service import create_app, image_without_registry
+    from sentiment.service import create_app, image_without_registry, release_id
 
     ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
     shown = falcon.testing.TestClient(create_app(model, image_ref=ecr)).simulate_get("/version")
-    assert shown.json["image"] == "sentiment-api-prod:0123456789ab-aaaaaaaaaaaa" and "123456789012" not in shown.text
+    assert set(shown.json) == {"model_version", "service_version", "release"}
+    assert shown.json["release"] == release_id(ecr) and len(release_id(ecr)) == 16
+    assert "123456789012" not in shown.text and "0123456789ab" not in shown.text and "sentiment-api" not in shown.text
+    assert release_id("127.0.0.1:5000/sentiment-api-prod:0123456789ab-aaaaaaaaaaaa") == release_id(ecr)
     assert image_without_registry(ecr) == "sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
-    assert image_without_registry("127.0.0.1:5000/app:tag") == "app:tag"
     assert image_without_registry("localhost/app:tag") == "app:tag"
     assert image_without_registry("library/app:tag") == "library/app:tag"
 

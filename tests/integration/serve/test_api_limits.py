@@ -48,6 +48,15 @@ def test_many_short_texts_still_fit_the_cap(client):
     assert resp.status_code == 200 and len(resp.json) == MAX_BATCH
 
 
+def test_a_batch_that_grows_past_the_total_character_cap_under_nfkd_is_413_saying_why(client):
+    # Each text is allowed alone (29,988 characters after NFKD); 60 of them were 1.8 million characters,
+    # the costliest request the service used to score (about 320 ms of CPU), from a 600 KB body.
+    texts = [LIGATURE * 1_666] * 60
+    description = error_of(post(client, {"texts": texts}), 413)
+    assert f"{60 * 1_666 * 18} characters in all after Unicode NFKD" in description
+    assert str(TOTAL_CHARS) in description
+
+
 @pytest.mark.parametrize("batch", [False, True], ids=["text", "texts"])
 def test_a_text_that_expands_too_much_under_nfkd_is_400_saying_why(client, batch):
     text = LIGATURE * 2_000  # 2,000 characters sent, 36,000 after normalisation

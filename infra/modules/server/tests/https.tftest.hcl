@@ -77,9 +77,9 @@ run "https_required_load_balancer_with_a_certificate_serves_https_and_redirects_
 run "metrics_answer_404_at_the_load_balancer" {
   command = apply
   variables {
-    require_https = false # dev: plain HTTP through the load balancer is allowed
+    require_https = false # dev: plain HTTP through the load balancer is allowed, to named networks
     replicas      = 2
-    allowed_cidrs = ["0.0.0.0/0"]
+    allowed_cidrs = ["203.0.113.0/24"]
   }
   assert {
     condition     = aws_lb_listener_rule.metrics_not_public[0].listener_arn == aws_lb_listener.http[0].arn
@@ -104,14 +104,47 @@ run "metrics_answer_404_at_the_load_balancer" {
   }
 }
 
-run "dev_one_server_may_still_serve_plain_http" {
+run "dev_one_server_may_still_serve_plain_http_to_named_networks" {
   command = apply
   variables {
     require_https = false
-    allowed_cidrs = ["0.0.0.0/0"]
+    allowed_cidrs = ["203.0.113.0/24"]
   }
   assert {
     condition     = length(aws_security_group.this.ingress) == 1
-    error_message = "dev keeps its plain-HTTP single server"
+    error_message = "dev keeps its plain-HTTP single server for the networks it names"
+  }
+}
+
+run "plain_http_open_to_the_world_is_refused" {
+  command = plan
+  variables {
+    require_https = false
+    allowed_cidrs = ["203.0.113.0/24", "0.0.0.0/0"]
+  }
+  expect_failures = [aws_security_group.this]
+}
+
+run "plain_http_load_balancer_open_to_the_world_is_refused" {
+  command = plan
+  variables {
+    require_https = false
+    replicas      = 2
+    allowed_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [aws_security_group.this]
+}
+
+run "https_load_balancer_open_to_the_world_serves" {
+  command = apply
+  variables {
+    require_https   = false
+    replicas        = 2
+    allowed_cidrs   = ["0.0.0.0/0"]
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  }
+  assert {
+    condition     = length(aws_lb_listener.https) == 1
+    error_message = "open to the world only over HTTPS"
   }
 }
