@@ -170,6 +170,7 @@ variable "candidate" {
     image         = string
     model_version = string
     weight        = number
+    replicas      = optional(number) # null: replicas; the pipeline sets a parked or aborted release's size
   })
   default = null
 
@@ -177,4 +178,10 @@ variable "candidate" {
     condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
     error_message = "candidate.weight must be a whole percent from 0 to 100."
   }
+}
+
+variable "live_replicas" {
+  description = "Scale-out mode: size of the live slot while it holds a parked (previous) or aborted release at weight 0; null: replicas. Set by the pipeline (pipeline/release/scale_out.py)."
+  type        = number
+  default     = null
 }
