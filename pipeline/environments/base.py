@@ -69,6 +69,9 @@ class Environment(ABC):
     may_destroy: bool  # whether the pipeline may tear the stacks down
     serves_without_image: bool  # whether a release can run without a built image (from this checkout)
     tls_only_buckets: bool  # whether buckets the pipeline creates refuse plain HTTP
+    # Whether the service stack's Terraform holds the traffic weights (AWS scale-out: the ALB's target groups,
+    # stepped by pipeline.release.scale_out) rather than the environment's own load balancer (serve's rollout).
+    traffic_in_terraform: bool = False
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings
