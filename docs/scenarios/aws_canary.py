@@ -2,10 +2,11 @@
 
     .venv/bin/python docs/scenarios/aws_canary.py [--keep DIR]
 
-What runs for real: moto_server (the AWS emulator) on loopback, Terraform applying infra/service in
-scale-out mode (2 replicas, ALB, two target groups, the alarms of both), and the pipeline's own
-delivery code (pipeline.release.scale_out): the plan a prod approver would approve, one apply per
-step, weights read back from ELBv2, bakes judged from CloudWatch. What is played: the emulator's
+What runs for real: moto (the AWS emulator, in this process with one of its bugs fixed, see
+`fixed_emulator`) on loopback, Terraform applying infra/service in scale-out mode (2 replicas, ALB,
+two target groups, the alarms of both), and the pipeline's own delivery code
+(pipeline.release.scale_out): the plan a prod approver would approve, one apply per step, weights
+read back from ELBv2, bakes judged from CloudWatch. What is played: the emulator's
 instances never boot and nothing sends requests, so this script puts the metrics the load balancer
 would publish (AWS/ApplicationELB, per TargetGroup and LoadBalancer) during each bake, and sets the
 candidate's 5xx alarm to ALARM with set_alarm_state, as AWS documents for testing rollback alarms.
@@ -32,10 +33,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import boto3  # noqa: E402
+from moto.ec2.models import launch_templates  # noqa: E402
+from moto.ec2.utils import Base64EncodedString, parse_user_data  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
 
 from pipeline import environments  # noqa: E402
 from pipeline.cli import StageError  # noqa: E402
-from pipeline.environments import emulator  # noqa: E402
+from pipeline.environments import emulator, processes  # noqa: E402
 from pipeline.records import Release  # noqa: E402
 from pipeline.release import scale_out, stacks  # noqa: E402
 from pipeline.release.terraform import Terraform  # noqa: E402
@@ -126,12 +130,31 @@ def release(tag: str) -> Release:
     )  # fmt: skip
 
 
+def fixed_emulator() -> ThreadedMotoServer:
+    """moto in this process, on a free loopback port, with one bug of moto 5 fixed: CreateLaunchTemplateVersion
+    keeps the user data unparsed, so its Auto Scaling fails (HTTP 500, an AssertionError) to launch a server
+    from any template version after the first, i.e. to grow a slot that takes its second release."""
+    original = launch_templates.LaunchTemplate.create_version
+
+    def create_version(template: Any, data: dict[str, Any], description: str) -> Any:
+        if data.get("UserData") is not None and not isinstance(data["UserData"], Base64EncodedString):
+            data = {**data, "UserData": parse_user_data(data["UserData"])}
+        return original(template, data, description)
+
+    if not getattr(original, "fixed", False):
+        create_version.fixed = True  # type: ignore[attr-defined]
+        launch_templates.LaunchTemplate.create_version = create_version  # type: ignore[method-assign]
+    server = ThreadedMotoServer(ip_address=processes.LOOPBACK, port=processes.free_port(), verbose=False)
+    server.start()
+    return server
+
+
 @contextmanager
 def emulated_stack(root: Path, first: Release, log: Callable[[str], None] = print) -> Iterator[EmulatedStack]:
     """The emulator, and infra/service applied with 2 replicas serving `first`; all of it stopped after."""
-    running = emulator.up(root / "localaws")
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", *emulator.environment(REGION, "").keys())}
-    os.environ.update(emulator.environment(REGION, emulator.endpoint_of(running)))
+    server = fixed_emulator()
+    saved = {k: os.environ.get(k) for k in emulator.environment(REGION, "")}
+    os.environ.update(emulator.environment(REGION, f"http://{processes.LOOPBACK}:{server._port}"))
     try:
         settings = PipelineSettings(
             project_name=f"canary-{uuid.uuid4().hex[:8]}", project_env="local", artifacts_dir=root / "artifacts",
@@ -147,7 +170,7 @@ def emulated_stack(root: Path, first: Release, log: Callable[[str], None] = prin
         tf.apply(root / "first.tfplan")
         yield EmulatedStack(root, settings, tf, base, log)
     finally:
-        emulator.down(root / "localaws")
+        server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -15,7 +15,7 @@ into the slot that does not serve:
    servers, so `python -m pipeline.rollback` is one apply of the weights (and sizes) back.
 4. aborted (breach, inconclusive past the limit, an alarm): weight 0 and 0 servers for the new
    release in one apply; the serving slot is untouched. Interrupted (SIGTERM from a Jenkins abort):
-   the same apply, then exit 130.
+   the weights alone back in one apply, then exit 130.
 Every outcome writes reports/delivery.{json,xml} with the values that decided each step.
 """
 
@@ -35,9 +35,9 @@ import boto3
 from pipeline.cli import StageError
 from pipeline.records import DeliveryReport, Release
 from pipeline.release import cloudwatch_judge
-from pipeline.release.progressive import DeliveryConfig, Step, load_config
+from pipeline.release.progressive import DeliveryConfig, Step, load_config, write_report
 from pipeline.release.terraform import Terraform
-from pipeline.reports import CheckResult, write_junit
+from pipeline.reports import CheckResult
 from pipeline.settings import PipelineSettings
 
 SLOTS = ("live", "candidate")
@@ -150,11 +150,13 @@ def variables(base: dict[str, Any], slots: dict[str, Slot | None]) -> dict[str, 
     """The service stack's variables for these slots (the candidate slot's weight is the one variable)."""
     live, candidate = slots["live"], slots["candidate"]
     assert live is not None, "the live slot always holds a release"
+    # A primitive -var is taken literally (null would be the string "null"): a full-size live slot is no value.
+    sized = {} if live.replicas is None else {"live_replicas": live.replicas}
     return {
         **base,
         "image": live.image,
         "model_version": live.model_version,
-        "live_replicas": live.replicas,
+        **sized,
         "candidate": None
         if candidate is None
         else {
@@ -298,7 +300,9 @@ class ScaleOutDelivery:
                     self._abort(layout, new, steps, step.name, verdict.reason)
         except KeyboardInterrupt:
             self.log("interrupted: putting all traffic back on the champion before exiting")
-            self.apply(with_weight(layout.slots, serving, 100, **{new: 0}), WEIGHTS_AND_SIZES, layout)
+            # The weights only: the smallest apply, done before a Jenkins abort escalates to SIGKILL. The
+            # candidate's group stays up at weight 0 until the next deploy takes its slot.
+            self.apply(with_weight(layout.slots, serving, 100), WEIGHTS_ONLY, layout)
             self._report(steps, False, {serving: 100, new: 0}, aborted_at="interrupted", breach="interrupted")
             raise
         final = self.apply(
@@ -408,10 +412,7 @@ class ScaleOutDelivery:
             final_weights=final,
             **outcome,
         )
-        reports = self.settings.reports_dir
-        report.write_file(reports / "delivery.json")
-        checks = [CheckResult(**c) for s in steps for c in s["checks"]]
-        write_junit(reports / "delivery.xml", "delivery", checks, time.monotonic() - self.started)
+        write_report(self.settings.reports_dir, report, time.monotonic() - self.started)
 
 
 def restore_parked(
