@@ -23,4 +23,9 @@ module "server" {
   certificate_arn                   = var.certificate_arn
   load_balancer_deletion_protection = var.load_balancer_deletion_protection
   candidate                         = var.candidate
+  live_replicas                     = var.live_replicas
+  release_alarms                    = var.alarms_enabled # also against the emulator: the delivery tests set their states
+  release_alarm_actions             = local.alarm_actions
+  release_alarm_5xx_percent         = var.alarm_5xx_percent
+  release_alarm_p99_seconds         = var.alarm_p99_seconds
 }

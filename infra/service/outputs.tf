@@ -32,3 +32,18 @@ output "user_data" {
   description = "The rendered user data the servers boot with: what tests/infra checks with shellcheck, systemd-analyze and haproxy -c."
   value       = module.server.user_data
 }
+
+output "release_slots" {
+  description = "Scale-out mode: image, model_version, weight and replicas of each slot (live, candidate); null with one server."
+  value       = module.server.release_slots
+}
+
+output "release_alarms" {
+  description = "Scale-out mode: the alarm names per slot that gate a delivery; null with one server."
+  value       = module.server.release_alarms
+}
+
+output "cloudwatch_dimensions" {
+  description = "Scale-out mode: LoadBalancer and per-slot TargetGroup dimensions of the AWS/ApplicationELB metrics; null with one server."
+  value       = module.server.cloudwatch_dimensions
+}

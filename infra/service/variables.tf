@@ -143,6 +143,13 @@ variable "candidate" {
     image         = string
     model_version = string
     weight        = number
+    replicas      = optional(number) # null: replicas; the pipeline sets a parked or aborted release's size
   })
   default = null
+}
+
+variable "live_replicas" {
+  description = "Scale-out mode: size of the live slot while it holds a parked (previous) or aborted release at weight 0; null: replicas. Set by the pipeline (pipeline/release/scale_out.py)."
+  type        = number
+  default     = null
 }

@@ -23,6 +23,7 @@ class AwsEnvironment(Environment):
     serves_without_image = False
     tls_only_buckets = True
     runs_releases_here = False
+    traffic_in_terraform = True  # scale-out mode: pipeline.release.scale_out steps candidate.weight
 
     @property
     def may_destroy(self) -> bool:  # type: ignore[override]
@@ -57,9 +58,8 @@ class AwsEnvironment(Environment):
         return details[0]["imageDigest"] if details else None
 
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
-        # Not yet: the delivery steps in AWS. infra/service takes them as the Terraform variable `candidate`
-        # (the ALB's weighted target groups, scale-out mode), but nothing here applies them step by step, so
-        # `rollout` is ignored and the release takes all traffic as Terraform applied it (README, Progressive delivery).
+        # Scale-out mode's steps are Terraform applies (pipeline.release.scale_out, before this is called);
+        # here the release serves as Terraform applied it.
         return Serving(infrastructure_url, "ec2")
 
     def stop_release(self) -> bool:

@@ -86,6 +86,9 @@ class Environment(ABC):
     serves_without_image: bool  # whether a release can run without a built image (from this checkout)
     tls_only_buckets: bool  # whether buckets the pipeline creates refuse plain HTTP
     runs_releases_here: bool  # whether releases run on this machine (else on servers Terraform owns)
+    # Whether the service stack's Terraform holds the traffic weights (AWS scale-out: the ALB's target groups,
+    # stepped by pipeline.release.scale_out) rather than the environment's own load balancer (serve's rollout).
+    traffic_in_terraform: bool = False
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings

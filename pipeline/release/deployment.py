@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.cli import StageError
-from pipeline.environments import Environment
+from pipeline.environments import Environment, Serving
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
-from pipeline.release import progressive, stacks
+from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
 from sentiment.versions import validate_model_version
 
@@ -129,7 +129,10 @@ def _unchanged(environment: Environment, release: Release) -> Deployment | None:
 
 
 def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:
-    changed = tf.plan(variables(environment, release), _plan_file(environment))
+    values = variables(environment, release)
+    if environment.traffic_in_terraform:  # a release already serving: the new one beside it at weight 0
+        values = scale_out.rollout_variables(tf, values, release, log)
+    changed = tf.plan(values, _plan_file(environment))
     release.write(environment.settings.artifacts_dir)
     log(
         f"planned {release.image} with model {release.model_version}"
@@ -143,9 +146,23 @@ def _serve(tf: Terraform, environment: Environment, release: Release, log: Calla
     rollout = progressive.rollout(environment.settings, log)
     outputs = tf.outputs()
     release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
+    stepped = None
+    if environment.traffic_in_terraform:
+        stepped = scale_out.ScaleOutDelivery(tf, variables(environment, release), environment.settings, log).deliver(
+            release
+        )
     serving = environment.serve(release, outputs["endpoint_url"], rollout)
-    if not rollout.ran:
+    if stepped is not None:
+        serving = replace(serving, weights=stepped)
+    elif not rollout.ran:
         log("no release was serving: all traffic went to the new one at once (no steps)")
+    return _record(tf, environment, release, serving, log)
+
+
+def _record(
+    tf: Terraform, environment: Environment, release: Release, serving: Serving, log: Callable[[str], None]
+) -> Deployment:
+    outputs = tf.outputs()
     deployment = Deployment(
         release=release,
         endpoint_url=serving.endpoint_url,
@@ -160,6 +177,16 @@ def _serve(tf: Terraform, environment: Environment, release: Release, log: Calla
     deployment.write(environment.settings.artifacts_dir)
     log(f"release {release.model_version} ({release.image}) is live at {deployment.endpoint_url}")
     return deployment
+
+
+def restore_parked(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment | None:
+    """AWS scale-out: the traffic back on `release` where it is parked, in one apply; None if it is not parked."""
+    tf = service_stack(environment, log)
+    weights = scale_out.restore_parked(tf, variables(environment, release), release, environment.settings, log)
+    if weights is None:
+        return None
+    serving = replace(environment.serve(release, tf.outputs()["endpoint_url"]), weights=weights)
+    return _record(tf, environment, release, serving, log)
 
 
 def destroy(environment: Environment, release: Release, log: Callable[[str], None]) -> None:

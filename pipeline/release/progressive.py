@@ -513,11 +513,15 @@ class Progressive:
             final_weights=final,
             **outcome,
         )
-        reports = self.settings.reports_dir
-        report.write_file(reports / "delivery.json")
-        delivery_page.write(report, reports)
-        checks = [CheckResult(**c) for s in steps for c in s["checks"]]
-        write_junit(reports / "delivery.xml", "delivery", checks, time.monotonic() - started)
+        write_report(self.settings.reports_dir, report, time.monotonic() - started)
+
+
+def write_report(reports: Path, report: DeliveryReport, seconds: float) -> None:
+    """reports/delivery.json, its JUnit twin delivery.xml (every step's checks) and delivery.html."""
+    report.write_file(reports / "delivery.json")
+    checks = [CheckResult(**c) for s in report.steps for c in s["checks"]]
+    write_junit(reports / "delivery.xml", "delivery", checks, seconds)
+    delivery_page.write(report, reports)
 
 
 def quiet_count(measured: dict[str, Any]) -> int:

@@ -149,6 +149,17 @@ def roll_back(
 def _restore_parked(environment: Environment, target: dict[str, Any], log: Callable[[str], None]) -> Deployment | None:
     """When the target's release still runs beside the current one (parked, drained, no traffic): move the
     traffic back to it in seconds and record it as the deployment. None when it does not run."""
+    if environment.traffic_in_terraform:  # AWS scale-out: the parked slot gets the weight back, one apply
+        started = time.monotonic()
+        sha = target.get("git_sha") or git_sha()
+        release = deployment.release_for(
+            environment, target["image"], target["version"], sha, target.get("image_built", True)
+        )
+        record = deployment.restore_parked(environment, release, log)
+        if record is not None:
+            seconds = time.monotonic() - started
+            log(f"{target['version']} was parked: traffic is back on it after {seconds:.1f}s (one apply, no redeploy)")
+        return record
     parked = environment.parked_release()
     if parked is None or parked.get("model_version") != target["version"] or parked.get("image") != target["image"]:
         return None

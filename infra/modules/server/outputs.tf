@@ -49,3 +49,27 @@ output "user_data" {
   description = "The rendered user data the servers boot with (the plan shows it here; the instance keeps only its hash)."
   value       = local.user_data
 }
+
+output "release_slots" {
+  description = "Scale-out mode: what each target group (slot) holds: image, model_version, weight (percent of requests) and replicas (null: replicas); the candidate slot is null when empty. null with one server."
+  value = local.scale_out ? {
+    live = { image = var.image, model_version = var.model_version, weight = local.weights.live, replicas = var.live_replicas }
+    candidate = local.canary ? {
+      image    = var.candidate.image, model_version = var.candidate.model_version, weight = local.weights.candidate,
+      replicas = try(var.candidate.replicas, null)
+    } : null
+  } : null
+}
+
+output "release_alarms" {
+  description = "Scale-out mode: the CloudWatch alarm names per slot (live, candidate) that gate a delivery; null with one server."
+  value       = local.scale_out ? local.release_alarm_names : null
+}
+
+output "cloudwatch_dimensions" {
+  description = "Scale-out mode: the LoadBalancer and per-slot TargetGroup dimensions of the AWS/ApplicationELB metrics; null with one server."
+  value = local.scale_out ? {
+    load_balancer = aws_lb.this[0].arn_suffix
+    target_groups = { for slot, group in aws_lb_target_group.this : slot => group.arn_suffix }
+  } : null
+}

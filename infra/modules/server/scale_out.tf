@@ -3,9 +3,11 @@
 # the pipeline only changes the image or model version in the user data.
 
 locals {
-  https         = var.certificate_arn != null
-  public_ports  = local.https ? [80, 443] : [80]
-  autoscaling   = local.scale_out && var.max_replicas != null
+  https        = var.certificate_arn != null
+  public_ports = local.https ? [80, 443] : [80]
+  # A parked live slot (live_replicas set: the previous release, weight 0) keeps a fixed small size.
+  live_size     = coalesce(var.live_replicas, var.replicas)
+  autoscaling   = local.scale_out && var.max_replicas != null && var.live_replicas == null
   resource_name = substr(var.name, 0, 29) # load balancer and target group names: at most 32 characters
   # Delivery steps: the listener splits requests between the live and the candidate target group.
   canary           = local.scale_out && var.candidate != null
@@ -13,6 +15,7 @@ locals {
   launched         = local.scale_out ? (local.canary ? ["live", "candidate"] : ["live"]) : []
   # Both target groups live as long as the load balancer; the listener forwards with these weights.
   weights            = { live = 100 - local.candidate_weight, candidate = local.candidate_weight }
+  candidate_size     = local.canary ? coalesce(try(var.candidate.replicas, null), var.replicas) : 0
   target_group_names = { live = "${local.resource_name}-tg", candidate = "${substr(var.name, 0, 26)}-cand" }
 }
 
@@ -235,9 +238,9 @@ resource "aws_lb_listener_rule" "metrics_not_public" {
 resource "aws_autoscaling_group" "this" {
   count                     = local.scale_out ? 1 : 0
   name                      = var.name
-  min_size                  = var.replicas
-  max_size                  = local.autoscaling ? max(var.max_replicas, var.replicas) : var.replicas
-  desired_capacity          = local.autoscaling ? null : var.replicas # the scaling policy owns it then
+  min_size                  = local.live_size
+  max_size                  = local.autoscaling ? max(var.max_replicas, var.replicas) : local.live_size
+  desired_capacity          = local.autoscaling ? null : local.live_size # the scaling policy owns it then
   vpc_zone_identifier       = data.aws_subnets.default.ids
   target_group_arns         = [aws_lb_target_group.this["live"].arn]
   health_check_type         = "ELB"
@@ -284,14 +287,16 @@ resource "aws_autoscaling_policy" "cpu" {
 
 # The candidate release of a delivery (var.candidate): the same server with the candidate's image and
 # model (its launch template and target group above), in its own group, so the listener can weigh it
-# against the live one.
+# against the live one. The two groups are slots, not roles: after a promotion the "candidate" slot
+# serves (weight 100) and the "live" slot keeps the previous release parked (live_replicas), and the
+# next release goes into the "live" slot (pipeline/release/scale_out.py, docs/how-to/deploy-to-aws.md).
 
 resource "aws_autoscaling_group" "candidate" {
   count                     = local.canary ? 1 : 0
   name                      = "${var.name}-candidate"
-  min_size                  = var.replicas
-  max_size                  = var.replicas
-  desired_capacity          = var.replicas
+  min_size                  = local.candidate_size
+  max_size                  = local.candidate_size
+  desired_capacity          = local.candidate_size
   vpc_zone_identifier       = data.aws_subnets.default.ids
   target_group_arns         = [aws_lb_target_group.this["candidate"].arn]
   health_check_type         = "ELB"

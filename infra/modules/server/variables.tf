@@ -180,12 +180,18 @@ variable "candidate" {
     image         = string
     model_version = string
     weight        = number
+    replicas      = optional(number) # null: replicas; a parked or aborted release: small or 0
   })
   default = null
 
   validation {
     condition     = var.candidate == null || try(var.candidate.weight >= 0 && var.candidate.weight <= 100 && floor(var.candidate.weight) == var.candidate.weight, false)
     error_message = "candidate.weight must be a whole percent from 0 to 100."
+  }
+
+  validation {
+    condition     = var.candidate == null || try(var.candidate.replicas == null ? true : var.candidate.replicas >= 0 && floor(var.candidate.replicas) == var.candidate.replicas, false)
+    error_message = "candidate.replicas must be a whole number of servers, 0 or more (null: replicas)."
   }
 
   validation {
@@ -197,4 +203,39 @@ variable "candidate" {
     condition     = var.candidate == null || try(can(regex(local.image_reference, var.candidate.image)) && !can(regex(":latest(@|$)", var.candidate.image)), false)
     error_message = "candidate.image must be a pinned image reference (registry/repository:tag or @sha256:digest, not latest)."
   }
+}
+
+variable "live_replicas" {
+  description = "Scale-out mode: size of the live slot's group while it holds a parked release (weight 0: the previous release, kept for a rollback in one apply) or an aborted one (0); null: replicas, with autoscaling."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.live_replicas == null ? true : try(var.live_replicas >= 0 && floor(var.live_replicas) == var.live_replicas, false)
+    error_message = "live_replicas must be a whole number of servers, 0 or more (null: replicas)."
+  }
+}
+
+variable "release_alarms" {
+  description = "Scale-out mode: CloudWatch alarms on each target group (5xx rate, p99 response time, unhealthy hosts), which gate the delivery steps (release_alarms.tf)."
+  type        = bool
+  default     = true
+}
+
+variable "release_alarm_actions" {
+  description = "ARNs the release alarms notify (alarm and OK), e.g. an SNS topic; empty: none."
+  type        = list(string)
+  default     = []
+}
+
+variable "release_alarm_5xx_percent" {
+  description = "A release alarm fires when more than this percentage of a target group's requests is answered 5xx by its servers for 2 minutes."
+  type        = number
+  default     = 1
+}
+
+variable "release_alarm_p99_seconds" {
+  description = "A release alarm fires when a target group's p99 TargetResponseTime exceeds this for 3 minutes."
+  type        = number
+  default     = 0.25
 }
