@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -30,6 +31,11 @@ class PipelineSettings(Settings):
 
     aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
     local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")
+    local_aws_credentials: Literal["dummy", "bound"] = Field(
+        "dummy",
+        description="Credentials `local` sends the emulator: `dummy` (its own), or `bound` (the AWS-like mode: "
+        "the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY its caller bound, as Jenkins binds them per stage; none stops)",
+    )
     local_registry_port: int = Field(
         0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
     )

@@ -1,7 +1,8 @@
 # The `sentiment-api` build agent: Jenkins' official inbound agent (Debian bookworm, Java 17) with what the
-# Jenkinsfile's steps run: Python 3.11 with venv (bookworm's python3), git, Terraform, the docker CLI (the
-# engine is the host's, through its socket) and groovy (Debian's 2.4, for tests/jenkins).
-# Build: docker build -t sentiment-api-agent -f infra/jenkins/agent.Dockerfile infra/jenkins/   (infra/jenkins/README.md)
+# Jenkinsfile's steps run: Python 3.11 with venv (bookworm's python3), git, Terraform, rootless podman (the
+# build stage's container engine: the agent builds and runs images in its own user namespace, with no
+# socket of the host's engine mounted), Java + npm (npm-groovy-lint) and groovy (Debian's 2.4, tests/jenkins).
+# Build: docker build -t sentiment-api-agent -f infra/jenkins/agent.Dockerfile infra/jenkins/   (docs/how-to/jenkins.md)
 # Pin INBOUND_AGENT_TAG to a digest for reproducible agents.
 ARG INBOUND_AGENT_TAG=bookworm-jdk17
 FROM jenkins/inbound-agent:${INBOUND_AGENT_TAG}
@@ -12,24 +13,18 @@ USER 0
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # Debian's packages: bookworm's versions move only with security fixes, so they are not pinned one by one.
+# podman, buildah and skopeo run rootless as jenkins (uidmap: newuidmap/newgidmap, fuse-overlayfs: storage,
+# slirp4netns: networking); the uid/gid ranges below give jenkins the user namespace they need.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ca-certificates curl git gnupg unzip \
         python3 python3-venv python3-dev build-essential \
-        groovy \
-    && rm -rf /var/lib/apt/lists/*
-
-# The docker CLI and buildx from Docker's own Debian repository (the daemon is not installed: mount the
-# host's /var/run/docker.sock and add its group, see infra/jenkins/README.md).
-# hadolint ignore=DL3008
-RUN install -m 0755 -d /etc/apt/keyrings \
-    && curl -fsSL https://download.docker.com/linux/debian/gpg -o /etc/apt/keyrings/docker.asc \
-    && echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable" \
-        > /etc/apt/sources.list.d/docker.list \
-    && apt-get update \
-    && apt-get install -y --no-install-recommends docker-ce-cli docker-buildx-plugin \
-    && rm -rf /var/lib/apt/lists/*
+        groovy npm \
+        podman buildah skopeo uidmap fuse-overlayfs slirp4netns \
+    && rm -rf /var/lib/apt/lists/* \
+    && echo "jenkins:100000:65536" > /etc/subuid \
+    && echo "jenkins:100000:65536" > /etc/subgid
 
 # Terraform: HashiCorp's release zip, checked against the release's SHA256SUMS.
 WORKDIR /tmp/terraform

@@ -45,8 +45,18 @@ def environment(region: str, endpoint: str) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": endpoint, **DUMMY_CREDENTIALS, "AWS_DEFAULT_REGION": region}
 
 
-def point_this_process_at(region: str, endpoint: str) -> None:
-    """Aim this process and its children at the emulator, with no real credential left to leak to it."""
+def point_this_process_at(region: str, endpoint: str, *, bound: bool = False) -> None:
+    """Aim this process and its children at the emulator, with no real credential left to leak to it.
+
+    bound: keep the key pair the caller bound (the AWS-like mode, local_aws_credentials=bound), and stop with
+    one line when there is none, as a stage without its credential stops in AWS."""
+    keys = {name: os.environ.get(name) for name in DUMMY_CREDENTIALS}
+    if bound and not all(keys.values()):
+        raise StageError(
+            "no AWS credentials bound for this stage (LOCAL_AWS_CREDENTIALS=bound wants AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, as Jenkins' withCredentials gives them)",
+            exit_code=2,
+        )
     for name in FOREIGN_CREDENTIALS:
         os.environ.pop(name, None)
-    os.environ.update(environment(region, endpoint))
+    os.environ.update(environment(region, endpoint) | (keys if bound else {}))

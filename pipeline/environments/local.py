@@ -80,7 +80,9 @@ class LocalEnvironment(Environment):
         endpoint = self.settings.aws_endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         if not endpoint:
             endpoint = emulator.endpoint_of(emulator.up(self.settings.local_aws_dir, self.settings.local_aws_port))
-        emulator.point_this_process_at(self.settings.aws_default_region, endpoint)
+        emulator.point_this_process_at(
+            self.settings.aws_default_region, endpoint, bound=self.settings.local_aws_credentials == "bound"
+        )
 
     def image_destination(self, engine: Engine) -> ImageDestination:
         registry = local_registry.up(self.settings.local_registry_dir, self.settings.local_registry_port)

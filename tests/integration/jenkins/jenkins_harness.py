@@ -23,17 +23,31 @@ HARNESS = Path(__file__).resolve().parent / "harness" / "Harness.groovy"
 ENVS = ("dev", "qa", "prod")
 
 
-def fake_credential(env: str) -> dict:
-    """A usernamePassword credential as the JCasC file defines it (values are test data, not keys)."""
+def fake_credential(name: str) -> dict:
+    """A usernamePassword credential as the kit defines it (values are test data, not keys)."""
     return {
         "type": "usernamePassword",
-        "username": f"key-id-of-{env}",
-        "password": f"secret-key-of-{env}",
+        "username": f"key-id-of-{name}",
+        "password": f"secret-key-of-{name}",
         "usernameSecret": True,
     }
 
 
-CREDENTIALS = {f"sentiment-api-aws-{env}": fake_credential(env) for env in ENVS}
+def deploy_credential(env: str) -> str:
+    """The id of env's deploy identity: writes (Provision, Publish, Build, Deploy, Smoke)."""
+    return f"sentiment-api-aws-{env}"
+
+
+def registry_read_credential(env: str) -> str:
+    """The id of env's read-only registry identity (Gate's champion comparison, the monitor's profile)."""
+    return f"sentiment-api-registry-read-{env}"
+
+
+CREDENTIALS = {
+    credential: fake_credential(credential.removeprefix("sentiment-api-"))
+    for env in ENVS
+    for credential in (deploy_credential(env), registry_read_credential(env))
+}
 
 
 def scenario(**overrides) -> dict:
@@ -121,3 +135,23 @@ def steps(trace: dict, kind: str) -> list[dict]:
 
 def statuses(trace: dict) -> dict[str, str]:
     return {s["name"]: s["status"] for s in trace["stages"]}
+
+
+def lead_time(trace: dict) -> dict:
+    """Seconds per stage that ran (nested stages under their parents), and from the first stage's start to the
+    last stage's end: a push's lead time to a smoke-tested release when the build ends with Smoke."""
+    ran = [s for s in trace["stages"] if "startedMs" in s]
+    start, end = min(s["startedMs"] for s in ran), max(s["endedMs"] for s in ran)
+    stubbed = {s["where"] for s in steps(trace, "sh") if s.get("stubbed")}
+    return {
+        "stages": [
+            {
+                "stage": s["name"],
+                "seconds": round((s["endedMs"] - s["startedMs"]) / 1000, 1),
+                "stubbed": s["name"] in stubbed,
+            }
+            for s in ran
+        ],
+        "lead_time_s": round((end - start) / 1000, 1),
+        "result": trace["result"],
+    }

@@ -165,3 +165,88 @@ pipeline {
     path.write_text(source)
     traces = run([scenario(jenkinsfile=str(path), branch=b) for b in ("main", "release/1.2", "release/1/2", "dev")])
     assert [shell(t) for t in traces] == [["release"], ["release", "feature"], ["feature"], ["feature"]]
+
+
+PARALLEL = """
+pipeline {
+    agent any
+    stages {
+        stage('First') { steps { sh 'first' } }
+        stage('Both') {
+            failFast true
+            parallel {
+                stage('Left') { steps { sh 'left' } }
+                stage('Right') {
+                    environment { SIDE = 'right' }
+                    stages {
+                        stage('Right 1') { steps { sh 'right-1' } }
+                        stage('Right 2') { steps { sh 'right-2' } }
+                    }
+                }
+            }
+        }
+        stage('Last') { steps { sh 'last' } }
+    }
+}
+"""
+
+
+def test_parallel_branches_fail_fast_and_gate_what_follows(tmp_path):
+    ok = run_source(PARALLEL, tmp_path)
+    assert shell(ok) == ["first", "left", "right-1", "right-2", "last"]
+    assert set(statuses(ok).values()) == {"SUCCESS"}
+    assert [s["env"].get("SIDE") for s in steps(ok, "sh")] == [None, None, "right", "right", None]
+    assert all(s["endedMs"] >= s["startedMs"] for s in ok["stages"])
+
+    left = run_source(PARALLEL, tmp_path, sh=[{"match": "left", "exit": 1}])
+    assert shell(left) == ["first", "left"]
+    assert statuses(left) == {
+        "First": "SUCCESS",
+        "Both": "FAILURE",
+        "Left": "FAILURE",
+        "Right": "aborted: failFast",
+        "Right 1": "aborted: failFast",
+        "Right 2": "aborted: failFast",
+        "Last": "skipped: earlier failure",
+    }
+    assert left["result"] == "FAILURE"
+
+    # Another finishing order: Right's first stage fails, Left never started; without failFast Left runs on.
+    order = {"parallelOrder": {"Both": ["Right", "Left"]}, "sh": [{"match": "right-1", "exit": 1}]}
+    right = run_source(PARALLEL, tmp_path, **order)
+    assert shell(right) == ["first", "right-1"]
+    assert [statuses(right)[s] for s in ("Right 2", "Left", "Last")] == [
+        "skipped: earlier failure",
+        "aborted: failFast",
+        "skipped: earlier failure",
+    ]
+    slow = run_source(PARALLEL.replace("failFast true", ""), tmp_path, **order)
+    assert shell(slow) == ["first", "right-1", "left"]
+    assert statuses(slow)["Left"] == "SUCCESS" and statuses(slow)["Last"] == "skipped: earlier failure"
+    assert slow["result"] == "FAILURE"
+
+
+@pytest.mark.parametrize(
+    ("edit", "refusal"),
+    [
+        (
+            lambda s: s.replace(
+                "stage('Left') { steps { sh 'left' } }",
+                "stage('Left') { parallel { stage('In') { steps { sh 'x' } } } }",
+            ),
+            "parallel of its own",
+        ),
+        (lambda s: s.replace("failFast true", "failFast true\n steps { sh 'also' }"), "only one of"),
+        (lambda s: s.replace("stage('Right 2')", "stage('Left')"), "Duplicate stage name"),
+        (
+            lambda s: s.replace(
+                "stage('First') { steps { sh 'first' } }", "stage('First') { failFast true; steps { sh 'first' } }"
+            ),
+            "failFast without parallel",
+        ),
+    ],
+    ids=["nested parallel", "steps beside parallel", "duplicate name in a branch", "failFast without parallel"],
+)
+def test_parallel_structure_refused_as_jenkins_does(tmp_path, edit, refusal):
+    trace = run_source(edit(PARALLEL), tmp_path)
+    assert refusal in (trace["refused"] or ""), trace["refused"]

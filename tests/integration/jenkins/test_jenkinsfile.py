@@ -23,6 +23,9 @@ DEPLOY_SIDE = {"provision", "publish", "build", "deploy", "smoke"}
 # Parameters reach every sh step as environment variables: none may be named like a setting.
 SETTINGS = {name.upper() for name in PipelineSettings.model_fields}
 AWS_BINDING = 'credentialsId: "sentiment-api-aws-${params.ENV}"'
+READ_BINDING = 'credentialsId: "sentiment-api-registry-read-${params.ENV}"'
+UNIT_TIER = "pytest tests/unit"
+INTEGRATION_TIER = "pytest tests/integration"
 PARSER = Parser(Language(tree_sitter_groovy.language()))
 
 
@@ -73,6 +76,8 @@ def check(source: str) -> list[str]:
         if section not in text(pipe):
             problems.append(f"missing {section}")
     for name, node in stages(pipe):
+        if len(calls(node, "stage")) > 1:  # a parent of parallel or sequential stages: its leaves are checked
+            continue
         if not calls(node, "steps"):
             problems.append(f"stage {name} has no steps")
         called = set(re.findall(r"-m pipeline\.(\w+)", text(node)))
@@ -85,8 +90,17 @@ def check(source: str) -> list[str]:
             if "-m pipeline." in text(sh)
         ):
             problems.append(f"stage {name} calls AWS without its environment's credentials bound around the call")
-        if bindings and not called & DEPLOY_SIDE:
-            problems.append(f"stage {name} binds credentials but does not deploy (Setup and Test run branch code)")
+        if called == {"gate"} and not all(
+            any(READ_BINDING in text(b) and text(sh) in text(b) for b in bindings) for sh in calls(node, "sh")
+        ):
+            problems.append(f"stage {name} reads the registry without the read-only credential bound around it")
+        if bindings and not called & (DEPLOY_SIDE | {"gate"}):
+            problems.append(
+                f"stage {name} binds credentials but calls no stage that needs them (tests run branch code)"
+            )
+        if called == {"gate"} and AWS_BINDING in text(node):
+            problems.append(f"stage {name} only reads, but binds the deploy credential (which writes)")
+    problems += shape_problems(pipe)
     for block in calls(pipe, "environment"):
         if "credentials(" in text(block):
             problems.append("an environment block binds credentials for every stage")
@@ -105,6 +119,28 @@ def check(source: str) -> list[str]:
     post = calls(pipe, "post")
     if not post or "junit" not in text(post[0]) or "artifacts/reports/*.xml" not in text(post[0]):
         problems.append("post does not publish the JUnit reports")
+    return problems
+
+
+def shape_problems(pipe: Node) -> list[str]:
+    """Lint and the unit tier first; then one parallel stage with failFast holding the integration tier and
+    Train -> Gate; the release stages after it."""
+    parallel = [node for _, node in stages(pipe) if calls(node, "parallel")]
+    if len(parallel) != 1:
+        return ["no single stage with parallel branches"]
+    (node,) = parallel
+    body, source = text(node), text(pipe)
+    problems = []
+    if not re.search(r"\bfailFast true\b", body):
+        problems.append("the parallel stage does not fail fast")
+    for needle in (INTEGRATION_TIER, "-m pipeline.train", "-m pipeline.gate"):
+        if needle not in body:
+            problems.append(f"{needle} does not run in the parallel stage")
+    before, _, after = source.partition(body)
+    if UNIT_TIER not in before:
+        problems.append("the unit tier does not run before the parallel stage")
+    if set(re.findall(r"-m pipeline\.(\w+)", before + body)) & DEPLOY_SIDE or INTEGRATION_TIER in after:
+        problems.append("a release stage runs before the tests and the gate have passed")
     return problems
 
 
@@ -129,6 +165,9 @@ def test_options_parameters_triggers_and_credentials():
         AWS_BINDING,
         "usernameVariable: 'AWS_ACCESS_KEY_ID', passwordVariable: 'AWS_SECRET_ACCESS_KEY'",
         "sh '.venv/bin/lint-imports'",
+        "sh 'bash .ci/lint-jenkinsfiles'",
+        "failFast true",
+        READ_BINDING,
         "archiveArtifacts",
         "artifacts/**/*.json",
     ):
@@ -161,10 +200,19 @@ MUTATIONS = {
         "{\n                        sh '$PY -m pipeline.deploy --apply-plan'\n                    }",
         "{\n                    }\n                    sh '$PY -m pipeline.deploy --apply-plan'",
     ),
-    "credentials in Test": lambda s: s.replace(
+    "credentials in the lint stage": lambda s: s.replace(
         "sh '.venv/bin/lint-imports'", "withCredentials([]) { sh '.venv/bin/lint-imports' }"
     ),
     "parameter named like a setting": lambda s: s.replace("'DEPLOY_MODEL_VERSION'", "'MODEL_VERSION'"),
+    "no failFast": lambda s: s.replace("failFast true", ""),
+    "unit tier in the parallel stage": lambda s: s.replace("sh '$PY -m pytest tests/unit", "echo '").replace(
+        "sh '$PY -m pipeline.train'", "sh '$PY -m pytest tests/unit'\n sh '$PY -m pipeline.train'"
+    ),
+    "integration tier after the release": lambda s: s.replace("pytest tests/integration", "pytest tests/other").replace(
+        "sh '$PY -m pipeline.smoke'", "sh '$PY -m pipeline.smoke'\n sh '$PY -m pytest tests/integration'"
+    ),
+    "Gate without its read credential": lambda s: s.replace(READ_BINDING, "credentialsId: 'unused'"),
+    "Gate with the deploy credential": lambda s: s.replace(READ_BINDING, AWS_BINDING),
     "stage without steps": lambda s: s.replace(
         "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"
     ),

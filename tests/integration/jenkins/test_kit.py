@@ -1,6 +1,8 @@
 """The jenkins/ kit (plugins.txt, casc.yaml, the Dockerfiles), checked as far as can be without a Jenkins:
-the YAML parses, every credential the Jenkinsfile binds is defined there, every step and directive the
-Jenkinsfile uses comes from a listed plugin, the job-dsl script parses, the Dockerfiles pass hadolint."""
+the YAML parses, every credential the Jenkinsfile binds is a folder credential of the job that builds that
+branch (and a branch's job holds none that writes), the authorization strategy grants nothing by default,
+every step and directive the Jenkinsfile uses comes from a listed plugin, the job-dsl scripts parse, the
+agent mounts no engine socket, the Dockerfiles pass hadolint."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 import tree_sitter_groovy
 import yaml
-from jenkins_harness import JENKINSFILE, REPO, groovy_env, require_groovy, run, scenario
+from jenkins_harness import ENVS, JENKINSFILE, REPO, fake_credential, groovy_env, require_groovy, run, scenario
 from tree_sitter import Language, Parser
 
 KIT = REPO / "infra" / "jenkins"
@@ -31,6 +33,8 @@ DECLARATIVE = [
     "environment",
     "stages",
     "stage",
+    "parallel",
+    "failFast",
     "steps",
     "when",
     "branch",
@@ -75,7 +79,18 @@ PROVIDER = {
     "string": "core",
 }
 # What the kit itself needs beyond the Jenkinsfile: JCasC, its jobs: section, the job's branch source.
-KIT_PLUGINS = {"configuration-as-code", "job-dsl", "github-branch-source", "workflow-multibranch", "credentials"}
+KIT_PLUGINS = {
+    "configuration-as-code",
+    "job-dsl",
+    "github-branch-source",
+    "workflow-multibranch",
+    "credentials",
+    "cloudbees-folder",
+    "matrix-auth",
+}
+DOCS = REPO / "docs" / "how-to" / "jenkins.md"
+RELEASE_JOB = "sentiment-api-release/sentiment-api"
+BRANCHES_JOB = "sentiment-api"
 
 
 def plugins(text: str) -> dict[str, str]:
@@ -114,13 +129,39 @@ def plugin_problems(source: str, plugins_text: str) -> list[str]:
     return problems
 
 
-def casc_credentials(casc: dict) -> dict[str, dict]:
+def job_dsl_items(casc: dict) -> dict[str, str]:
+    """Each item a job-dsl script of casc.yaml creates (folder, multibranch or pipeline job): its full name and
+    the text of its block."""
+    items = {}
+    for job in casc["jobs"]:
+        parts = re.split(r"^(?:folder|multibranchPipelineJob|pipelineJob)\('([^']+)'\) \{$", job["script"], flags=re.M)
+        items |= dict(zip(parts[1::2], parts[2::2], strict=True))
+    return items
+
+
+def folder_credentials(casc: dict) -> dict[str, dict[str, dict]]:
+    """The folder credentials of each job-dsl item: {item: {id: {username, password, usernameSecret}}}."""
     found = {}
-    for domain in casc["credentials"]["system"]["domainCredentials"]:
-        for entry in domain["credentials"]:
-            ((kind, spec),) = entry.items()
-            found[spec["id"]] = {"kind": kind, **spec}
+    for item, block in job_dsl_items(casc).items():
+        creds = {}
+        for body in re.findall(r"usernamePasswordCredentialsImpl \{(.*?)\n\s*\}", block, flags=re.S):
+            fields = dict(re.findall(r"(\w+)\('([^']*)'\)", body))
+            fields["usernameSecret"] = "usernameSecret(true)" in body
+            creds[fields["id"]] = fields
+        found[item] = creds
     return found
+
+
+def credentials_of(job: str) -> dict[str, dict]:
+    """What a build of `job` (a multibranch job in casc.yaml) can bind: its own and its folders' credentials."""
+    folders = folder_credentials(CASC)
+    names = ["/".join(job.split("/")[: i + 1]) for i in range(job.count("/") + 1)]
+    return {cid: spec for name in names for cid, spec in folders.get(name, {}).items()}
+
+
+def store(job: str) -> dict[str, dict]:
+    """The harness's credential store for a build of job: exactly the ids casc.yaml scopes to it, fake values."""
+    return {cid: fake_credential(cid) for cid in credentials_of(job)}
 
 
 def test_plugins_txt_covers_every_step_and_directive_of_the_jenkinsfile():
@@ -141,45 +182,86 @@ def test_the_plugin_check_fails_when_it_should(edit):
     assert plugin_problems(source, pins)
 
 
-def test_casc_defines_every_credential_the_jenkinsfile_binds_for_each_env():
-    traces = run([scenario(params={"ENV": env}, input=["proceed"]) for env in ("dev", "qa", "prod")])
-    used = {cid for t in traces for cid in t["credentialsUsed"]}
-    assert used == {"sentiment-api-aws-dev", "sentiment-api-aws-qa", "sentiment-api-aws-prod"}
-    defined = casc_credentials(CASC)
-    assert used <= defined.keys()
-    for cid in used:
-        spec = defined[cid]
-        assert spec["kind"] == "usernamePassword" and spec["scope"] == "GLOBAL"
-        # Values from the controller's environment only: nothing secret is written in the file.
-        assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["username"]) and re.fullmatch(
-            r"\$\{[A-Z0-9_]+\}", spec["password"]
-        )
-        assert spec["usernameSecret"] is True
+def test_each_job_holds_exactly_the_credentials_its_builds_bind():
+    """main's builds (every ENV, prod approved) pass with only the release folder's credentials; a branch's
+    (dev) with only the branches job's, which hold nothing that writes; a branch asking for qa fails at Gate."""
+    mains = [scenario(params={"ENV": env}, input=["proceed"], credentials=store(RELEASE_JOB)) for env in ENVS]
+    branch = scenario(branch="feature/x", credentials=store(BRANCHES_JOB))
+    branch_qa = scenario(branch="feature/x", params={"ENV": "qa"}, credentials=store(BRANCHES_JOB))
+    *main_traces, branch_trace, branch_qa_trace = run([*mains, branch, branch_qa])
+    assert [t["result"] for t in main_traces] == ["SUCCESS"] * 3, [t["steps"][-3:] for t in main_traces]
+    used = {cid for t in main_traces for cid in t["credentialsUsed"]}
+    assert used == {f"sentiment-api-{kind}-{env}" for kind in ("aws", "registry-read") for env in ENVS}
+    assert branch_trace["result"] == "SUCCESS" and branch_trace["credentialsUsed"] == [
+        "sentiment-api-registry-read-dev"
+    ]
+    assert branch_qa_trace["result"] == "FAILURE"
+    assert [s["where"] for s in branch_qa_trace["steps"] if s["step"] == "failed"] == ["Gate"]
+    assert not [cid for cid in credentials_of(BRANCHES_JOB) if cid.startswith("sentiment-api-aws-")]
 
 
-def test_casc_agent_label_and_job_match_the_jenkinsfile():
+def test_no_credential_is_global_and_none_is_written_in_the_file():
+    assert "credentials" not in CASC, "a global credential: every job on the controller could bind it"
+    for item, creds in folder_credentials(CASC).items():
+        for cid, spec in creds.items():
+            # Values from the controller's environment only: nothing secret is written in the file.
+            assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["username"]), (item, cid)
+            assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["password"]), (item, cid)
+            assert spec["usernameSecret"] is cid.startswith(("sentiment-api-aws-", "sentiment-api-registry-read-"))
+
+
+def test_authorization_grants_nothing_by_default():
+    strategy = CASC["jenkins"]["authorizationStrategy"]
+    assert list(strategy) == ["projectMatrix"]
+    entries = [
+        (kind, e["name"], e["permissions"])
+        for entry in strategy["projectMatrix"]["entries"]
+        for kind, e in entry.items()
+    ]
+    assert entries == [("user", "admin", ["Overall/Administer"]), ("group", "authenticated", ["Overall/Read"])]
+    items = job_dsl_items(CASC)
+    release = items["sentiment-api-release"]
+    # Only the release manager (and admin) may start main's builds, and so approve prod's input.
+    assert "permissions('authenticated', ['hudson.model.Item.Read'])" in release
+    assert "permissions('release-manager', ['hudson.model.Item.Read', 'hudson.model.Item.Build'" in release
+    users = [u["id"] for u in CASC["jenkins"]["securityRealm"]["local"]["users"]]
+    assert users == ["admin", "release-manager"]
+
+
+def test_casc_agent_label_and_jobs_match_the_jenkinsfiles():
     label = run([scenario()])[0]["agent"]["label"]
     nodes = [n["permanent"] for n in CASC["jenkins"]["nodes"]]
     assert any(label in n["labelString"].split() for n in nodes)
-    (job,) = CASC["jobs"]
-    script = job["script"]
-    assert "multibranchPipelineJob('sentiment-api')" in script
-    assert "scriptPath('Jenkinsfile')" in script
-    assert "credentialsId('sentiment-api-github')" in script and "sentiment-api-github" in casc_credentials(CASC)
+    items = job_dsl_items(CASC)
+    assert set(items) == {"sentiment-api-release", RELEASE_JOB, "sentiment-api-release/monitor", BRANCHES_JOB}
+    for job in (RELEASE_JOB, BRANCHES_JOB):
+        assert "scriptPath('Jenkinsfile')" in items[job] and "credentialsId('sentiment-api-github')" in items[job]
+        assert "sentiment-api-github" in credentials_of(job)
+    # main is built only by the release job, every other branch only by the branches job.
+    assert "headWildcardFilter { includes('main'); excludes('') }" in items[RELEASE_JOB]
+    assert "headWildcardFilter { includes('*'); excludes('main') }" in items[BRANCHES_JOB]
+    monitor = items["sentiment-api-release/monitor"]
+    assert "scriptPath('infra/jenkins/Jenkinsfile.monitor')" in monitor and "branch('main')" in monitor
+    assert f"defaultValue: '{RELEASE_JOB}/main'" in (KIT / "Jenkinsfile.monitor").read_text()
 
 
 def test_every_controller_variable_is_documented():
     text = (KIT / "casc.yaml").read_text()
-    docs = (KIT / "README.md").read_text()
+    docs = DOCS.read_text()
     variables = set(re.findall(r"\$\{([A-Z0-9_]+)\}", text))
-    assert {"JENKINS_ADMIN_PASSWORD", "SENTIMENT_API_AWS_PROD_SECRET_ACCESS_KEY"} <= variables
+    assert {
+        "JENKINS_ADMIN_PASSWORD",
+        "SENTIMENT_API_AWS_PROD_SECRET_ACCESS_KEY",
+        "JENKINS_RELEASE_MANAGER_PASSWORD",
+    } <= variables
     assert not [v for v in sorted(variables) if v not in docs]
 
 
-def test_the_job_dsl_script_parses_as_groovy(tmp_path):
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_job_dsl_scripts_parse_as_groovy(tmp_path, index):
     require_groovy()
     script = tmp_path / "job.groovy"
-    script.write_text(CASC["jobs"][0]["script"])
+    script.write_text(CASC["jobs"][index]["script"])
     check = f'new GroovyShell().parse(new File("{script}").text, "job"); println "parsed"'
     out = subprocess.run(["groovy", "-e", check], capture_output=True, text=True, timeout=120, env=groovy_env())
     assert out.returncode == 0 and "parsed" in out.stdout, out.stderr[-2000:]
@@ -195,8 +277,12 @@ def test_hadolint_finds_nothing_in_the_kit_dockerfiles(dockerfile):
 def test_the_agent_has_what_the_stages_run():
     text = (KIT / "agent.Dockerfile").read_text()
     assert "FROM jenkins/inbound-agent:" in text and "bookworm" in text  # bookworm's python3 is 3.11
-    for needle in ("python3-venv", "groovy", "docker-ce-cli", "terraform_${TERRAFORM_VERSION}_linux", "git"):
+    for needle in ("python3-venv", "groovy", "npm", "podman", "uidmap", "terraform_${TERRAFORM_VERSION}_linux", "git"):
         assert needle in text, needle
+    # No engine socket of the host's: the agent builds with rootless podman in its own user namespace.
+    assert "jenkins:100000:65536" in text
+    assert "docker.sock" not in text and "docker-ce-cli" not in text
+    assert "/var/run/docker.sock:" not in DOCS.read_text()
     controller = (KIT / "controller.Dockerfile").read_text()
     assert "FROM jenkins/jenkins:" in controller and "jenkins-plugin-cli --plugin-file" in controller
     assert Path(KIT / "plugins.txt").exists()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import re
 
-from jenkins_harness import CREDENTIALS, JENKINSFILE, REPO, run, run_source, scenario, shell, statuses, steps
+from jenkins_harness import (
+    CREDENTIALS,
+    JENKINSFILE,
+    REPO,
+    registry_read_credential,
+    run,
+    run_source,
+    scenario,
+    shell,
+    statuses,
+    steps,
+)
 
 MONITOR_JENKINSFILE = REPO / "infra" / "jenkins" / "Jenkinsfile.monitor"
 ENVS = ("dev", "qa", "prod")
@@ -54,6 +65,8 @@ def test_each_monitor_sees_only_its_environments_credential_and_settings():
         step = next(s for s in steps(trace, "sh") if s["script"] == monitor_command(env))
         assert step["env"]["PROJECT_ENV"] == env and step["env"]["ARTIFACTS_DIR"] == f"artifacts/{env}"
         assert {k: step["env"][k] for k in AWS} == AWS
+        # It only reads (the registry's reference profile): the read-only credential, never the deploy identity.
+        assert step["credentials"] == [registry_read_credential(env)], step["credentials"]
     for step in steps(trace, "sh"):
         if "pipeline.monitor" not in step["script"]:
             assert "AWS_ACCESS_KEY_ID" not in step["env"], step["script"]
@@ -69,7 +82,7 @@ def test_drift_starts_the_main_job_for_that_environment_with_the_reason():
         {
             "step": "build",
             "where": "Monitor qa",
-            "job": "sentiment-api/main",
+            "job": "sentiment-api-release/sentiment-api/main",
             "parameters": [
                 {"name": "ENV", "value": "qa"},
                 {"name": "RETRAIN_REASON", "value": "monitor: drift in qa (oov_share,score)"},

@@ -1,16 +1,21 @@
-"""Run mode: the Jenkinsfile's own sh steps executed for real, on branch main, with PROJECT_ENV=local.
+"""Run mode: the Jenkinsfile's own sh steps executed for real, with PROJECT_ENV=local, in an AWS-like mode.
 
 The harness evaluates the real Jenkinsfile and runs each of its `sh` scripts with `sh -xe` in the checkout,
 with the environment Jenkins would give it (parameters, `environment`, the bound credentials) over this
-process's. Two departures, both made here and nowhere else:
-- Setup and Test are stubbed (recorded, not run): Setup is the .venv this test already runs in, and Test is
-  the suite this test belongs to (running it inside itself would recurse).
+process's. Departures, all made here and nowhere else:
+- Setup and the lint and test steps are stubbed (recorded, not run): Setup is the .venv this test already runs
+  in, and the tests are the suite this test belongs to (running them inside itself would recurse).
 - PROJECT_ENV is forced to `local` (the ENV parameter only offers dev, qa and prod), so every AWS call goes to
   the emulator this test starts, and ARTIFACTS_DIR points at a temporary directory so that the developer's
   artifacts/ is left alone; `junit` and `archiveArtifacts` are recorded, not published.
+- AWS-like credentials: the agent's environment holds no AWS key, and LOCAL_AWS_CREDENTIALS=bound makes
+  `local` use only the keys the Jenkinsfile binds around a step (withCredentials, from the scenario's store),
+  so a stage that calls AWS without its credential bound fails here as it would in AWS.
 Train, gate, provision, publish, build, deploy and smoke then run exactly as the Jenkinsfile writes them and end
 in a live, smoke-tested local release. A Jenkinsfile edit that breaks a real command fails this test. Their
-output is in the test's log (stderr), between Jenkins-like `[Pipeline] stage '...'` markers.
+output is in the test's log (stderr), between Jenkins-like `[Pipeline] stage '...'` markers; the time per
+stage and from the first stage's start to Smoke's end (the lead time) is printed and written to
+artifacts/reports/jenkins-lead-time.json.
 """
 
 from __future__ import annotations
@@ -25,13 +30,42 @@ import uuid
 from pathlib import Path
 
 import pytest
-from jenkins_harness import JENKINSFILE, REPO, run, scenario, shell, statuses, steps
+from jenkins_harness import JENKINSFILE, REPO, lead_time, run, scenario, shell, statuses, steps
 from test_scenarios import RELEASE, SETUP_AND_TESTS, TRAIN_AND_GATE
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
 
 NO_TERRAFORM = shutil.which("terraform") is None
+LEAD_TIME = REPO / "artifacts" / "reports" / "jenkins-lead-time.json"
+
+
+def agent_environment() -> dict:
+    """This process's environment without the project's settings and any AWS variable."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_", "LOCAL_AWS_"))}
+
+
+def local_build(**overrides) -> dict:
+    """A run-mode build on PROJECT_ENV=local, its artifacts in ARTIFACTS_DIR, setup and tests stubbed."""
+    artifacts = overrides.pop("artifacts")
+    return scenario(
+        mode="run",
+        workspace=str(REPO),
+        forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": artifacts},
+        sh=[{"match": command, "exit": 0} for command in SETUP_AND_TESTS],
+        **overrides,
+    )
+
+
+def report_lead_time(trace: dict) -> dict:
+    """Print the time per stage and the lead time, and keep them in artifacts/reports/ (Jenkins archives it)."""
+    times = lead_time(trace)
+    for stage in times["stages"]:
+        print(f"lead time: {stage['stage']:<30} {stage['seconds']:>7.1f} s{'  (stubbed)' if stage['stubbed'] else ''}")
+    print(f"lead time: start to a smoke-tested release {times['lead_time_s']:.1f} s ({times['result']})")
+    LEAD_TIME.parent.mkdir(parents=True, exist_ok=True)
+    LEAD_TIME.write_text(json.dumps(times, indent=2) + "\n")
+    return times
 
 
 @pytest.fixture
@@ -40,7 +74,7 @@ def local_environment(tmp_path):
     state = tmp_path / "localaws"
     state.mkdir()
     emulator = localaws.up(state)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_"))}
+    env = agent_environment()
     env |= {
         "PROJECT_NAME": f"jk-{uuid.uuid4().hex[:8]}",
         "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
@@ -48,7 +82,11 @@ def local_environment(tmp_path):
         "LOCAL_SERVE_WORKERS": "1",
         "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
     }
-    yield env
+    # The agent holds no AWS key: only what the Jenkinsfile binds around a step reaches it.
+    for name in localaws.DUMMY_CREDENTIALS:
+        env.pop(name)
+    yield env | {"LOCAL_AWS_CREDENTIALS": "bound"}
+    env |= localaws.DUMMY_CREDENTIALS  # the clean-up below is not a stage: it uses the emulator's own keys
     for command in (["pipeline.deploy", "--stop-local"], ["pipeline.local", "image-registry", "down"]):
         subprocess.run([sys.executable, "-m", *command], env=env, cwd=REPO, capture_output=True, timeout=300)
     localaws.down(state)
@@ -57,14 +95,10 @@ def local_environment(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(NO_TERRAFORM, reason="NOT TESTED: terraform is not installed (>= 1.5)")
 def test_the_jenkinsfile_builds_a_live_local_release_on_main(local_environment, capsys):
-    build = scenario(
-        mode="run",
-        workspace=str(REPO),
-        forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": local_environment["ARTIFACTS_DIR"]},
-        sh=[{"match": command, "exit": 0} for command in SETUP_AND_TESTS],
-    )
+    build = local_build(artifacts=local_environment["ARTIFACTS_DIR"])
     with capsys.disabled():  # the stages' own output goes to the test log as it comes, pass or fail
         (trace,) = run([build], timeout=3000, stream=True, env=local_environment)
+        times = report_lead_time(trace)
 
     assert trace["refused"] is None
     ran = steps(trace, "sh")
@@ -72,8 +106,14 @@ def test_the_jenkinsfile_builds_a_live_local_release_on_main(local_environment, 
     # The end of the failed step's log in the failure message: in CI only the summary may be kept.
     assert not failed, "\n".join([f"{failed[0]['script']} exited {failed[0]['exit']}:", *failed[0].get("tail", [])])
     assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE + RELEASE
-    assert [s.get("stubbed", False) for s in ran] == [True] * 4 + [False] * 8
+    assert [s.get("stubbed", False) for s in ran] == [True] * len(SETUP_AND_TESTS) + [False] * 8
     assert set(statuses(trace).values()) == {"SUCCESS"}
+    # Each stage that calls AWS got exactly its credential, and the others none.
+    assert {s["where"]: s["credentials"] for s in ran if s["credentials"]} == {
+        "Gate": ["sentiment-api-registry-read-dev"],
+        **{stage: ["sentiment-api-aws-dev"] for stage in ("Provision", "Publish", "Build", "Deploy", "Smoke")},
+    }
+    assert [s["stage"] for s in times["stages"]][-1] == "Smoke" and times["lead_time_s"] > 0
     assert trace["post"] == ["always", "success"] and trace["result"] == "SUCCESS"
 
     artifacts = Path(local_environment["ARTIFACTS_DIR"])
@@ -94,17 +134,39 @@ def test_a_broken_command_fails_the_run(tmp_path):
     """Run mode runs what the file says: a misspelled stage module fails Train, and nothing after it runs."""
     broken = tmp_path / "Jenkinsfile"
     broken.write_text(JENKINSFILE.read_text().replace("-m pipeline.train", "-m pipeline.trian"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_", "PROJECT_", "AWS_"))}
-    build = scenario(
-        jenkinsfile=str(broken),
-        mode="run",
-        workspace=str(REPO),
-        forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": str(tmp_path / "artifacts")},
-        sh=[{"match": command, "exit": 0} for command in SETUP_AND_TESTS],
-    )
-    (trace,) = run([build], env=env)
+    build = local_build(jenkinsfile=str(broken), artifacts=str(tmp_path / "artifacts"))
+    (trace,) = run([build], env=agent_environment())
     assert shell(trace) == [*SETUP_AND_TESTS, "$PY -m pipeline.trian"]
     failed = steps(trace, "sh")[-1]
     assert failed["exit"] == 1 and "No module named pipeline.trian" in failed["tail"][-1], failed["tail"]
     assert statuses(trace)["Train"] == "FAILURE" and statuses(trace)["Smoke"] == "skipped: earlier failure"
     assert trace["post"] == ["always", "failure"] and trace["result"] == "FAILURE"
+
+
+GATE_BINDING = (
+    'withCredentials([usernamePassword(credentialsId: "sentiment-api-registry-read-${params.ENV}", '
+    # pragma: allowlist nextline secret (test data, not a credential)
+    "usernameVariable: 'AWS_ACCESS_KEY_ID', passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n"
+)
+
+
+@pytest.mark.slow
+def test_a_stage_without_its_credential_fails_in_the_aws_like_mode(local_environment, tmp_path):
+    """A branch build (Train, Gate) of the real Jenkinsfile passes: Gate reads the registry with the read-only
+    key it binds. The same with Gate's binding removed fails at Gate, with one line, before Provision."""
+    broken = tmp_path / "Jenkinsfile"
+    broken.write_text(JENKINSFILE.read_text().replace(GATE_BINDING, "script {\n"))
+    artifacts = local_environment["ARTIFACTS_DIR"]
+    real = local_build(branch="feature/x", artifacts=artifacts)
+    # The broken file's Train is stubbed: the real build's candidate, in the same ARTIFACTS_DIR, is gated.
+    without = local_build(jenkinsfile=str(broken), branch="feature/x", artifacts=artifacts)
+    without["sh"] = [*without["sh"], {"match": "-m pipeline.train", "exit": 0}]
+    passed, failed = run([real, without], timeout=1800, env=local_environment)
+
+    assert passed["result"] == "SUCCESS", [s.get("tail") for s in steps(passed, "sh")[-2:]]
+    gate = steps(passed, "sh")[-1]
+    assert gate["where"] == "Gate" and gate["credentials"] == ["sentiment-api-registry-read-dev"]
+    assert failed["result"] == "FAILURE" and statuses(failed)["Gate"] == "FAILURE"
+    gate = steps(failed, "sh")[-1]
+    assert gate["credentials"] == [] and gate["exit"] == 2
+    assert "no AWS credentials bound for this stage" in gate["tail"][-1], gate["tail"]

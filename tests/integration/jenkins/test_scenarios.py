@@ -14,14 +14,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from jenkins_harness import CREDENTIALS, JENKINSFILE, run, scenario, shell, statuses, steps
+from jenkins_harness import (
+    CREDENTIALS,
+    JENKINSFILE,
+    deploy_credential,
+    registry_read_credential,
+    run,
+    scenario,
+    shell,
+    statuses,
+    steps,
+)
 
-SETUP_AND_TESTS = [
+SETUP_AND_UNIT = [
     "bash .ci/setup",
     ".venv/bin/ruff check .",
     ".venv/bin/lint-imports",
-    "$PY -m pytest --junitxml=artifacts/reports/tests.xml --cov --cov-report=xml:artifacts/reports/coverage.xml",
+    "bash .ci/lint-jenkinsfiles",
+    "$PY -m pytest tests/unit --junitxml=artifacts/reports/unit-tests.xml",
 ]
+INTEGRATION = [
+    "$PY -m pytest tests/integration -n 2 --junitxml=artifacts/reports/integration-tests.xml"
+    " --cov --cov-report=xml:artifacts/reports/coverage.xml"
+]
+SETUP_AND_TESTS = SETUP_AND_UNIT + INTEGRATION
 TRAIN_AND_GATE = ["$PY -m pipeline.train", "$PY -m pipeline.gate"]
 RELEASE = [
     "$PY -m pipeline.provision",
@@ -38,8 +54,10 @@ REDEPLOY = [
     "$PY -m pipeline.deploy --apply-plan",
     "$PY -m pipeline.smoke",
 ]
-AWS_STAGES = {"Provision", "Publish", "Build", "Deploy", "Smoke"}
 MAIN_ONLY = ["Provision", "Publish", "Build", "Deploy", "Smoke"]
+# The stages that call AWS, each with the credential it needs for ENV: read-only for Gate, the deploy identity
+# (writes) for the release stages.
+NEEDS = {"Gate": registry_read_credential, **dict.fromkeys(MAIN_ONLY, deploy_credential)}
 AWS = {"AWS_ACCESS_KEY_ID": "****", "AWS_SECRET_ACCESS_KEY": "****"}
 INJECTION = "x; touch /tmp/pwned"
 
@@ -60,11 +78,19 @@ def base_env(branch: str = "main", env: str = "dev", skip: bool = False, version
 
 
 def assert_envs(trace: dict, **base) -> None:
-    """Every sh step saw the base environment, plus the masked AWS keys exactly in the stages that call AWS."""
+    """Every sh step saw the base environment, plus the masked AWS keys exactly in the stages that call AWS,
+    bound from exactly the credential that stage needs for ENV (and no other)."""
     expected = base_env(**base)
     for step in steps(trace, "sh"):
-        want = {**expected, **AWS} if step["where"] in AWS_STAGES else expected
+        want = {**expected, **AWS} if step["where"] in NEEDS else expected
         assert step["env"] == want, f"{step['where']}: {step['script']}"
+        assert_bound(step, expected["ENV"])
+
+
+def assert_bound(step: dict, env: str) -> None:
+    needs = NEEDS.get(step["where"])
+    want = [needs(env)] if needs else []
+    assert step["credentials"] == want, f"{step['where']} bound {step['credentials']}, needs {want}"
 
 
 def assert_common(trace: dict) -> None:
@@ -88,7 +114,7 @@ def check_push_to_main(trace: dict) -> None:
     assert_envs(trace)
     assert set(statuses(trace).values()) == {"SUCCESS"}
     assert steps(trace, "input") == []
-    assert trace["credentialsUsed"] == ["sentiment-api-aws-dev"]
+    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-dev", "sentiment-api-aws-dev"]
     assert trace["post"] == ["always", "success"]
     assert_reports_published(trace)
     assert trace["result"] == "SUCCESS"
@@ -99,7 +125,8 @@ def check_feature_branch(trace: dict) -> None:
     assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
     assert_envs(trace, branch="feature/faster-tokenizer")
     assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: when"] * 5
-    assert trace["credentialsUsed"] == []
+    # A branch's build reads the registry for its Gate and holds no credential that writes.
+    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-dev"]
     assert trace["post"] == ["always", "success"]
     assert trace["result"] == "SUCCESS"
 
@@ -115,8 +142,9 @@ def check_prod_approved(trace: dict) -> None:
     approved = False
     for step in steps(trace, "sh"):
         approved = approved or step["script"] == "$PY -m pipeline.deploy --apply-plan"
-        want = {**base_env(env="prod"), **(AWS if step["where"] in AWS_STAGES else {})}
+        want = {**base_env(env="prod"), **(AWS if step["where"] in NEEDS else {})}
         assert step["env"] == {**want, **({"APPROVER": "release-approver"} if approved else {})}, step["script"]
+        assert_bound(step, "prod")
     # The approval comes between the saved plan and its apply, with no credential bound while a person decides.
     assert deploy_steps(trace) == [
         ("sh", "$PY -m pipeline.deploy --plan-only"),
@@ -124,7 +152,7 @@ def check_prod_approved(trace: dict) -> None:
         ("sh", "$PY -m pipeline.deploy --apply-plan"),
     ]
     assert steps(trace, "input")[0]["env"] == base_env(env="prod")
-    assert trace["credentialsUsed"] == ["sentiment-api-aws-prod"]
+    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-prod", "sentiment-api-aws-prod"]
     assert trace["post"] == ["always", "success"]
     assert trace["result"] == "SUCCESS"
 
@@ -145,9 +173,10 @@ def check_skip_train(trace: dict) -> None:
     assert_common(trace)
     assert shell(trace) == SETUP_AND_TESTS + REDEPLOY
     assert_envs(trace, skip=True)
-    assert {s: statuses(trace)[s] for s in ("Train", "Gate", "Publish")} == dict.fromkeys(
-        ("Train", "Gate", "Publish"), "skipped: when"
+    assert {s: statuses(trace)[s] for s in ("Model", "Train", "Gate", "Publish")} == dict.fromkeys(
+        ("Model", "Train", "Gate", "Publish"), "skipped: when"
     )
+    assert statuses(trace)["Integration tests"] == "SUCCESS"
     assert trace["post"] == ["always", "success"]
     assert trace["result"] == "SUCCESS"
 
@@ -155,11 +184,11 @@ def check_skip_train(trace: dict) -> None:
 def check_gate_fails(trace: dict) -> None:
     assert_common(trace)
     assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
-    assert [s["exit"] for s in steps(trace, "sh")] == [0] * 5 + [1]
+    assert [s["exit"] for s in steps(trace, "sh")] == [0] * 7 + [1]
     assert_envs(trace)
     assert statuses(trace)["Gate"] == "FAILURE"
     assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
-    assert trace["credentialsUsed"] == []
+    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-dev"]
     assert trace["post"] == ["always", "failure"]
     assert_reports_published(trace)
     assert trace["result"] == "FAILURE"
@@ -197,6 +226,64 @@ def check_failed_tests_in_a_report(trace: dict) -> None:
     assert trace["result"] == "UNSTABLE"
 
 
+def check_unit_test_fails(trace: dict) -> None:
+    """A failing unit test stops the build before the parallel stage: no integration tier, no Train."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_UNIT
+    assert statuses(trace)["Lint and unit tests"] == "FAILURE"
+    later = ["Integration tests and model", "Integration tests", "Model", "Train", "Gate", *MAIN_ONLY]
+    assert [statuses(trace)[s] for s in later] == ["skipped: earlier failure"] * len(later)
+    assert trace["credentialsUsed"] == []
+    assert trace["post"] == ["always", "failure"]
+    assert_reports_published(trace)
+    assert trace["result"] == "FAILURE"
+
+
+def check_integration_fails_first(trace: dict) -> None:
+    """The integration tier fails while Train is running: failFast stops Train -> Gate, nothing is released."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS
+    assert statuses(trace)["Integration tests"] == "FAILURE"
+    assert [statuses(trace)[s] for s in ("Model", "Train", "Gate")] == ["aborted: failFast"] * 3
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
+    assert trace["credentialsUsed"] == []
+    assert trace["post"] == ["always", "failure"]
+    assert trace["result"] == "FAILURE"
+
+
+def check_integration_fails_after_the_gate(trace: dict) -> None:
+    """Train -> Gate passed before the integration tier failed: still nothing from Provision on."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_UNIT + TRAIN_AND_GATE + INTEGRATION
+    assert_envs(trace)
+    assert [statuses(trace)[s] for s in ("Train", "Gate", "Integration tests")] == ["SUCCESS", "SUCCESS", "FAILURE"]
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
+    assert "sentiment-api-aws-dev" not in trace["credentialsUsed"]
+    assert trace["post"] == ["always", "failure"]
+    assert trace["result"] == "FAILURE"
+
+
+def check_gate_fails_with_the_tests_still_running(trace: dict) -> None:
+    """Gate fails first: failFast stops the integration tier too."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_UNIT + TRAIN_AND_GATE
+    assert statuses(trace)["Gate"] == "FAILURE" and statuses(trace)["Integration tests"] == "aborted: failFast"
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
+    assert trace["result"] == "FAILURE"
+
+
+def check_registry_read_credential_missing(trace: dict) -> None:
+    """No read credential for the environment: Gate fails at the binding, before it runs anything."""
+    assert_common(trace)
+    assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE[:1]
+    failed = steps(trace, "failed")
+    assert [(f["where"], f["message"]) for f in failed] == [
+        ("Gate", "Could not find credentials entry with ID 'sentiment-api-registry-read-qa'")
+    ]
+    assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
+    assert trace["result"] == "FAILURE"
+
+
 SCENARIOS: dict[str, tuple[dict, Callable[[dict], None]]] = {
     "push to main, ENV=dev": ({}, check_push_to_main),
     "push to a feature branch": ({"branch": "feature/faster-tokenizer"}, check_feature_branch),
@@ -208,10 +295,36 @@ SCENARIOS: dict[str, tuple[dict, Callable[[dict], None]]] = {
     ),
     "gate fails": ({"sh": [{"match": "-m pipeline.gate", "exit": 1}]}, check_gate_fails),
     "credential missing": (
-        {"params": {"ENV": "qa"}, "credentials": {k: v for k, v in CREDENTIALS.items() if not k.endswith("-qa")}},
+        {"params": {"ENV": "qa"}, "credentials": {k: v for k, v in CREDENTIALS.items() if k != "sentiment-api-aws-qa"}},
         check_credential_missing,
     ),
     "a report with failed tests": ({"junit": {"tests": 10, "failures": 1}}, check_failed_tests_in_a_report),
+    "a unit test fails": ({"sh": [{"match": "pytest tests/unit", "exit": 1}]}, check_unit_test_fails),
+    "an integration test fails while Train runs": (
+        {"sh": [{"match": "pytest tests/integration", "exit": 1}]},
+        check_integration_fails_first,
+    ),
+    "an integration test fails after the gate passed": (
+        {
+            "sh": [{"match": "pytest tests/integration", "exit": 1}],
+            "parallelOrder": {"Integration tests and model": ["Model", "Integration tests"]},
+        },
+        check_integration_fails_after_the_gate,
+    ),
+    "the gate fails while the integration tier runs": (
+        {
+            "sh": [{"match": "-m pipeline.gate", "exit": 1}],
+            "parallelOrder": {"Integration tests and model": ["Model", "Integration tests"]},
+        },
+        check_gate_fails_with_the_tests_still_running,
+    ),
+    "registry read credential missing": (
+        {
+            "params": {"ENV": "qa"},
+            "credentials": {k: v for k, v in CREDENTIALS.items() if k != "sentiment-api-registry-read-qa"},
+        },
+        check_registry_read_credential_missing,
+    ),
     "injection in DEPLOY_MODEL_VERSION": (
         {"params": {"SKIP_TRAIN": True, "DEPLOY_MODEL_VERSION": INJECTION}},
         check_injection_is_data,
@@ -270,6 +383,12 @@ def _stage(name: str) -> str:
 
 # Each edit breaks the Jenkinsfile in a way that every syntax-tree check could miss; each must fail at least
 # the named scenario (and so a non-slow test). The harness runs them all in one groovy process.
+MODEL_WHEN = "                    when { expression { !params.SKIP_TRAIN } }\n"
+GATE_BINDING = (
+    'withCredentials([usernamePassword(credentialsId: "sentiment-api-registry-read-${params.ENV}", '
+    # pragma: allowlist nextline secret (test data, not a credential)
+    "usernameVariable: 'AWS_ACCESS_KEY_ID', passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n"
+)
 APPROVAL = "input(message: 'Apply the saved Terraform plan to prod?', ok: 'Apply', submitterParameter: 'APPROVER')"
 MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
     "Deploy no longer limited to main": (
@@ -289,16 +408,11 @@ MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
         "prod, approved",
     ),
     "Train runs when SKIP_TRAIN is true": (
-        lambda s: s.replace(
-            _stage("Train") + "            when { expression { !params.SKIP_TRAIN } }\n", _stage("Train")
-        ),
+        lambda s: s.replace(_stage("Model") + MODEL_WHEN, _stage("Model")),
         "SKIP_TRAIN with champion",
     ),
-    "Gate runs when SKIP_TRAIN is true (boolean compared with a string)": (
-        lambda s: s.replace(
-            _stage("Gate") + "            when { expression { !params.SKIP_TRAIN } }",
-            _stage("Gate") + "            when { expression { params.SKIP_TRAIN != 'true' } }",
-        ),
+    "Train and Gate run when SKIP_TRAIN is true (boolean compared with a string)": (
+        lambda s: s.replace(MODEL_WHEN, MODEL_WHEN.replace("!params.SKIP_TRAIN", "params.SKIP_TRAIN != 'true'")),
         "SKIP_TRAIN with champion",
     ),
     "--apply-plan step removed": (
@@ -326,6 +440,33 @@ MUTATIONS: dict[str, tuple[Callable[[str], str], str]] = {
             "passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n                    sh '$PY -m pipeline.smoke'",
         ),
         "prod, approved",
+    ),
+    "no failFast: Train and Gate run on after the integration tier failed": (
+        lambda s: s.replace("failFast true\n", ""),
+        "an integration test fails while Train runs",
+    ),
+    "the integration tier after the release": (
+        lambda s: s.replace(
+            "stage('Integration tests') {", "stage('Integration tests') {\n when { branch 'never' }"
+        ).replace(
+            "stage('Smoke') {",
+            "stage('Integration tier') {\n steps { sh '" + INTEGRATION[0] + "' } }\n stage('Smoke') {",
+        ),
+        "an integration test fails after the gate passed",
+    ),
+    "the unit tier inside the parallel stage": (
+        lambda s: s.replace(f"                sh '{SETUP_AND_UNIT[-1]}'\n", "").replace(
+            "sh '$PY -m pytest tests/integration", f"sh '{SETUP_AND_UNIT[-1]}'\n sh '$PY -m pytest tests/integration"
+        ),
+        "a unit test fails",
+    ),
+    "Gate without its read credential": (
+        lambda s: s.replace(GATE_BINDING, "script {\n"),
+        "push to main, ENV=dev",
+    ),
+    "Gate bound to the deploy credential": (
+        lambda s: s.replace("sentiment-api-registry-read-${params.ENV}", "sentiment-api-aws-${params.ENV}"),
+        "push to a feature branch",
     ),
     "post failure block removed": (
         lambda s: s.replace(

@@ -7,7 +7,8 @@
  *
  * A scenario: {jenkinsfile, branch, params, credentials: {id: {type, username, password, usernameSecret}},
  * sh: [{match: <substring of the script>, exit: n}], input: ["proceed"|"abort", ...],
- * junit: null | {tests, failures}, previousResult, mode: "plan" | "run", workspace, forceEnv}.
+ * junit: null | {tests, failures}, previousResult, mode: "plan" | "run", workspace, forceEnv,
+ * parallelOrder: {parallel stage: [branch names in the order they run]}}.
  * In plan mode `sh` is only recorded (exit code 0 unless a rule matches); in run mode it runs `sh -xe`
  * in the workspace with the process environment plus the pipeline's, as Jenkins' `sh` step does, except the
  * scripts a rule matches (stubbed, recorded with stubbed: true); a real step's event keeps the last lines of its
@@ -32,7 +33,8 @@
  *    steps, or stage-specific steps"; `credentials('id')` in it binds a secret text to VAR, or a username and
  *    password to VAR (user:password), VAR_USR and VAR_PSW.
  *  - `withCredentials` (Credentials Binding plugin, "Injecting secrets into builds"): binds the credential's
- *    values to environment variables only inside the block and masks them as **** in the build log; an id
+ *    values to environment variables only inside the block and masks them as **** in the build log (each sh
+ *    event lists the credential ids bound around it: `credentials`); an id
  *    that the store does not hold fails the step ("Could not find credentials entry with ID"). Jenkins warns
  *    when a secret reaches `sh` through Groovy string interpolation; the trace lists that warning. The
  *    username of a usernamePassword credential is masked only when the credential treats it as secret.
@@ -52,14 +54,24 @@
  *  - `junit` (JUnit plugin): a report with failed tests marks the build UNSTABLE (results only get worse:
  *    SUCCESS < UNSTABLE < FAILURE < NOT_BUILT < ABORTED); no report file fails the step unless
  *    allowEmptyResults. UNSTABLE does not skip later stages unless `options { skipStagesAfterUnstable() }`.
- *  - `options` (timestamps, timeout, disableConcurrentBuilds, buildDiscarder(logRotator), skipStagesAfterUnstable)
- *    and `triggers` (githubPush, cron, pollSCM) are checked and recorded; only skipStagesAfterUnstable acts.
+ *  - `options` (timestamps, timeout, disableConcurrentBuilds, buildDiscarder(logRotator), skipStagesAfterUnstable,
+ *    parallelsAlwaysFailFast) and `triggers` (githubPush, cron, pollSCM) are checked and recorded; only
+ *    skipStagesAfterUnstable and parallelsAlwaysFailFast act.
+ *  - Nested stages ("Sequential Stages", "Parallel"): a stage holds exactly one of `steps`, `parallel` or
+ *    `stages`; a parallel branch may hold `stages` but no `parallel` of its own; stage names are unique over
+ *    the whole pipeline; a parent's `when` false skips every stage in it, and its `environment` reaches them.
+ *    "failFast true" in a parallel stage (or the option) "forces all parallel stages to abort when any one of
+ *    them fails". Jenkins runs the branches concurrently; the harness runs them one after another in file
+ *    order (see runParallel), so with failFast the branches after a failed one never start ("aborted:
+ *    failFast"), where Jenkins would interrupt them; either way nothing after the parallel runs.
+ *  - Times: each stage that runs records startedMs/endedMs and each sh step durationMs (run mode: the
+ *    lead time per stage, tests/jenkins/jenkins_harness.py lead_time).
  *
  * What it does not model: CPS (the continuation-passing transform: closures here run as plain Groovy, so code
  * Jenkins would reject as non-serialisable or CPS-mismatched passes); the script-security sandbox (no method
  * is blocked); agents, nodes, workspaces and checkout (everything runs in one place; `agent` is only
  * checked); plugin step signatures (only the arguments listed in the DSL below are known, and their types are
- * not checked beyond that); what a `build` step starts; timeouts, concurrency, parallel/matrix/nested stages, stage-level agent/options/
+ * not checked beyond that); what a `build` step starts; timeouts, concurrency (parallel branches run one after another), matrix, stage-level agent/options/
  * input/tools, shared libraries, build history beyond one previousResult, and every step not listed in STEPS.
  */
 
@@ -178,6 +190,7 @@ class OptionsSection extends Section {
     }
     def disableConcurrentBuilds(Map m = [:]) { recorded.disableConcurrentBuilds = m }
     def skipStagesAfterUnstable() { recorded.skipStagesAfterUnstable = true }
+    def parallelsAlwaysFailFast() { recorded.parallelsAlwaysFailFast = true }
     def logRotator(Map m) {
         if (!Dsl.only(m, ['numToKeepStr', 'daysToKeepStr', 'artifactNumToKeepStr', 'artifactDaysToKeepStr'])) throw new Refused("options: logRotator($m)")
         [logRotator: m]
@@ -213,18 +226,23 @@ class TriggersSection extends Section {
 
 class StagesSection extends Section {
     List list
+    Set<String> names = new HashSet<>()  // shared by every level: stage names are unique in the whole pipeline
     StagesSection() { where = 'stages' }
     def stage(String name, Closure body) {
-        if (list.any { it.name == name }) throw new Refused("Duplicate stage name: \"$name\"")
-        def s = new StageSection(stage: [name: name], where: "stage '$name'")
+        if (!names.add(name)) throw new Refused("Duplicate stage name: \"$name\"")
+        def s = new StageSection(stage: [name: name], where: "stage '$name'", names: names)
         Dsl.within(s) { body.call() }
-        if (!s.stage.steps) throw new Refused("Nothing to execute within stage \"$name\" (no steps)")
+        def bodies = ['steps', 'parallel', 'stages'].findAll { s.stage[it] }
+        if (!bodies) throw new Refused("Nothing to execute within stage \"$name\" (no steps, parallel or stages)")
+        if (bodies.size() > 1) throw new Refused("stage \"$name\": only one of steps, parallel and stages is allowed ($bodies)")
+        if (s.stage.failFast != null && !s.stage.parallel) throw new Refused("stage \"$name\": failFast without parallel")
         list << s.stage
     }
 }
 
 class StageSection extends Section {
     Map stage
+    Set<String> names
     private void once(String name) {
         if (stage.containsKey(name)) throw new Refused("$where: multiple occurrences of $name")
     }
@@ -238,6 +256,21 @@ class StageSection extends Section {
     def steps(Closure body) { once('steps'); stage.steps = body }
     def environment(Closure body) { once('environment'); stage.environment = body }
     def post(Closure body) { once('post'); stage.post = PostSection.read(where, body) }
+    def failFast(boolean on) { once('failFast'); stage.failFast = on }
+    /** `parallel { stage ... }`: branches that may not hold a parallel of their own. */
+    def parallel(Closure body) {
+        once('parallel')
+        stage.parallel = nested('parallel', body)
+        stage.parallel.each { b -> if (b.parallel) throw new Refused("$where: parallel stage '${b.name}' holds a parallel of its own") }
+    }
+    /** `stages { stage ... }`: a sequence inside this stage. */
+    def stages(Closure body) { once('stages'); stage.stages = nested('stages', body) }
+    private List nested(String kind, Closure body) {
+        def section = new StagesSection(list: [], names: names, where: "$where $kind")
+        Dsl.within(section) { body.call() }
+        if (!section.list) throw new Refused("$where: empty $kind")
+        section.list
+    }
 }
 
 /** `when` conditions become a tree of maps; `expression` keeps its closure for the run. */
@@ -350,9 +383,12 @@ class Steps {
         if (interpolated && run.secrets.any { text.contains(it) }) {
             run.warnings << "A secret was passed to \"sh\" using Groovy String interpolation, which is insecure (${run.mask(text)})"
         }
-        def event = [step: 'sh', script: run.mask(text), interpolated: interpolated, env: run.maskedEnv()]
+        def event = [step: 'sh', script: run.mask(text), interpolated: interpolated, env: run.maskedEnv(),
+                     credentials: run.bound.flatten()]
+        long started = System.currentTimeMillis()
         def (int status, String stdout) = run.execute(text, event)
         event.exit = status
+        event.durationMs = System.currentTimeMillis() - started
         run.record(event)
         if (m.returnStatus) return status
         if (status != 0) throw new StepFailed("script returned exit code $status")
@@ -416,7 +452,8 @@ class Steps {
             }
             run.credentialsUsed << b.credentialsId
         }
-        run.withOverlay(vars, body)
+        run.bound << bindings*.credentialsId
+        try { run.withOverlay(vars, body) } finally { run.bound.remove(run.bound.size() - 1) }
     }
 
     def withEnv(List pairs, Closure body) {
@@ -458,6 +495,7 @@ class Run {
     List post = []
     List warnings = []
     Set credentialsUsed = new LinkedHashSet<>()
+    List<List> bound = []  // the credential ids of the withCredentials blocks the current step is in
     String where = null
     List inputs
 
@@ -604,6 +642,91 @@ class Run {
         false
     }
 
+    /** Stages one after another: after a failure the rest are "skipped due to earlier failure(s)". */
+    boolean runSequence(List sequence, boolean ok) {
+        sequence.each { st -> ok = runStage(st, ok) }
+        ok
+    }
+
+    /** Marks a stage that does not run, and every stage nested in it. */
+    void notRun(Map st, String status, String why) {
+        stages << [name: st.name, status: status]
+        log("[Pipeline] stage '${st.name}' $why")
+        (st.parallel ?: st.stages ?: []).each { notRun(it, status, why) }
+    }
+
+    /** One stage: its `when`, then its steps, its parallel branches or its nested stages, then its post. */
+    boolean runStage(Map st, boolean ok) {
+        where = st.name
+        String r = currentBuild.currentResult
+        if (!ok || r == 'ABORTED' || (r == 'UNSTABLE' && model.options?.skipStagesAfterUnstable)) {
+            notRun(st, 'skipped: earlier failure', 'skipped due to earlier failure(s)')
+            return false
+        }
+        boolean enter = true
+        if (st.when && !guarded { enter = holds(st.when) }) {
+            stages << [name: st.name, status: 'FAILURE']
+            return false
+        }
+        if (!enter) {
+            notRun(st, 'skipped: when', 'skipped due to when conditional')
+            return true
+        }
+        String before = currentBuild.currentResult
+        Map entry = [name: st.name, startedMs: System.currentTimeMillis()]
+        stages << entry
+        log("[Pipeline] stage '${st.name}'")
+        def vars = [:]
+        boolean done = guarded {
+            if (st.environment) Dsl.within(new EnvironmentSection(run: this, target: vars)) { st.environment.call() }
+        }
+        if (done) {
+            withOverlay(vars) {
+                if (st.parallel) {
+                    done = runParallel(st)
+                } else if (st.stages) {
+                    done = runSequence(st.stages, true)
+                } else {
+                    done = guarded { Dsl.within(new Steps(run: this)) { st.steps.call() } }
+                }
+            }
+        }
+        where = st.name
+        if (st.post) runPost(st.post, st.name)
+        String after = currentBuild.currentResult
+        entry.status = done ? (after == before ? 'SUCCESS' : after) : after
+        entry.endedMs = System.currentTimeMillis()
+        done && !(after != before && after in ['FAILURE', 'ABORTED'])
+    }
+
+    /**
+     * `parallel`: Jenkins starts the branches together; here they run one after another in file order (the
+     * trace, the environment overlays and run mode's output stay those of one branch at a time). A failed
+     * branch does not stop its siblings, unless failFast (or parallelsAlwaysFailFast): then Jenkins
+     * interrupts the branches still running; here the branches after it never start, and both show as
+     * "aborted: failFast". The stage after the parallel runs only when every branch passed. A scenario's
+     * parallelOrder ({stage: [branch, ...]}) picks another order: which branch Jenkins would finish first.
+     */
+    boolean runParallel(Map st) {
+        boolean all = true
+        boolean stop = false
+        List order = (scenario.parallelOrder ?: [:])[st.name]
+        if (order != null && order as Set != st.parallel*.name as Set) throw new ScenarioError("parallelOrder of ${st.name}: $order")
+        List branches = order == null ? st.parallel : order.collect { n -> st.parallel.find { it.name == n } }
+        branches.each { branch ->
+            if (stop) {
+                notRun(branch, 'aborted: failFast', "aborted: another branch failed (failFast)")
+                return
+            }
+            boolean fine = runStage(branch, true)
+            if (!fine) {
+                all = false
+                stop = st.failFast || model.options?.parallelsAlwaysFailFast
+            }
+        }
+        all
+    }
+
     Map go() {
         inputs = new ArrayList(scenario.input ?: [])
         setupParams()
@@ -622,37 +745,7 @@ class Run {
             // Test-only, not Jenkins: variables forced over the pipeline's own (run mode: PROJECT_ENV=local).
             globalEnv.putAll((scenario.forceEnv ?: [:]).collectEntries { k, v -> [k, v.toString()] })
         }
-        model.stages.each { st ->
-            where = st.name
-            String r = currentBuild.currentResult
-            if (!ok || r in ['FAILURE', 'ABORTED'] || (r == 'UNSTABLE' && model.options?.skipStagesAfterUnstable)) {
-                stages << [name: st.name, status: 'skipped: earlier failure']
-                log("[Pipeline] stage '${st.name}' skipped due to earlier failure(s)")
-                return
-            }
-            boolean enter = true
-            if (st.when && !guarded { enter = holds(st.when) }) {
-                stages << [name: st.name, status: 'FAILURE']
-                ok = false
-                return
-            }
-            if (!enter) {
-                stages << [name: st.name, status: 'skipped: when']
-                log("[Pipeline] stage '${st.name}' skipped due to when conditional")
-                return
-            }
-            String before = currentBuild.currentResult
-            log("[Pipeline] stage '${st.name}'")
-            boolean done = guarded {
-                def vars = [:]
-                if (st.environment) Dsl.within(new EnvironmentSection(run: this, target: vars)) { st.environment.call() }
-                withOverlay(vars) { Dsl.within(new Steps(run: this)) { st.steps.call() } }
-            }
-            if (st.post) runPost(st.post, st.name)
-            String after = currentBuild.currentResult
-            stages << [name: st.name, status: done ? (after == before ? 'SUCCESS' : after) : after]
-            ok = ok && done
-        }
+        runSequence(model.stages, ok)
         where = null
         if (model.post) runPost(model.post, null)
         [result: currentBuild.currentResult, refused: null, stages: stages, steps: events, post: post,
