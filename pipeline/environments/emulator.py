@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline.cli import StageError
 from pipeline.environments.local_service import HOST, LocalService, program
 
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.

@@ -119,6 +119,8 @@ def check(source: str) -> list[str]:
     post = calls(pipe, "post")
     if not post or "junit" not in text(post[0]) or "artifacts/reports/*.xml" not in text(post[0]):
         problems.append("post does not publish the JUnit reports")
+    if not post or not all(f"reportFiles: '{page}'" in text(post[0]) for page in ("model.html", "delivery.html")):
+        problems.append("post does not publish the model and delivery reports (publishHTML)")
     return problems
 
 
@@ -187,6 +189,7 @@ MUTATIONS = {
     ),
     "no prod approval": lambda s: s.replace("input(message:", "echo(message:"),
     "no junit": lambda s: s.replace("junit allowEmptyResults: true, testResults: 'artifacts/reports/*.xml'", ""),
+    "no model report": lambda s: s.replace("reportFiles: 'model.html'", "reportFiles: 'gate.json'"),
     "credentials for every stage": lambda s: s.replace(
         "PY = '.venv/bin/python'", "PY = '.venv/bin/python'\n        AWS_ACCESS_KEY_ID = credentials('aws-key')"
     ),

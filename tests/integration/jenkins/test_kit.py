@@ -69,6 +69,7 @@ PROVIDER = {
     # pragma: allowlist nextline secret (test data, not a credential)
     "usernamePassword": "credentials-binding",
     "junit": "junit",
+    "publishHTML": "htmlpublisher",
     "timestamps": "timestamper",
     "githubPush": "github",
     "disableConcurrentBuilds": "workflow-job",

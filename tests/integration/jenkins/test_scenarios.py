@@ -105,7 +105,10 @@ def assert_common(trace: dict) -> None:
 def assert_reports_published(trace: dict) -> None:
     where = {s["step"]: s for s in trace["steps"] if s["where"] == "post:always"}
     assert where["junit"]["testResults"] == "artifacts/reports/*.xml"
-    assert where["archiveArtifacts"]["artifacts"] == "artifacts/**/*.json"
+    assert where["archiveArtifacts"]["artifacts"].startswith("artifacts/**/*.json, artifacts/reports/*.html")
+    pages = {s["reportFiles"]: s for s in trace["steps"] if s["step"] == "publishHTML" and s["where"] == "post:always"}
+    assert set(pages) == {"model.html", "delivery.html"}, "the model and delivery reports are published on every build"
+    assert all(p["reportDir"] == "artifacts/reports" and p["allowMissing"] for p in pages.values())
 
 
 def check_push_to_main(trace: dict) -> None:

@@ -96,7 +96,7 @@ class ScenarioError extends RuntimeException { ScenarioError(String m) { super(m
 
 class Dsl {
     static final List<String> STEPS = ['sh', 'echo', 'error', 'script', 'input', 'withCredentials', 'withEnv',
-                                       'junit', 'archiveArtifacts', 'usernamePassword', 'string', 'build']
+                                       'junit', 'archiveArtifacts', 'publishHTML', 'usernamePassword', 'string', 'build']
     static final List<String> POST_ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
                                             'success', 'unstable', 'unsuccessful', 'notBuilt', 'cleanup']
     static final List<String> RESULTS = ['SUCCESS', 'UNSTABLE', 'FAILURE', 'NOT_BUILT', 'ABORTED']
@@ -477,6 +477,14 @@ class Steps {
         Map m = arg instanceof Map ? arg : [artifacts: arg]
         if (!m.artifacts || !Dsl.only(m, ['artifacts', 'allowEmptyArchive', 'fingerprint', 'excludes'])) throw new StepFailed("archiveArtifacts: $m")
         run.record([step: 'archiveArtifacts', artifacts: m.artifacts, allowEmptyArchive: m.allowEmptyArchive ?: false])
+    }
+
+    def publishHTML(Map arg) {
+        Map m = arg.target instanceof Map && arg.size() == 1 ? arg.target : [:]
+        def known = ['reportName', 'reportDir', 'reportFiles', 'allowMissing', 'alwaysLinkToLastBuild', 'keepAll', 'reportTitles']
+        if (!m.reportName || !m.reportDir || !m.reportFiles || !Dsl.only(m, known)) throw new StepFailed("publishHTML: $arg")
+        run.record([step: 'publishHTML', reportName: m.reportName, reportDir: m.reportDir, reportFiles: m.reportFiles,
+                    allowMissing: m.allowMissing ?: false])
     }
 }
 
