@@ -25,6 +25,7 @@ from typing import Any
 
 from pipeline.cli import StageError
 from pipeline.environments.base import Rollout, TrafficControl
+from pipeline.html_report import delivery_page
 from pipeline.ml import drift
 from pipeline.ml.drift import Key
 from pipeline.ml.gate_config import GateConfigError, load_jsonl
@@ -375,6 +376,7 @@ class Progressive:
         )
         reports = self.settings.reports_dir
         report.write_file(reports / "delivery.json")
+        delivery_page.write(report, reports)
         checks = [CheckResult(**c) for s in steps for c in s["checks"]]
         write_junit(reports / "delivery.xml", "delivery", checks, time.monotonic() - started)
 

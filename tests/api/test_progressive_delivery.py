@@ -4,6 +4,7 @@ Real releases (`python -m sentiment serve`), the real HAProxy endpoint and wrk l
 releases are test builds with SENTIMENT_TEST_FAULT (sentiment.faults), which nothing shipped sets.
 """
 
+import html
 import json
 import os
 import re
@@ -182,6 +183,10 @@ def test_a_good_release_goes_through_every_step_under_load_without_losing_a_requ
     assert report.steps[0]["measurements"]["shadow"]["disagreement"] == 0.0
     suite = ET.parse(settings.reports_dir / "delivery.xml").getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests")) >= 12
+    page = (settings.reports_dir / "delivery.html").read_text()
+    assert "PROMOTED" in page and all(f"<td>{name}</td>" in page for name in ("shadow", "10%", "50%", "100%"))
+    for plot in ("delivery-errors.svg", "delivery-p99.svg", "delivery-positive.svg"):  # the time line
+        assert f'src="{plot}"' in page and (settings.reports_dir / plot).stat().st_size > 1000
 
 
 @pytest.mark.slow
@@ -218,6 +223,8 @@ def test_a_release_answering_5xx_is_aborted_at_its_first_live_step(endpoint, tmp
     assert not report["passed"] and report["aborted_at"] == "10%" and report["breach"].startswith("error_rate")
     assert report["final_weights"] == {f"http://127.0.0.1:{a_port}": 100, f"http://127.0.0.1:{bad_port}": 0}
     assert report["steps"][-1]["checks"][0]["passed"], "the champion failed its smoke check after the abort"
+    page = (settings.reports_dir / "delivery.html").read_text()
+    assert f"ABORTED at 10%: {html.escape(report['breach'])}" in page, "the page must show the breached value"
     # The endpoint's clients saw the bad release's errors only while it had its 10%.
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     assert non_2xx is None or int(non_2xx.group(1)) <= 0.1 * requests
