@@ -41,13 +41,13 @@ PUBLIC_MODULES = {"granian.constants", "granian.http", "granian.log"}
 # sets interrupt_signal, interrupt_children and main_loop_interrupt, which _serve_loop reads; and
 # Server.shutdown passes its own exit code to AbstractServer.shutdown.
 FINGERPRINTS = {
-    "granian.server.mp:MPServer._spawn_wsgi_worker": "cec99fbc728fc891",
-    "granian.server.mp:MPServer._spawn_worker": "87b0a0e68f390bca",
-    "granian.server.mp:WorkerProcess.wrap_target": "590801916a38ee28",
-    "granian.server.common:AbstractWorker._watcher": "5c2a53f123c79f56",
-    "granian.server.common:AbstractWorker._watch": "c28a879c6a468b79",
-    "granian.server.common:AbstractServer.shutdown": "e6559a0343cf7bdb",
-    "granian.server.common:AbstractServer._serve_loop": "123ffa1d2e47bda9",
+    "granian.server.mp:MPServer._spawn_wsgi_worker": "cec99fbc728fc891",  # pragma: allowlist secret
+    "granian.server.mp:MPServer._spawn_worker": "87b0a0e68f390bca",  # pragma: allowlist secret
+    "granian.server.mp:WorkerProcess.wrap_target": "590801916a38ee28",  # pragma: allowlist secret
+    "granian.server.common:AbstractWorker._watcher": "5c2a53f123c79f56",  # pragma: allowlist secret
+    "granian.server.common:AbstractWorker._watch": "c28a879c6a468b79",  # pragma: allowlist secret
+    "granian.server.common:AbstractServer.shutdown": "e6559a0343cf7bdb",  # pragma: allowlist secret
+    "granian.server.common:AbstractServer._serve_loop": "123ffa1d2e47bda9",  # pragma: allowlist secret
 }
 
 # The Rust worker sentiment.serve constructs with positional arguments.
