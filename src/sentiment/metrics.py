@@ -109,12 +109,14 @@ def observe_predictions(results: Iterable[dict[str, Any]]) -> None:
         LABELS.labels(result["label"]).inc()
 
 
-def observe_texts(texts: Sequence[str], stats: monitoring.TokenStats) -> None:
-    for text in texts:
-        features = monitoring.text_features(text, stats)
+def observe_texts(texts: Sequence[str], stats: monitoring.TokenStats) -> list[monitoring.TextFeatures]:
+    """Observes each text's features, and returns them (for sentiment.emf, which must not compute them again)."""
+    observed = [monitoring.text_features(text, stats) for text in texts]
+    for features in observed:
         TEXT_CHARS.observe(features.chars)
         TEXT_TOKENS.observe(features.tokens)
         OOV_SHARE.observe(features.oov_share)
+    return observed
 
 
 def set_model(version: str, created: float | None) -> None:

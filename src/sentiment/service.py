@@ -16,7 +16,7 @@ from typing import Any
 import falcon
 from pydantic import ValidationError
 
-from sentiment import __version__, metrics, openapi
+from sentiment import __version__, emf, metrics, openapi
 from sentiment.runtime import SentimentModel
 
 MAX_BODY_BYTES = 1_000_000
@@ -111,8 +111,9 @@ def parse_predict_body(body: Any) -> tuple[list[str], bool]:
 
 
 class Predict:
-    def __init__(self, model: SentimentModel) -> None:
+    def __init__(self, model: SentimentModel, emf_recorder: emf.Recorder | None = None) -> None:
         self.model = model
+        self.emf = emf_recorder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_TEXT
@@ -123,10 +124,14 @@ class Predict:
             texts, is_batch = parse_predict_body(_read_json(req))
         except falcon.HTTPError as exc:
             metrics.observe_rejection(exc.status_code, exc.description)
+            if self.emf is not None:
+                self.emf.rejected()
             raise
         results = self.model.predict(texts)
-        metrics.observe_texts(texts, self.model.token_stats)
+        features = metrics.observe_texts(texts, self.model.token_stats)
         metrics.observe_predictions(results)
+        if self.emf is not None:
+            self.emf.scored(features, results)
         if not all(math.isfinite(r["score"]) for r in results):
             # NaN is not JSON, and a broken model's answer must not reach a client as a label.
             raise falcon.HTTPInternalServerError(
@@ -197,9 +202,15 @@ def created_timestamp(metadata: dict[str, Any]) -> float | None:
         return None
 
 
-def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") -> falcon.App:
-    app = falcon.App(middleware=[metrics.RequestMetrics()])
+def create_app(
+    model: SentimentModel, image_ref: str = "", git_sha: str = "", emf_service: str | None = None
+) -> falcon.App:
+    """The API; with `emf_service`, this worker also writes CloudWatch EMF lines (sentiment.emf) of that Service."""
     model_created = created_timestamp(model.metadata)
+    emf_recorder = None if emf_service is None else emf.Recorder(emf_service, model.version, model_created)
+    app = falcon.App(middleware=[metrics.RequestMetrics(), *([emf_recorder] if emf_recorder else [])])
+    if emf_recorder is not None:
+        emf_recorder.start()
     metrics.set_model(model.version, model_created)
     metrics.WORKERS.set(1)
     app.req_options.strip_url_path_trailing_slash = True
@@ -213,7 +224,7 @@ def create_app(model: SentimentModel, image_ref: str = "", git_sha: str = "") ->
         "model_git_sha": str(model.metadata.get("git_sha", "")),
         "model_created": str(model.metadata.get("created", "")),
     }
-    app.add_route("/predict", Predict(model))
+    app.add_route("/predict", Predict(model, emf_recorder))
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))
