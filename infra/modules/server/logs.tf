@@ -28,6 +28,7 @@ module "logs_key" {
 }
 
 resource "aws_cloudwatch_log_group" "service" {
+  #checkov:skip=CKV_AWS_338:Service output and EMF lines, no audit trail; the metrics they become are kept 15 months by CloudWatch, and log_retention_days goes up to 10 years where wanted.
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = module.logs_key.arn
