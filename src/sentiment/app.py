@@ -48,7 +48,13 @@ except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydan
         print(f"sentiment: cannot start: {startup_error(exc)}", file=sys.stderr, flush=True)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
-api = create_app(_model, image_ref=_settings.image_ref, git_sha=_settings.git_sha, emf_service=_settings.emf_dimension)
+api = create_app(
+    _model,
+    image_ref=_settings.image_ref,
+    git_sha=_settings.git_sha,
+    emf_service=_settings.emf_dimension,
+    emf_interval_s=_settings.emf_interval_s,
+)
 if _fault is not None:
     api.add_middleware(_fault)
 

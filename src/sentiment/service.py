@@ -203,14 +203,19 @@ def created_timestamp(metadata: dict[str, Any]) -> float | None:
 
 
 def create_app(
-    model: SentimentModel, image_ref: str = "", git_sha: str = "", emf_service: str | None = None
+    model: SentimentModel,
+    image_ref: str = "",
+    git_sha: str = "",
+    emf_service: str | None = None,
+    emf_interval_s: float = emf.INTERVAL_S,
 ) -> falcon.App:
-    """The API; with `emf_service`, this worker also writes CloudWatch EMF lines (sentiment.emf) of that Service."""
+    """The API; with `emf_service`, this worker also writes CloudWatch EMF lines (sentiment.emf) of that
+    Service every emf_interval_s."""
     model_created = created_timestamp(model.metadata)
     emf_recorder = None if emf_service is None else emf.Recorder(emf_service, model.version, model_created)
     app = falcon.App(middleware=[metrics.RequestMetrics(), *([emf_recorder] if emf_recorder else [])])
     if emf_recorder is not None:
-        emf_recorder.start()
+        emf_recorder.start(emf_interval_s)
     metrics.set_model(model.version, model_created)
     metrics.WORKERS.set(1)
     app.req_options.strip_url_path_trailing_slash = True

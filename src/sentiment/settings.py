@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         "(sentiment.emf); default <project_name>-<project_env> in dev/qa/prod, none locally; `off`: none",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
     )
+    emf_interval_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds each worker adds up before writing its EMF lines (CloudWatch: 60)"
+    )
     sentiment_test_fault: str = Field(
         "", description="Tests only: a fault to inject (sentiment.faults); empty in every shipped configuration"
     )

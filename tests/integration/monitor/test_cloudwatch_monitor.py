@@ -107,10 +107,8 @@ def monitor(endpoint: str, tmp_path: Path, service: str, profile: dict, *args: s
     env = {k: v for k, v in os.environ.items() if k not in localaws.FOREIGN_CREDENTIALS}
     env.update(localaws.environment("eu-west-1", endpoint))
     env.update(PROJECT_ENV="dev", EMF_SERVICE=service, ARTIFACTS_DIR=str(tmp_path / "artifacts"))
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.monitor", "--profile", str(tmp_path / "profile.json"), "--since", "15m", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "pipeline.monitor", "--profile", str(tmp_path / "profile.json"), "--since", "15m"]
+    return subprocess.run([*command, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
 def service_name() -> str:
