@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config)
     mark_path = settings.artifacts_dir / WINDOW_START
 
-    if args.cloudwatch or not (args.url or args.prometheus or settings.project_env == "local"):
+    # Where the service writes EMF lines (dev/qa/prod by default), CloudWatch holds its metrics.
+    if args.cloudwatch or (settings.emf_dimension is not None and not (args.url or args.prometheus)):
         if args.mark or args.advance:
             raise StageError("--mark and --advance window /metrics snapshots; with CloudWatch use --since", 2)
         where, window = _cloudwatch_window(settings, args.since, args.model_version)

@@ -17,7 +17,7 @@ from pipeline.environments import processes
 from sentiment import cloudwatch_metrics as cw
 
 pytestmark = pytest.mark.slow
-SECRET = "zanzibar quokka marmalade"
+REVIEW_WORDS = "zanzibar quokka marmalade"
 TEXTS = 12
 BAD = 3
 
@@ -34,7 +34,7 @@ def post(port: int, body: bytes) -> int:
 
 def traffic(port: int) -> None:
     for i in range(TEXTS // 2):
-        assert post(port, json.dumps({"texts": [f"{SECRET} a warm film {i}", "dull and slow"]}).encode()) == 200
+        assert post(port, json.dumps({"texts": [f"{REVIEW_WORDS} a warm film {i}", "dull and slow"]}).encode()) == 200
     for _ in range(BAD):
         assert post(port, json.dumps({"text": ""}).encode()) == 400
 
@@ -65,7 +65,7 @@ def test_the_service_writes_its_traffic_as_emf_lines(trained_dir, tmp_path):
     assert total(cw.PREDICTIONS.name) == TEXTS and total(cw.REJECTED_INPUTS.name) == BAD
     assert total("ScoreBucket") == TEXTS and total("PredictSecondsBucket") == TEXTS // 2 + BAD
     assert total(cw.SERVER_ERRORS.name) == 0 and total(cw.REQUESTS.name) >= TEXTS // 2 + BAD
-    assert SECRET not in "\n".join(emf_lines(log)) and "dull" not in "\n".join(emf_lines(log))
+    assert REVIEW_WORDS not in "\n".join(emf_lines(log)) and "dull" not in "\n".join(emf_lines(log))
 
 
 def test_no_emf_lines_locally_unless_asked(trained_dir, tmp_path):

@@ -86,6 +86,12 @@ def test_lines_hold_the_intervals_totals_and_start_a_new_interval():
     assert len(idle) == 1 and idle[0][cw.REQUESTS.name] == 0  # an idle interval still reports the release
 
 
+def test_lines_stay_one_atomic_write_at_the_longest_service_name():
+    recorder = busy_recorder()
+    recorder.dimensions[cw.SERVICE] = "s" * 128  # the longest EMF_SERVICE the settings accept
+    assert max(len(line.encode()) for line in recorder.lines()) < emf.PIPE_BUF
+
+
 def test_no_request_text_reaches_a_line():
     written: list[str] = []
     recorder = busy_recorder(written)
