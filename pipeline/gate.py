@@ -6,8 +6,8 @@ service's own loader; --baseline DIR instead, or --no-champion to skip, logged).
 both on the same data and applies the `champion.*` thresholds; before the first release
 there is no champion ("no champion yet"). A registry that exists but cannot be read, or a
 champion that fails verification, stops the gate (exit 2): it never blesses without the
-comparison it was asked for. Writes
-`records.GateReport` (+ gate.xml, JUnit) and, on a pass, `records.Blessing` beside the model.
+comparison it was asked for. Writes `records.GateReport` (+ gate.xml, JUnit, and
+model.html: `pipeline.html_report`) and, on a pass, `records.Blessing` beside the model.
 Exit 0 = blessed, 1 = a check failed (each named), 2 = bad input (thresholds, sanity
 set, suites or artifact).
 """
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
 from pipeline.cli import StageError, log, run
-from pipeline.ml import blessing
+from pipeline.html_report import model_page
+from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate
 from pipeline.records import Candidate, GateReport
 from pipeline.reports import print_checks
@@ -32,19 +34,21 @@ STAGE = "gate"
 WRITES = GateReport
 
 
-def serving_champion(settings: PipelineSettings) -> Path | None:
-    """A verified local copy of the environment's champion, or None when there is none yet."""
+def serving_champion(settings: PipelineSettings) -> tuple[Path | None, list[dict[str, Any]]]:
+    """A verified local copy of the environment's champion (None when there is none yet) and the
+    promotion history that put it there (for the report)."""
     try:
         registry = environments.current(settings).existing_registry()
         found = registry.fetch_champion(settings.artifacts_dir / "champion-cache") if registry else None
+        history = registry.history() if found else []
     except (RegistryError, BotoCoreError, ClientError) as exc:
         raise StageError(f"cannot compare with the champion: {exc} (--no-champion skips the comparison)", 2) from exc
     if found is None:
         log(STAGE, f"no champion yet in s3://{settings.model_bucket}: the champion checks are not run")
-        return None
+        return None, []
     version, directory = found
     log(STAGE, f"champion {version} fetched from s3://{settings.model_bucket} and verified")
-    return directory
+    return directory, history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,15 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     # The inputs first, so a bad one is one line before anything talks to the registry.
     config = load_config(args.quality_gates, args.thresholds)
     Candidate.read_dir(args.model)
-    baseline = args.baseline
+    baseline, history = args.baseline, []
     if args.no_champion:
         log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")
     elif baseline is None:
-        baseline = serving_champion(settings)
+        baseline, history = serving_champion(settings)
     checks, report = run_gate(
         args.model, config, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
     )
+    page = model_page.write(model_report.gather(args.model, baseline, config, report, history), args.reports)
     print_checks(STAGE, checks)
+    log(STAGE, f"report: {page}")
     if report.champion_version:
         print(format_comparison(report.champion_version, report.champion_comparison))
     if report.passed:

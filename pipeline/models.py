@@ -1,9 +1,15 @@
-"""`python -m pipeline.models list|show V|diff A B|promote V|history`: the model registry by hand."""
+"""`python -m pipeline.models list|show V|diff A B|promote V|history`: the model registry by hand.
+
+`history` answers which version served an environment when: every promotion and rollback with who
+promoted (and, in prod, approved) it and from which build; `--at TIME` names the one serving then.
+The history is a hash chain (`pipeline.registry`): a changed, removed or inserted entry stops it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,13 +74,28 @@ def format_diff(a: str, b: str, left: dict[str, Any], right: dict[str, Any]) -> 
 
 
 def format_history(events: list[dict[str, Any]]) -> str:
-    lines = [f"{'promoted':<34}{'version':<14}{'kind':<10}{'previous':<14}{'by':<20}build"]
+    lines = [f"{'promoted':<34}{'version':<14}{'kind':<10}{'previous':<14}{'by':<20}{'approved by':<20}build"]
     for e in events:
         lines.append(
             f"{e['promoted']:<34}{e['version']:<14}{e.get('kind', '-'):<10}{e.get('previous') or '-':<14}"
-            f"{e.get('promoted_by') or '-':<20}{e.get('build_url') or '-'}"
+            f"{e.get('promoted_by') or '-':<20}{e.get('approved_by') or '-':<20}{e.get('build_url') or '-'}"
         )
     return "\n".join(lines)
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 instant; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r} (e.g. 2026-12-04T21:30:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def serving_at(events: list[dict[str, Any]], moment: datetime) -> dict[str, Any] | None:
+    """The promotion in force at `moment`: the newest one made at or before it."""
+    before = [e for e in events if datetime.fromisoformat(e["promoted"]) <= moment]
+    return before[-1] if before else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     diff.add_argument("a")
     diff.add_argument("b")
     commands.add_parser("promote", help="make a published version the champion").add_argument("version")
-    commands.add_parser("history", help="every promotion and rollback, oldest first, with who and when")
+    history = commands.add_parser("history", help="every promotion and rollback, oldest first, with who and when")
+    history.add_argument("--at", type=parse_time, help="only the version that served at this ISO 8601 time")
+    parser.add_argument("--env", choices=["local", "dev", "qa", "prod"], help="another environment's registry")
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.env:
+        settings = settings.model_copy(update={"project_env": args.env})
     try:
         registry = environments.current(settings).registry()
         if args.command == "list":
@@ -101,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "promote":
             champion = registry.promote(args.version, {"kind": "manual", **promotion.who(settings)})
             print(f"champion is now {champion['version']} (was {champion['previous']})")
-        else:
+        elif args.at is None:
             print(format_history(registry.history()))
+        else:
+            entry = serving_at(registry.history(), args.at)
+            if entry is None:
+                raise StageError(f"no version served {settings.project_env} at {args.at.isoformat()}")
+            print(format_history([entry]))
     except (BotoCoreError, ClientError, RegistryError) as exc:
         raise StageError(f"model registry s3://{settings.model_bucket}: {exc}") from exc
     return 0

@@ -31,6 +31,14 @@ class PromotionConflict(RegistryError):
     """Another promotion won the race for the champion pointer."""
 
 
+class TamperedHistory(RegistryError):
+    """The promotion history is not the chain the pipeline wrote: an entry was changed, removed or added."""
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -103,12 +111,15 @@ class RegistryWriter(ModelRegistry):
         if manifest is None:
             raise RegistryError(f"cannot promote {version}: it is not published in bucket {self.bucket}")
         previous, etag = self._champion_and_etag()
+        entries = self._history_entries()
         champion = {
             "version": version,
             "previous": previous["version"] if previous else None,
             "promoted": _now(),
             "gate_report_sha256": manifest.get("files", {}).get("gate.json", {}).get("sha256"),
             **(record or {}),
+            # Each entry names the one before it, so a changed or deleted entry breaks the chain.
+            "previous_entry_sha256": _sha256(entries[-1][1]) if entries else None,
         }
         body = json.dumps(champion).encode()
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
@@ -135,16 +146,49 @@ class RegistryWriter(ModelRegistry):
         except ValueError as exc:
             raise RegistryError(f"s3://{self.bucket}/{CHAMPION_KEY} is not valid JSON: {exc}") from None
 
-    def history(self) -> list[dict[str, Any]]:
-        """Every promotion, oldest first."""
-        events = []
+    def _history_entries(self) -> list[tuple[str, bytes]]:
+        """(key, body) of every history entry, oldest first (keys start with the promotion time)."""
+        found = []
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=HISTORY_PREFIX):
             for obj in page.get("Contents", []):
-                events.append(self.get_json(obj["Key"]))
-        entries = sorted((e for e in events if e), key=lambda e: e["promoted"])
-        for entry in entries:  # a rollback deploys what these name
-            published_version(
-                entry.get("version"), f"s3://{self.bucket}/{HISTORY_PREFIX} entry {entry.get('promoted')}"
-            )
+                found.append((obj["Key"], self.s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()))
+        return sorted(found)
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every promotion, oldest first, verified as the chain the pipeline wrote (TamperedHistory if not).
+
+        Entries written before the chain existed carry no link; the chain starts at the first that does.
+        The newest entry must be the champion pointer itself (both are written from the same bytes).
+        """
+        entries, linked, before = [], False, None
+        for key, body in self._history_entries():
+            where = f"s3://{self.bucket}/{key}"
+            try:
+                entry = json.loads(body)
+            except ValueError:
+                raise TamperedHistory(f"history entry {where} is not valid JSON") from None
+            if not isinstance(entry, dict):
+                raise TamperedHistory(f"history entry {where} is not an object")
+            published_version(entry.get("version"), f"history entry {where}")  # a rollback deploys it
+            linked = linked or "previous_entry_sha256" in entry
+            if linked and entry.get("previous_entry_sha256") != before:
+                raise TamperedHistory(
+                    f"history entry {where} does not follow the entry before it: an entry was changed, removed "
+                    "or inserted"
+                )
+            entries.append(entry)
+            before = _sha256(body)
+        champion = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=CHAMPION_KEY).get("KeyCount", 0)
+        if linked and champion:
+            pointer = self.s3.get_object(Bucket=self.bucket, Key=CHAMPION_KEY)["Body"].read()
+            if _sha256(pointer) == before:
+                return entries
+            current = json.loads(pointer)
+            if not isinstance(current, dict) or current.get("previous_entry_sha256") != before:
+                raise TamperedHistory(
+                    f"s3://{self.bucket}/{CHAMPION_KEY} is neither the newest history entry nor the promotion "
+                    "after it: one of them was changed"
+                )
+            entries.append(current)  # promoted, and stopped before its history entry was written
         return entries

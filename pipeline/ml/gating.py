@@ -27,14 +27,14 @@ CHAMPION_DROPS = {
 ANCHOR_MARGIN = "anchor.tfidf_logreg_margin"
 
 
-def _load_model(directory: Path, role: str) -> SentimentModel:
+def load_model(directory: Path, role: str) -> SentimentModel:
     try:
         return SentimentModel(directory)
     except ArtifactError as exc:
         raise StageError(f"{role}: {exc}", exit_code=2) from exc
 
 
-def _splits_for(model: SentimentModel) -> data.Splits:
+def splits_for(model: SentimentModel) -> data.Splits:
     seed = int(model.metadata["hyperparameters"]["seed"])
     splits = data.load_splits(seed)
     if splits.fingerprint != model.metadata["data"]["fingerprint"]:
@@ -134,14 +134,14 @@ def run_gate(
 ) -> tuple[list[CheckResult], GateReport]:
     """Measure and judge; on a pass, bless. The caller has removed any earlier blessing first."""
     started = time.monotonic()
-    candidate = _load_model(model_dir, "candidate")
+    candidate = load_model(model_dir, "candidate")
     log(f"candidate {candidate.version}: measuring on {len(config.sanity)} sanity texts, suites, test split")
-    splits = _splits_for(candidate)
+    splits = splits_for(candidate)
     measurements = measure(candidate, config, splits)
     measurements[ANCHOR_MARGIN] = measurements["test.accuracy"] - anchor_accuracy(candidate, splits, log)
     champion_version, comparison = None, None
     if baseline_dir is not None:
-        champion = _load_model(baseline_dir, "champion")
+        champion = load_model(baseline_dir, "champion")
         champion_version = champion.version
         log(f"comparing with champion {champion.version} on the same data")
         champion_quality = evaluation.quality(champion, config.sanity, splits)

@@ -79,7 +79,7 @@ def expected_of(record: Deployment) -> dict[str, str]:
 def who(settings: PipelineSettings) -> dict[str, str | None]:
     """Who promotes and from which build: the prod approver, else the Jenkins user, else the OS user."""
     promoted_by = settings.approver or settings.build_user_id or getpass.getuser()
-    return {"promoted_by": promoted_by, "build_url": settings.build_url}
+    return {"promoted_by": promoted_by, "approved_by": settings.approver, "build_url": settings.build_url}
 
 
 def promote(environment: Environment, record: Deployment, kind: str = "release", **extra: Any) -> dict[str, Any]:
