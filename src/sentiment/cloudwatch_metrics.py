@@ -30,9 +30,6 @@ LABEL = "Label"
 DIMENSIONS: tuple[str, ...] = (SERVICE, MODEL_VERSION)
 OPEN_BOUND = "+Inf"
 
-# The in-application latency buckets of /predict (sentiment.metrics' sentiment_request_seconds).
-PREDICT_SECONDS_EDGES: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-
 
 @dataclass(frozen=True)
 class Metric:
@@ -74,7 +71,7 @@ HISTOGRAMS: tuple[Histogram, ...] = (
     _histogram("text_tokens", "TextTokens", "Count", "Tokens of each scored text", monitoring.TEXT_TOKENS_EDGES),
     _histogram("oov_share", "OovShare", "None", "Out-of-vocabulary share of each text", monitoring.OOV_SHARE_EDGES),
     _histogram("predict_seconds", "PredictSeconds", "Seconds", "In-application time to answer /predict",
-               PREDICT_SECONDS_EDGES),
+               monitoring.LATENCY_EDGES),
 )  # fmt: skip
 HISTOGRAM_OF: dict[str, Histogram] = {h.feature: h for h in HISTOGRAMS}
 

@@ -38,7 +38,7 @@ LATENCY = Histogram(
     "sentiment_request_seconds",
     "Time to answer an HTTP request, in the application",
     ["route", "status"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    buckets=monitoring.LATENCY_EDGES,
 )
 SCORES = Histogram("sentiment_prediction_score", "P(positive) of each scored text", buckets=monitoring.SCORE_EDGES)
 LABELS = Counter("sentiment_predictions_total", "Scored texts by the label given", ["label"])

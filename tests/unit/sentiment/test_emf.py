@@ -106,9 +106,3 @@ def test_settings_write_emf_in_aws_environments_only_unless_asked():
     assert Settings(project_env="dev").emf_dimension == "sentiment-api-dev"
     assert Settings(project_env="prod", emf_service="off").emf_dimension is None
     assert Settings(project_env="local", emf_service="sentiment-api-local").emf_dimension == "sentiment-api-local"
-
-
-def test_the_latency_buckets_are_the_prometheus_histograms():
-    from sentiment import metrics
-
-    assert tuple(metrics.LATENCY._upper_bounds[:-1]) == cw.PREDICT_SECONDS_EDGES
