@@ -30,6 +30,7 @@ from sentiment.monitoring import TextFeatures
 
 INTERVAL_S = 60.0
 PIPE_BUF = 4096
+UNITS: dict[str, str] = {m.name: m.unit for m in cw.METRICS}
 
 
 def write_stdout(line: str) -> None:
@@ -52,7 +53,6 @@ class Recorder:
         self._write = write
         self._clock = clock
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
         self._counts, self._labels, self._buckets, self._sums = self._empty()
 
     @staticmethod
@@ -147,15 +147,10 @@ class Recorder:
         """Flush every interval_s from a daemon thread (start it in the worker, after any fork)."""
 
         def loop() -> None:
-            while not self._stopped.wait(interval_s):
+            while True:
+                time.sleep(interval_s)
                 # stdout gone (the server is stopping): the metrics are lost, the service is not.
                 with contextlib.suppress(OSError):
                     self.flush()
 
         threading.Thread(target=loop, name="emf-metrics", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-
-UNITS: dict[str, str] = {m.name: m.unit for m in cw.METRICS}
