@@ -281,9 +281,31 @@ def cli_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+def cloudwatch_metrics_page() -> str:
+    from sentiment import cloudwatch_metrics as cw
+
+    lines = [
+        "# CloudWatch metrics\n",
+        "Written by every worker as Embedded Metric Format lines on stdout when `EMF_SERVICE` applies",
+        f"(dev/qa/prod by default), extracted by CloudWatch into namespace `{cw.NAMESPACE}`, read by",
+        "`python -m pipeline.monitor` (see [Monitor in AWS](../how-to/monitor-in-aws.md)). Every metric has",
+        f"the dimensions {', '.join(f'`{d}`' for d in cw.DIMENSIONS)}; a window adds them up by their statistic.\n",
+        "| metric | unit | statistic | extra dimension | what |",
+        "|---|---|---|---|---|",
+    ]
+    for metric in cw.METRICS:
+        extra = f"`{metric.dimension}`" if metric.dimension else ""
+        if metric.edges:
+            extra += " (" + ", ".join(cw.bound(e) for e in metric.edges) + ", +Inf)"
+        row = (f"`{metric.name}`", metric.unit, metric.statistic, extra, _cell(metric.description))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "settings.md": settings_page,
     "metrics.md": metrics_page,
+    "cloudwatch-metrics.md": cloudwatch_metrics_page,
     "records.md": records_page,
     "http-api.md": http_api_page,
     "quality-gates.md": quality_gates_page,

@@ -1,10 +1,12 @@
 """Command `monitor`: judge a release's live traffic against its model's reference profile, and its health.
 
-Reads the live metrics of the environment's release (deploy.json's release_url, else its endpoint;
-or --url; or --prometheus), the reference profile of the model version it serves (profile.json:
-the candidate's when it is that version, else the registry's copy, or --profile), and the limits
-in quality_gates/monitor.toml. Prints a table, one `DRIFT <feature> ...` or `BREACH <metric> ...`
-line per failed check, and writes reports/monitor.json (records.MonitorReport) + monitor.xml.
+Reads the live metrics of the environment's release (locally deploy.json's release_url, else its
+endpoint; or --url; or --prometheus; in dev/qa/prod, or with --cloudwatch, the CloudWatch metrics
+the service's EMF lines become, see pipeline.release.cloudwatch_window), the reference profile of
+the model version it serves (profile.json: the candidate's when it is that version, else the
+registry's copy, or --profile), and the limits in quality_gates/monitor.toml. Prints a table, one
+`DRIFT <feature> ...` or `BREACH <metric> ...` line per failed check, and writes
+reports/monitor.json (records.MonitorReport) + monitor.xml.
 Exit 0 healthy, 1 drift or breach, 2 bad setup. A health check without data to judge (too little
 traffic, a value that is no count) prints `INCONCLUSIVE <metric> ...` and is not healthy either (exit 1).
 
@@ -12,7 +14,8 @@ Windows. Counters at /metrics add up since the release started. `--mark` saves a
 (<artifacts>/monitor/window-start.json) and exits; later runs judge only what arrived since it.
 `--advance` judges, then makes now the next window's start (a scheduled job judges each interval).
 Without a mark, or when the release restarted after it, everything since the release started is
-judged. With --prometheus, the window is the last --since DURATION (PromQL, default 1h).
+judged. With --prometheus or CloudWatch, the window is the last --since DURATION (default 1h).
+A CloudWatch window without the release's metrics is an error (exit 2), never a pass.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
 from pipeline import environments
 from pipeline.cli import StageError, log, run
 from pipeline.environments import prometheus
 from pipeline.ml import drift
 from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
-from pipeline.release import live_metrics
+from pipeline.release import cloudwatch_window, live_metrics
 from pipeline.reports import CheckResult, format_table, write_junit
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment import monitoring
@@ -114,6 +120,20 @@ def _release_url(settings: PipelineSettings) -> str:
     return record.release_url or record.endpoint_url
 
 
+def _cloudwatch_window(settings: PipelineSettings, since: str, version: str | None) -> tuple[str, live_metrics.Window]:
+    """(where, window) of the environment's release in CloudWatch (the emulator's, locally)."""
+    environments.current(settings).connect()
+    service = settings.emf_dimension or f"{settings.project_name}-{settings.project_env}"
+    client = boto3.client("cloudwatch", region_name=settings.aws_default_region)
+    try:
+        window = cloudwatch_window.read(client, service, cloudwatch_window.duration_seconds(since), version)
+    except cloudwatch_window.NoMetrics as exc:
+        raise StageError(f"nothing to judge: {exc}", exit_code=2) from None
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        raise StageError(f"cannot read CloudWatch: {exc}", exit_code=2) from None
+    return f"cloudwatch:{service}", window
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(
@@ -127,8 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--prometheus", metavar="URL", help="read the window from this Prometheus ('local': pipeline.local prometheus)"
     )
+    source.add_argument(
+        "--cloudwatch", action="store_true", help="read the window from CloudWatch (the default in dev/qa/prod)"
+    )
     parser.add_argument("--since", default="1h", metavar="DURATION", type=live_metrics.promql_duration,
-                        help="with --prometheus: window, a PromQL duration (default 1h)")  # fmt: skip
+                        help="with --prometheus or CloudWatch: window, e.g. 30m, 1h, 1d (default 1h)")  # fmt: skip
+    parser.add_argument(
+        "--version", dest="model_version", help="with CloudWatch: the release's model version (default: the only one)"
+    )
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
     parser.add_argument("--advance", action="store_true", help="after judging, start the next window now")
@@ -140,7 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config)
     mark_path = settings.artifacts_dir / WINDOW_START
 
-    if args.prometheus:
+    # Where the service writes EMF lines (dev/qa/prod by default), CloudWatch holds its metrics.
+    if args.cloudwatch or (settings.emf_dimension is not None and not (args.url or args.prometheus)):
+        if args.mark or args.advance:
+            raise StageError("--mark and --advance window /metrics snapshots; with CloudWatch use --since", 2)
+        where, window = _cloudwatch_window(settings, args.since, args.model_version)
+        current, is_ready = None, None
+    elif args.prometheus:
         if args.mark or args.advance:
             raise StageError("--mark and --advance window /metrics snapshots; with --prometheus use --since", 2)
         if args.prometheus == "local":

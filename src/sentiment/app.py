@@ -56,7 +56,12 @@ except (ArtifactError, OSError, ValueError) as exc:  # ValueError includes pydan
         time.sleep(STOPPED_WITHIN_S)
     raise SystemExit(WORKER_BOOT_ERROR) from None
 
-api = create_app(_model, image_ref=_settings.image_ref)
+api = create_app(
+    _model,
+    image_ref=_settings.image_ref,
+    emf_service=_settings.emf_dimension,
+    emf_interval_s=_settings.emf_interval_s,
+)
 if _fault is not None:
     api.add_middleware(_fault)
 

@@ -38,7 +38,7 @@ LATENCY = Histogram(
     "sentiment_request_seconds",
     "Time to answer an HTTP request once its body has been read, in the application",
     ["route", "status"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    buckets=monitoring.LATENCY_EDGES,
 )
 SCORES = Histogram("sentiment_prediction_score", "P(positive) of each scored text", buckets=monitoring.SCORE_EDGES)
 LABELS = Counter("sentiment_predictions_total", "Scored texts by the label given", ["label"])
@@ -109,12 +109,14 @@ def observe_predictions(results: Iterable[dict[str, Any]]) -> None:
         LABELS.labels(result["label"]).inc()
 
 
-def observe_texts(texts: Sequence[str], stats: monitoring.TokenStats) -> None:
-    for text in texts:
-        features = monitoring.text_features(text, stats)
+def observe_texts(texts: Sequence[str], stats: monitoring.TokenStats) -> list[monitoring.TextFeatures]:
+    """Observes each text's features, and returns them (for sentiment.emf, which must not compute them again)."""
+    observed = [monitoring.text_features(text, stats) for text in texts]
+    for features in observed:
         TEXT_CHARS.observe(features.chars)
         TEXT_TOKENS.observe(features.tokens)
         OOV_SHARE.observe(features.oov_share)
+    return observed
 
 
 def set_model(version: str, created: float | None) -> None:

@@ -28,6 +28,10 @@ OOV_SHARE_EDGES: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 
 # P(positive); the service's score histogram (sentiment_prediction_score) has always used these.
 SCORE_EDGES: tuple[float, ...] = tuple(i / 10 for i in range(1, 11))
 
+# Seconds the application takes to answer a request (not a profile feature: no reference to compare with),
+# bucketed alike at /metrics and in CloudWatch.
+LATENCY_EDGES: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
 FEATURE_EDGES: dict[str, tuple[float, ...]] = {
     "text_chars": TEXT_CHARS_EDGES,
     "text_tokens": TEXT_TOKENS_EDGES,

@@ -17,7 +17,7 @@ from typing import Any
 import falcon
 from pydantic import ValidationError
 
-from sentiment import __version__, metrics, openapi
+from sentiment import __version__, emf, metrics, openapi
 from sentiment.limits import MAX_BATCH, MAX_BODY_BYTES, MAX_NORMALIZED_CHARS, MAX_TEXT_CHARS, MAX_TOTAL_CHARS
 from sentiment.runtime import SentimentModel
 
@@ -115,8 +115,9 @@ def parse_predict_body(body: Any) -> tuple[list[str], bool]:
 
 
 class Predict:
-    def __init__(self, model: SentimentModel) -> None:
+    def __init__(self, model: SentimentModel, emf_recorder: emf.Recorder | None = None) -> None:
         self.model = model
+        self.emf = emf_recorder
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_TEXT
@@ -127,10 +128,14 @@ class Predict:
             texts, is_batch = parse_predict_body(_read_json(req))
         except falcon.HTTPError as exc:
             metrics.observe_rejection(exc.status_code, exc.description)
+            if self.emf is not None:
+                self.emf.rejected()
             raise
         results = self.model.predict(texts)
-        metrics.observe_texts(texts, self.model.token_stats)
+        features = metrics.observe_texts(texts, self.model.token_stats)
         metrics.observe_predictions(results)
+        if self.emf is not None:
+            self.emf.scored(features, results)
         if not all(math.isfinite(r["score"]) for r in results):
             # NaN is not JSON, and a broken model's answer must not reach a client as a label.
             raise falcon.HTTPInternalServerError(
@@ -207,9 +212,19 @@ def created_timestamp(metadata: dict[str, Any]) -> float | None:
         return None
 
 
-def create_app(model: SentimentModel, image_ref: str = "") -> falcon.App:
-    app = falcon.App(middleware=[metrics.RequestMetrics()])
+def create_app(
+    model: SentimentModel,
+    image_ref: str = "",
+    emf_service: str | None = None,
+    emf_interval_s: float = emf.INTERVAL_S,
+) -> falcon.App:
+    """The API; with `emf_service`, this worker also writes CloudWatch EMF lines (sentiment.emf) of that
+    Service every emf_interval_s."""
     model_created = created_timestamp(model.metadata)
+    emf_recorder = None if emf_service is None else emf.Recorder(emf_service, model.version, model_created)
+    app = falcon.App(middleware=[metrics.RequestMetrics(), *([emf_recorder] if emf_recorder else [])])
+    if emf_recorder is not None:
+        emf_recorder.start(emf_interval_s)
     metrics.set_model(model.version, model_created)
     metrics.WORKERS.set(1)
     app.req_options.strip_url_path_trailing_slash = True
@@ -218,7 +233,7 @@ def create_app(model: SentimentModel, image_ref: str = "") -> falcon.App:
     # Public, so only what a client may know: which model answers (each /predict says so too) and an
     # opaque id of the release; no code revision, image, registry or training date.
     version_info = {"model_version": model.version, "service_version": __version__, "release": release_id(image_ref)}
-    app.add_route("/predict", Predict(model))
+    app.add_route("/predict", Predict(model, emf_recorder))
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(model))
     app.add_route("/version", Version(version_info))

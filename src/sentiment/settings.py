@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     model_bucket_name: str | None = Field(None, description="Model bucket; default `<project>-<env>-models`")
 
     image_ref: str = Field("", description="Image reference of the running release (/version shows an opaque id of it)")
+    emf_service: str | None = Field(
+        None,
+        description="Service dimension of the CloudWatch EMF metric lines each worker writes to stdout "
+        "(sentiment.emf); default <project_name>-<project_env> in dev/qa/prod, none locally; `off`: none",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+    )
+    emf_interval_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds each worker adds up before writing its EMF lines (CloudWatch: 60)"
+    )
     sentiment_test_fault: str = Field(
         "", description="Tests only: a fault to inject (sentiment.faults); empty in every shipped configuration"
     )
@@ -48,6 +57,15 @@ class Settings(BaseSettings):
     @classmethod
     def _a_model_version(cls, value: str | None) -> str | None:
         return None if value is None else validate_model_version(value)
+
+    @property
+    def emf_dimension(self) -> str | None:
+        """The Service the EMF lines name, or None when none are written."""
+        if self.emf_service == "off":
+            return None
+        if self.emf_service is None:
+            return None if self.project_env == "local" else f"{self.project_name}-{self.project_env}"
+        return self.emf_service
 
     @property
     def model_bucket(self) -> str:

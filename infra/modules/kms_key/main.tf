@@ -2,6 +2,7 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 data "aws_iam_policy_document" "key" {
   # In a key policy, "*" is this key; account-root administration is AWS's default key policy.
@@ -15,6 +16,26 @@ data "aws_iam_policy_document" "key" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  # CloudWatch Logs encrypts with the key itself (no IAM caller), so only the key policy can let it,
+  # and only for the named log groups of this account and region.
+  dynamic "statement" {
+    for_each = length(var.log_group_names) > 0 ? [1] : []
+    content {
+      sid       = "CloudWatchLogs"
+      actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "kms:EncryptionContext:aws:logs:arn"
+        values = [for name in var.log_group_names :
+        "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${name}"]
+      }
     }
   }
 }

@@ -14,3 +14,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "log_group_names" {
+  description = "CloudWatch Logs groups (of this account and region) the logs service may encrypt with the key; empty for none."
+  type        = list(string)
+  default     = []
+}

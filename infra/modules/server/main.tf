@@ -46,6 +46,8 @@ locals {
     port          = var.port
     # The container answers on loopback only; HAProxy (in the user data) holds the public port.
     service_port = var.port == 8001 ? 8002 : 8001
+    service      = var.name             # the EMF lines' Service dimension (logs.tf)
+    log_group    = local.log_group_name # where the container's awslogs driver writes (logs.tf)
   }) }
   user_data = local.user_data_of["live"]
 }

