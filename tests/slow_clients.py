@@ -100,7 +100,7 @@ def idle_connections(port: int, count: int, source: str) -> list[socket.socket]:
 
 def upload_slowly(port: int, source: str, statuses: list[int]) -> None:
     """The issue's reproduction: a 17 KB /predict body whose last 100 bytes arrive 3 s late; its status is appended."""
-    body = json.dumps({"text": "a slow upload of a long review " * 550}).encode()
+    body = json.dumps({"texts": ["a slow upload of a long review " * 270] * 2}).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
     try:
         conn.putrequest("POST", "/predict")
