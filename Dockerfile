@@ -13,7 +13,7 @@ FROM ${BASE_IMAGE} AS install
 COPY wheelhouse/ /wheels/
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links=/wheels sentiment-api \
-    && /opt/venv/bin/pip uninstall --yes pip \
+    && /opt/venv/bin/pip uninstall --yes setuptools pip \
     && find /opt/venv -depth -type d -name tests -path '*numpy*' -exec rm -rf {} +
 
 FROM ${BASE_IMAGE}
@@ -30,7 +30,15 @@ LABEL org.opencontainers.image.title="sentiment-api" \
       io.github.sentiment-api.model-version="${MODEL_VERSION}"
 
 # A fixed, unprivileged uid; the root filesystem can be read-only (only /tmp is written).
-RUN useradd --system --uid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app
+# Then nothing in the image can gain privileges or install software: no setuid/setgid bits (su,
+# passwd, mount...), no apt or dpkg (dpkg's status file stays, for scanners), no pip or setuptools
+# (the venv's setuptools was an old, vulnerable one, and nothing runs it).
+RUN useradd --system --uid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app \
+    && find / -xdev -type f -perm /6000 -exec chmod ug-s {} + \
+    && rm -rf /usr/bin/apt* /usr/bin/dpkg* /usr/sbin/dpkg* /usr/lib/apt /usr/lib/dpkg /etc/apt /var/lib/apt \
+              /var/cache/apt /usr/share/perl5/Debian /etc/dpkg \
+    && find / -xdev -path /proc -prune -o -type d \( -name 'setuptools' -o -name 'pip' \) \
+            -path '*-packages/*' -prune -exec rm -rf {} +
 COPY --from=install /opt/venv /opt/venv
 
 ENV PATH=/opt/venv/bin:$PATH \

@@ -7,9 +7,11 @@ front of the service has to keep answering normal requests fast and close these 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.environments import processes
+from pipeline.environments.load_balancer import LoadBalancer
 
 HALF_HEADERS = b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
 HALF_BODY = (
@@ -93,3 +96,60 @@ def idle_connections(port: int, count: int, source: str) -> list[socket.socket]:
         with contextlib.suppress(OSError):  # a full accept queue: what this client does not get, it does not hold
             opened.append(socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)))
     return opened
+
+
+def upload_slowly(port: int, source: str, statuses: list[int]) -> None:
+    """The issue's reproduction: a 17 KB /predict body whose last 100 bytes arrive 3 s late; its status is appended."""
+    body = json.dumps({"texts": ["a slow upload of a long review " * 270] * 2}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    try:
+        conn.putrequest("POST", "/predict")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body[:-100])
+        time.sleep(3)
+        conn.send(body[-100:])
+        response = conn.getresponse()
+        response.read()
+        statuses.append(response.status)
+    except OSError:
+        statuses.append(0)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def slow_uploads(port: int, source: str = "127.0.0.6", every_s: float = 0.5) -> Iterator[list[int]]:
+    """`upload_slowly` started every `every_s` seconds while the block runs; the statuses they got."""
+    statuses: list[int] = []
+    stop = threading.Event()
+    uploads: list[threading.Thread] = []
+
+    def start_them() -> None:
+        while not stop.wait(every_s) and len(uploads) < 600:
+            upload = threading.Thread(target=upload_slowly, args=(port, source, statuses), daemon=True)
+            upload.start()
+            uploads.append(upload)
+
+    starter = threading.Thread(target=start_them, daemon=True)
+    starter.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        starter.join(5)
+        for upload in uploads:
+            upload.join(35)
+
+
+@contextmanager
+def endpoint_in_front_of(release_port: int, state_dir: Path) -> Iterator[LoadBalancer]:
+    """The local endpoint (HAProxy on a free port) sending everything to the release on `release_port`."""
+    balancer = LoadBalancer(state_dir, processes.free_port())
+    balancer.state_dir.mkdir()
+    balancer.up()
+    try:
+        balancer.switch_to(release_port)
+        yield balancer
+    finally:
+        balancer.down()

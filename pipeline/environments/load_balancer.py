@@ -39,10 +39,12 @@ REQUEST_DEADLINE_S = 5
 # (Granian refuses heads over 32-64 KiB). A larger body is refused here with 413.
 REQUEST_BUFFER_BYTES = MAX_BODY_BYTES + 64 * 1024
 # Per client address (sized in docs/security.md, "Per-client limits"): open connections (more are
-# closed at once), and the bytes of its large requests (bodies over LARGE_BODY_BYTES, what costs the
-# service CPU) in any 10 s; past that its large requests are answered 429 (small ones still pass).
+# closed at once); of its large requests (bodies over LARGE_BODY_BYTES, what costs the service CPU)
+# at most CLIENT_LARGE_REQUESTS at once and CLIENT_LARGE_BYTES_PER_10S in any 10 s, past which its
+# large requests are answered 429 (small ones still pass).
 CLIENT_CONNECTIONS = 64
 LARGE_BODY_BYTES = 8 * 1024
+CLIENT_LARGE_REQUESTS = 2
 CLIENT_LARGE_BYTES_PER_10S = 1_000_000
 LARGE_BODIES_TABLE = "large_bodies"
 ERRORS = {
@@ -75,6 +77,7 @@ def client_limits() -> str:
     # The body is whole here (http-buffer-request): a chunked one that filled the buffer is too large.
     http-request deny deny_status 413 if {{ req.body_size gt {MAX_BODY_BYTES} }}
     http-request track-sc1 src table {LARGE_BODIES_TABLE} if {{ req.body_size gt {LARGE_BODY_BYTES} }}
+    http-request deny deny_status 429 if {{ sc_conn_cur(1) gt {CLIENT_LARGE_REQUESTS} }}
     http-request deny deny_status 429 if {{ sc_bytes_in_rate(1) gt {CLIENT_LARGE_BYTES_PER_10S} }}"""
 
 
@@ -106,7 +109,7 @@ frontend endpoint
     default_backend {BACKEND}
 
 backend {LARGE_BODIES_TABLE}
-    stick-table type ip size 100k expire 30s store bytes_in_rate(10s)
+    stick-table type ip size 100k expire 30s store conn_cur,bytes_in_rate(10s)
 
 backend {BACKEND}
     balance roundrobin

@@ -35,6 +35,7 @@ from pipeline.environments import processes
 from pipeline.environments.load_balancer import (
     CLIENT_CONNECTIONS,
     CLIENT_LARGE_BYTES_PER_10S,
+    CLIENT_LARGE_REQUESTS,
     ERRORS,
     LARGE_BODY_BYTES,
     REQUEST_BUFFER_BYTES,
@@ -165,7 +166,9 @@ def test_the_instance_proxy_has_the_local_endpoints_buffer_and_client_limits(tmp
         f"{{ sc_conn_cur(0) gt {CLIENT_CONNECTIONS} }}",
         f"http-request deny deny_status 413 if {{ req.body_size gt {MAX_BODY_BYTES} }}",
         f"{{ req.body_size gt {LARGE_BODY_BYTES} }}",
+        f"http-request deny deny_status 429 if {{ sc_conn_cur(1) gt {CLIENT_LARGE_REQUESTS} }}",
         f"http-request deny deny_status 429 if {{ sc_bytes_in_rate(1) gt {CLIENT_LARGE_BYTES_PER_10S} }}",
+        "store conn_cur,bytes_in_rate(10s)",
     ):
         assert line in config, line
 

@@ -116,6 +116,25 @@ def test_the_image_is_non_root_labelled_and_health_checked(built):
     assert no_tensorflow.returncode != 0 and "No module named 'tensorflow'" in no_tensorflow.stderr
 
 
+def test_the_image_has_no_setuid_binaries_package_tools_or_setuptools(built):
+    """Nothing in the image can gain privileges (setuid/setgid binaries) or install software (apt, dpkg,
+    pip); the old setuptools a venv brings is gone (the base had su, passwd, mount... and setuptools 66)."""
+    probe = (
+        'found=$(find / -xdev -type f -perm /6000 2>/dev/null); echo "setuid: $found"; '
+        "for tool in apt apt-get dpkg pip pip3; do command -v $tool; done; "
+        "python3 -c 'import setuptools' 2>/dev/null && echo setuptools; "
+        "python3 -c 'import pip' 2>/dev/null && echo pip; true"
+    )
+    checked = subprocess.run(
+        [ENGINE.path, "run", "--rm", "--network=none", "--entrypoint", "sh", built["reference"], "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "setuid:", checked.stdout
+
+
 def test_the_image_holds_the_service_and_not_the_pipeline(built):
     def python(code):
         command = [ENGINE.path, "run", "--rm", "--network=none", built["reference"], "python3", "-c", code]

@@ -11,10 +11,9 @@ import shutil
 import time
 
 import pytest
-from slow_clients import open_slow_clients, predict_seconds
+from slow_clients import endpoint_in_front_of, open_slow_clients, predict_seconds
 
-from pipeline.environments import processes
-from pipeline.environments.load_balancer import REQUEST_DEADLINE_S, LoadBalancer
+from pipeline.environments.load_balancer import REQUEST_DEADLINE_S
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,12 +24,8 @@ pytestmark = [
 @pytest.fixture
 def endpoint(gunicorn_two_workers, tmp_path):
     _, release_port = gunicorn_two_workers
-    balancer = LoadBalancer(tmp_path / "endpoint", processes.free_port())
-    balancer.state_dir.mkdir()
-    balancer.up()
-    balancer.switch_to(release_port)
-    yield balancer
-    balancer.down()
+    with endpoint_in_front_of(release_port, tmp_path / "endpoint") as balancer:
+        yield balancer
 
 
 def test_half_sent_headers_and_bodies_do_not_slow_the_endpoint_and_are_closed(endpoint):
