@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -144,6 +145,7 @@ def fixed_emulator() -> ThreadedMotoServer:
     if not getattr(original, "fixed", False):
         create_version.fixed = True  # type: ignore[attr-defined]
         launch_templates.LaunchTemplate.create_version = create_version  # type: ignore[method-assign]
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address=processes.LOOPBACK, port=processes.free_port(), verbose=False)
     server.start()
     return server

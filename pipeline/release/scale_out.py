@@ -348,7 +348,7 @@ class ScaleOutDelivery:
             verdict = replace(
                 verdict,
                 reason=f"{verdict.reason}, after holding {now - step_started:.0f}s "
-                f"(max_hold_s {self.bake.max_hold_s:g}): aborting (the safe default)",
+                f"(max_hold_s {self.bake.max_hold_s:g}), and inconclusive is never a pass",
             )
         record = {
             "name": step.name,

@@ -1,5 +1,7 @@
 """The slots of the AWS scale-out stack as Terraform variables: one configuration, only weights and sizes move."""
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.cli import StageError
@@ -55,3 +57,8 @@ def test_the_hold_override_shrinks_bakes_to_seconds(tmp_path):
     path.write_text(path.read_text().replace("max_hold_s = 900", "max_hold_s = 60"))
     with pytest.raises(StageError, match="bake_s <= max_hold_s"):
         load_bake_config(path)
+
+
+def test_the_shipped_config_bakes_for_minutes_in_aws_on_p99():
+    shipped = load_bake_config(Path(__file__).resolve().parents[4] / "quality_gates" / "delivery.toml")
+    assert shipped.bake_s >= 60 and shipped.max_hold_s >= shipped.bake_s and shipped.latency_statistic == "p99"
