@@ -1,5 +1,5 @@
-# The running release: a pinned image and model version on one server, or on an Auto Scaling
-# group behind a load balancer when replicas > 1. qa and prod serve only over HTTPS (through
+# The running release: a pinned image and model version on one server (blue/green: two instance
+# slots behind one Elastic IP), or on an Auto Scaling group behind a load balancer when replicas > 1. qa and prod serve only over HTTPS (through
 # the load balancer); see infra/modules/server/README.md.
 
 module "server" {
@@ -23,4 +23,7 @@ module "server" {
   certificate_arn                   = var.certificate_arn
   load_balancer_deletion_protection = var.load_balancer_deletion_protection
   candidate                         = var.candidate
+
+  live_slot = var.live_slot
+  standby   = var.standby
 }

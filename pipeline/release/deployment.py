@@ -3,7 +3,7 @@ let the environment say where it answers. Used by the deploy stage and by rollba
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +15,6 @@ from pipeline.records import Deployment, ImageRecord, ProvisionedStack, Publishe
 from pipeline.release import progressive, stacks
 from pipeline.release.terraform import Terraform
 from sentiment.versions import validate_model_version
-
-SHARED_OUTPUTS = ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")
 
 
 def checked_version(value: str) -> str:
@@ -54,22 +52,61 @@ def release_for(
         git_sha=sha,
         environment=environment.name,
         model_bucket=shared.model_bucket_name,
-        shared={name: getattr(shared, name) for name in SHARED_OUTPUTS},
+        shared=shared.service_inputs(),
     )
 
 
-def variables(environment: Environment, release: Release) -> dict[str, Any]:
+def variables(environment: Environment, release: Release, outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """infra/service's variables for the release; what runs where is the environment's choice, from the
+    stack's last outputs (one server: the new release boots beside the live one)."""
     return {
         **stacks.common_variables(environment.settings),
-        "image": release.image,
-        "model_version": release.model_version,
+        **environment.release_variables(release, outputs or {}),
         "model_bucket_name": release.model_bucket,
         **release.shared,
     }
 
 
+class TerraformService:
+    """infra/service as an environment drives it after the deploy's own apply (environments.base.ServiceStack):
+    the blue/green moves of one-server mode. Terraform is initialised on first use only."""
+
+    def __init__(self, environment: Environment, log: Callable[[str], None]) -> None:
+        self.environment = environment
+        self.log = log
+        self._tf: Terraform | None = None
+
+    @property
+    def tf(self) -> Terraform:
+        if self._tf is None:
+            self._tf = stacks.stack(self.environment, "service", self.log)
+        return self._tf
+
+    def outputs(self) -> dict[str, Any]:
+        return self.tf.outputs()
+
+    def apply(self, release_variables: Mapping[str, Any]) -> dict[str, Any]:
+        settings = self.environment.settings
+        shared = ProvisionedStack.read(settings.artifacts_dir)
+        plan_file = _plan_file(self.environment).with_name("service-move.tfplan")
+        stack_variables = {
+            **stacks.common_variables(settings), "model_bucket_name": shared.model_bucket_name,
+            **shared.service_inputs(), **release_variables,
+        }  # fmt: skip
+        if self.tf.plan(stack_variables, plan_file):
+            self.tf.apply(plan_file)
+        return self.tf.outputs()
+
+
+def attach(environment: Environment, log: Callable[[str], None]) -> TerraformService:
+    """Give the environment its service stack (it sits below Terraform's driver); the one already attached."""
+    if not isinstance(environment.service_stack, TerraformService):
+        environment.service_stack = TerraformService(environment, log)
+    return environment.service_stack
+
+
 def service_stack(environment: Environment, log: Callable[[str], None]) -> Terraform:
-    return stacks.stack(environment, "service", log)
+    return attach(environment, log).tf
 
 
 def plan(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
@@ -96,7 +133,7 @@ def deploy(environment: Environment, release: Release, log: Callable[[str], None
 
 
 def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:
-    changed = tf.plan(variables(environment, release), _plan_file(environment))
+    changed = tf.plan(variables(environment, release, tf.outputs()), _plan_file(environment))
     release.write(environment.settings.artifacts_dir)
     log(
         f"planned {release.image} with model {release.model_version}"
