@@ -447,3 +447,15 @@ def test_server_role_reads_only_models_and_the_champion(suites):
 @with_provider
 def test_registry_lifecycle_never_expires_a_tagged_image(suites):
     assert_runs_pass(suites, "modules/container_registry", "only_untagged_images_expire")
+
+
+@with_provider
+def test_one_server_mode_is_blue_green_behind_one_elastic_ip(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "blue_green_the_address_follows_the_live_slot_and_the_other_is_parked",
+        "blue_green_without_a_standby_is_one_instance",
+        "blue_green_a_slot_other_than_blue_or_green_is_refused",
+        "blue_green_a_standby_with_replicas_above_one_is_refused",
+    )
