@@ -16,17 +16,17 @@ from sentiment.settings import Settings
 
 
 class PipelineSettings(Settings):
-    seed: int = 42
+    seed: int = Field(42, description="Seed of training (and of everything random in it)")
     model_arch: str = Field(
         "ngram", description="Architecture `python -m pipeline.train` trains (pipeline.ml.architectures); --arch wins"
     )
     # Who and which build a promotion is recorded with (Jenkins sets these; APPROVER comes from the
     # prod approval's submitterParameter).
-    approver: str | None = None
-    build_user_id: str | None = None
-    build_url: str | None = None
+    approver: str | None = Field(None, description="Who approved a prod deploy (Jenkins' input step sets it)")
+    build_user_id: str | None = Field(None, description="Who started the build (Jenkins sets it)")
+    build_url: str | None = Field(None, description="The build that promoted a release (Jenkins sets it)")
     quality_gates_dir: Path = Field(Path("quality_gates"), description="Thresholds, sanity set, suites, canaries")
-    ecr_repository_name: str | None = None
+    ecr_repository_name: str | None = Field(None, description="Image repository; default `<project>-<env>`")
 
     aws_endpoint_url: str | None = Field(None, description="AWS API endpoint; set for the emulator in `local`")
     local_aws_port: int = Field(0, ge=0, lt=65536, description="Port for the local AWS emulator; 0 = any free port")

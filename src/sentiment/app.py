@@ -53,6 +53,6 @@ if _fault is not None:
     api.add_middleware(_fault)
 
 # What is loaded now (the model, its vocabulary, the libraries) lives as long as the worker: the
-# collector stops scanning it. A full collection of it took 11-15 ms (a stall for every request
-# queued on this worker) and now takes well under 1 ms.
+# collector stops scanning it, so a full collection no longer stalls every request queued on this
+# worker (docs/benchmarks.md has the pause it removed).
 gc.freeze()

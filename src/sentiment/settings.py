@@ -22,15 +22,22 @@ Environment = Literal["local", "dev", "qa", "prod"]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=(".env", ".env.local"), env_file_encoding="utf-8", extra="ignore")
 
-    project_name: str = Field("sentiment-api", pattern=r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
-    project_env: Environment = "local"
-    aws_default_region: str = "eu-west-1"
+    project_name: str = Field(
+        "sentiment-api",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$",
+        description="Prefix of every resource name (bucket, repository, stacks)",
+    )
+    project_env: Environment = Field("local", description="Where the pipeline deploys: the emulator or an AWS account")
+    aws_default_region: str = Field("eu-west-1", description="AWS region of every resource")
 
     artifacts_dir: Path = Field(Path("artifacts"), description="Where the pipeline writes; the default model is here")
     model_dir: Path | None = Field(None, description="Local model artifact directory the service loads")
     model_version: str | None = Field(None, description="Model version to serve from the bucket, or `champion`")
-    model_cache_dir: Path = Path.home() / ".cache" / "sentiment-models"
-    model_bucket_name: str | None = None
+    model_cache_dir: Path = Field(
+        Path.home() / ".cache" / "sentiment-models",
+        description="Where the service keeps verified copies of downloaded model versions",
+    )
+    model_bucket_name: str | None = Field(None, description="Model bucket; default `<project>-<env>-models`")
 
     image_ref: str = Field("", description="Image reference of the running release, reported by /version")
     git_sha: str = Field("", description="Git revision of the running code, reported by /version")
