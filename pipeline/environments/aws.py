@@ -140,4 +140,3 @@ def _serving(endpoint: str, slots: Slots) -> Serving:
     if slots.parked is not None:
         releases["champion"] = {"model_version": slots.parked.model_version, "parked": True, "slot": slots.parked.name}
     return Serving(endpoint, "ec2", releases=releases, weights={endpoint: 100})
-

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import boto3
 import pytest
@@ -44,7 +45,7 @@ A, B, C = "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"
 class StandIn(BaseHTTPRequestHandler):
     """Answers /ready for 'the instance' as a release of `answer` would; None: 503, not ready."""
 
-    answer: dict = {"model_version": None}
+    answer: ClassVar[dict] = {"model_version": None}
 
     def do_GET(self):
         version = self.answer["model_version"]
