@@ -28,7 +28,6 @@ from pipeline.cli import StageError
 from pipeline.environments.base import ServiceStack
 
 SLOTS = ("blue", "green")
-OTHER = {"blue": "green", "green": "blue"}
 
 
 @dataclass(frozen=True)
