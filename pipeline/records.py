@@ -194,6 +194,14 @@ class ProvisionedStack(Record):
     repository_arn: str
     changed: bool
 
+    def service_inputs(self) -> dict[str, str]:
+        """What infra/service takes of the shared stack (a Release's `shared`)."""
+        return {
+            "model_bucket_arn": self.model_bucket_arn,
+            "model_bucket_kms_key_arn": self.model_bucket_kms_key_arn,
+            "repository_arn": self.repository_arn,
+        }
+
 
 @dataclass(frozen=True)
 class PublishedVersion(Record):

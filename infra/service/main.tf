@@ -1,5 +1,5 @@
-# The running release: a pinned image and model version on one server, or on an Auto Scaling
-# group behind a load balancer when replicas > 1. qa and prod serve only over HTTPS (through
+# The running release: a pinned image and model version on one server (blue/green: two instance
+# slots behind one Elastic IP), or on an Auto Scaling group behind a load balancer when replicas > 1. qa and prod serve only over HTTPS (through
 # the load balancer); see infra/modules/server/README.md.
 
 module "server" {
@@ -28,4 +28,7 @@ module "server" {
   release_alarm_actions             = local.alarm_actions
   release_alarm_5xx_percent         = var.alarm_5xx_percent
   release_alarm_p99_seconds         = var.alarm_p99_seconds
+
+  live_slot = var.live_slot
+  standby   = var.standby
 }

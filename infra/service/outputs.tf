@@ -8,6 +8,16 @@ output "instance_id" {
   value       = module.server.instance_id
 }
 
+output "live_slot" {
+  description = "One-server mode: the slot (blue or green) holding the Elastic IP; null in scale-out mode."
+  value       = module.server.live_slot
+}
+
+output "slots" {
+  description = "One-server mode: per slot its instance, release, whether it runs and whether it is live; null in scale-out mode."
+  value       = module.server.slots
+}
+
 output "public_ip" {
   description = "Elastic IP of the release; null in scale-out mode."
   value       = module.server.public_ip

@@ -153,3 +153,19 @@ variable "live_replicas" {
   type        = number
   default     = null
 }
+
+variable "live_slot" {
+  description = "One-server mode (replicas = 1): the instance slot (blue or green) that runs image/model_version and holds the Elastic IP. The pipeline reads it from the output `slots` and flips it to switch or roll back."
+  type        = string
+  default     = "blue"
+}
+
+variable "standby" {
+  description = "One-server mode: the release in the other slot: a new release booting beside the live one (running = true) or the previous one parked for a rollback (running = false, stopped). null: none."
+  type = object({
+    image         = string
+    model_version = string
+    running       = bool
+  })
+  default = null
+}

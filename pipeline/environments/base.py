@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -78,6 +78,24 @@ class TrafficControl(ABC):
 Rollout = Callable[[TrafficControl], None]
 
 
+class ServiceStack(Protocol):
+    """infra/service as an environment drives it between applies of a release (blue/green moves). The
+    release layer, which runs Terraform, attaches it (`Environment.service_stack`)."""
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs ({} before its first apply)."""
+
+    def apply(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Plan and apply the stack with these release variables (the rest as for any deploy); its outputs."""
+
+
+class CapabilityError(StageError):
+    """An environment was asked for something it cannot do: one line naming the environment and the thing."""
+
+    def __init__(self, environment: str, cannot: str) -> None:
+        super().__init__(f"environment {environment} cannot {cannot}", exit_code=2)
+
+
 class Environment(ABC):
     """One kind of environment. `pipeline.environments.current` picks the one for PROJECT_ENV."""
 
@@ -92,6 +110,7 @@ class Environment(ABC):
 
     def __init__(self, settings: PipelineSettings) -> None:
         self.settings = settings
+        self.service_stack: ServiceStack | None = None  # attached by the release layer where it runs Terraform
 
     @property
     def name(self) -> str:
@@ -138,17 +157,24 @@ class Environment(ABC):
             )
         return self.stop_release()
 
+    def release_variables(self, release: Release, outputs: Mapping[str, Any]) -> dict[str, Any]:
+        """infra/service's variables that say what runs where, for deploying `release` over a stack whose last
+        apply gave `outputs`: by default the release replaces what runs."""
+        return {"image": release.image, "model_version": release.model_version}
+
+    # A kind that cannot keep the previous release beside the new one says so (CapabilityError); callers that
+    # can do without (a rollback redeploys instead) catch it. None/False mean "can, but nothing is parked".
     def parked_release(self) -> dict[str, Any] | None:
-        """The previous release (a Release record as a dict), if it still runs beside the current one."""
-        return None
+        """The previous release (a Release record as a dict), if it is kept beside the current one."""
+        raise CapabilityError(self.name, "keep a previous release parked")
 
     def restore_previous(self) -> Serving | None:
-        """Traffic back on the parked previous release, the current one stopped; None if none is parked."""
-        return None
+        """Traffic back on the parked previous release, the current one parked or stopped; None if none is parked."""
+        raise CapabilityError(self.name, "restore a parked release")
 
     def retire_previous(self) -> bool:
         """Stop the parked previous release (the new one was promoted); True if one ran."""
-        return False
+        raise CapabilityError(self.name, "retire a parked release")
 
     def before_destroying_bucket(self, bucket: str) -> None:  # noqa: B027 - most kinds need nothing here
         """Prepare the model bucket for `terraform destroy`."""

@@ -4,7 +4,7 @@ let the environment say where it answers. Used by the deploy stage and by rollba
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,6 @@ from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
 from sentiment.versions import validate_model_version
 
-SHARED_OUTPUTS = ("model_bucket_arn", "model_bucket_kms_key_arn", "repository_arn")
 BY_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -70,22 +69,61 @@ def release_for(
         git_sha=sha,
         environment=environment.name,
         model_bucket=shared.model_bucket_name,
-        shared={name: getattr(shared, name) for name in SHARED_OUTPUTS},
+        shared=shared.service_inputs(),
     )
 
 
-def variables(environment: Environment, release: Release) -> dict[str, Any]:
+def variables(environment: Environment, release: Release, outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """infra/service's variables for the release; what runs where is the environment's choice, from the
+    stack's last outputs (one server: the new release boots beside the live one)."""
     return {
         **stacks.common_variables(environment.settings),
-        "image": release.image,
-        "model_version": release.model_version,
+        **environment.release_variables(release, outputs or {}),
         "model_bucket_name": release.model_bucket,
         **release.shared,
     }
 
 
+class TerraformService:
+    """infra/service as an environment drives it after the deploy's own apply (environments.base.ServiceStack):
+    the blue/green moves of one-server mode. Terraform is initialised on first use only."""
+
+    def __init__(self, environment: Environment, log: Callable[[str], None]) -> None:
+        self.environment = environment
+        self.log = log
+        self._tf: Terraform | None = None
+
+    @property
+    def tf(self) -> Terraform:
+        if self._tf is None:
+            self._tf = stacks.stack(self.environment, "service", self.log)
+        return self._tf
+
+    def outputs(self) -> dict[str, Any]:
+        return self.tf.outputs()
+
+    def apply(self, release_variables: Mapping[str, Any]) -> dict[str, Any]:
+        settings = self.environment.settings
+        shared = ProvisionedStack.read(settings.artifacts_dir)
+        plan_file = _plan_file(self.environment).with_name("service-move.tfplan")
+        stack_variables = {
+            **stacks.common_variables(settings), "model_bucket_name": shared.model_bucket_name,
+            **shared.service_inputs(), **release_variables,
+        }  # fmt: skip
+        if self.tf.plan(stack_variables, plan_file):
+            self.tf.apply(plan_file)
+        return self.tf.outputs()
+
+
+def attach(environment: Environment, log: Callable[[str], None]) -> TerraformService:
+    """Give the environment its service stack (it sits below Terraform's driver); the one already attached."""
+    if not isinstance(environment.service_stack, TerraformService):
+        environment.service_stack = TerraformService(environment, log)
+    return environment.service_stack
+
+
 def service_stack(environment: Environment, log: Callable[[str], None]) -> Terraform:
-    return stacks.stack(environment, "service", log)
+    return attach(environment, log).tf
 
 
 def plan(environment: Environment, release: Release, log: Callable[[str], None]) -> None:
@@ -129,8 +167,8 @@ def _unchanged(environment: Environment, release: Release) -> Deployment | None:
 
 
 def _plan(tf: Terraform, environment: Environment, release: Release, log: Callable[[str], None]) -> bool:
-    values = variables(environment, release)
-    if environment.traffic_in_terraform:  # a release already serving: the new one beside it at weight 0
+    values = variables(environment, release, tf.outputs())
+    if environment.traffic_in_terraform:  # a scale-out release already serving: the new one beside it at weight 0
         values = scale_out.rollout_variables(tf, values, release, log)
     changed = tf.plan(values, _plan_file(environment))
     release.write(environment.settings.artifacts_dir)
@@ -148,9 +186,8 @@ def _serve(tf: Terraform, environment: Environment, release: Release, log: Calla
     release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
     stepped = None
     if environment.traffic_in_terraform:
-        stepped = scale_out.ScaleOutDelivery(tf, variables(environment, release), environment.settings, log).deliver(
-            release
-        )
+        values = variables(environment, release, tf.outputs())
+        stepped = scale_out.ScaleOutDelivery(tf, values, environment.settings, log).deliver(release)
     serving = environment.serve(release, outputs["endpoint_url"], rollout)
     if stepped is not None:
         serving = replace(serving, weights=stepped)
@@ -182,7 +219,9 @@ def _record(
 def restore_parked(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment | None:
     """AWS scale-out: the traffic back on `release` where it is parked, in one apply; None if it is not parked."""
     tf = service_stack(environment, log)
-    weights = scale_out.restore_parked(tf, variables(environment, release), release, environment.settings, log)
+    weights = scale_out.restore_parked(
+        tf, variables(environment, release, tf.outputs()), release, environment.settings, log
+    )
     if weights is None:
         return None
     serving = replace(environment.serve(release, tf.outputs()["endpoint_url"]), weights=weights)
@@ -193,7 +232,8 @@ def destroy(environment: Environment, release: Release, log: Callable[[str], Non
     if not environment.may_destroy:
         raise StageError(f"refusing to destroy the service of {environment.name} from the pipeline", exit_code=2)
     environment.stop_release()
-    service_stack(environment, log).destroy(variables(environment, release))
+    tf = service_stack(environment, log)
+    tf.destroy(variables(environment, release, tf.outputs()))
 
 
 def _plan_file(environment: Environment) -> Path:

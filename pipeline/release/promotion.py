@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.cli import StageError
 from pipeline.environments import Environment
+from pipeline.environments.base import CapabilityError
 from pipeline.ml.gate_config import GateConfigError, load_thresholds
 from pipeline.provenance import git_sha
 from pipeline.records import Deployment, Release, SmokeReport
@@ -150,6 +151,7 @@ def _restore_parked(environment: Environment, target: dict[str, Any], log: Calla
     """When the target's release still runs beside the current one (parked, drained, no traffic): move the
     traffic back to it in seconds and record it as the deployment. None when it does not run."""
     if environment.traffic_in_terraform:  # AWS scale-out: the parked slot gets the weight back, one apply
+        # (one server: not scale-out, so on to the parked blue/green slot below)
         started = time.monotonic()
         sha = target.get("git_sha") or git_sha()
         release = deployment.release_for(
@@ -159,8 +161,13 @@ def _restore_parked(environment: Environment, target: dict[str, Any], log: Calla
         if record is not None:
             seconds = time.monotonic() - started
             log(f"{target['version']} was parked: traffic is back on it after {seconds:.1f}s (one apply, no redeploy)")
-        return record
-    parked = environment.parked_release()
+            return record
+    deployment.attach(environment, log)
+    try:
+        parked = environment.parked_release()
+    except CapabilityError as exc:
+        log(f"{exc}: redeploying instead")
+        return None
     if parked is None or parked.get("model_version") != target["version"] or parked.get("image") != target["image"]:
         return None
     started = time.monotonic()
@@ -169,7 +176,7 @@ def _restore_parked(environment: Environment, target: dict[str, Any], log: Calla
         return None
     log(f"{target['version']} still ran: traffic is back on it after {time.monotonic() - started:.1f}s (no redeploy)")
     record = Deployment(
-        release=Release.from_dict(parked),
+        release=Release.from_dict({**parked, "git_sha": parked.get("git_sha") or target.get("git_sha", "")}),
         endpoint_url=serving.endpoint_url,
         runner=serving.runner,
         infrastructure_url=serving.endpoint_url,

@@ -1,6 +1,13 @@
 # The service's servers: one hardened EC2 instance behind an Elastic IP (replicas = 1), or an
 # Auto Scaling group of the same instances behind an Application Load Balancer (replicas > 1,
 # see scale_out.tf). Both run the image as a systemd unit from the same user data.
+#
+# One-server mode is blue/green: two instance slots, `blue` and `green`. The live slot
+# (var.live_slot) runs var.image/var.model_version and holds the Elastic IP; the other slot runs
+# var.standby when it is set: a new release booting beside the live one (running, smoke-tested on
+# its own address before the pipeline flips live_slot) or the previous release parked for a
+# rollback (stopped). A release or a rollback is therefore an apply of these variables, and
+# Terraform's state says which slot is live (output `slots`).
 
 data "aws_region" "current" {}
 
@@ -33,10 +40,19 @@ locals {
   # The live release and, in scale-out mode's delivery steps, a candidate beside it (the live one's
   # values when there is none): each server runs one of them, from the same template.
   candidate = var.candidate != null ? var.candidate : { image = var.image, model_version = var.model_version, weight = 0 }
-  releases = {
-    live      = { image = var.image, model_version = var.model_version }
-    candidate = { image = local.candidate.image, model_version = local.candidate.model_version }
-  }
+  # One-server mode's slots: the live one, and the standby one while it holds a release.
+  standby_slot = var.live_slot == "blue" ? "green" : "blue"
+  slots = local.scale_out ? {} : merge(
+    { (var.live_slot) = { image = var.image, model_version = var.model_version, running = true } },
+    var.standby == null ? {} : { (local.standby_slot) = var.standby },
+  )
+  releases = merge(
+    {
+      live      = { image = var.image, model_version = var.model_version }
+      candidate = { image = local.candidate.image, model_version = local.candidate.model_version }
+    },
+    { for slot, release in local.slots : slot => { image = release.image, model_version = release.model_version } },
+  )
   user_data_of = { for name, release in local.releases : name => templatefile("${path.module}/templates/user_data.sh.tftpl", {
     image         = release.image
     registry      = split("/", release.image)[0]
@@ -102,6 +118,11 @@ resource "aws_security_group" "this" {
     precondition {
       condition     = !local.open_to_the_world || (local.scale_out && var.certificate_arn != null)
       error_message = "allowed_cidrs opens the service to the whole internet over plain HTTP: name your networks (e.g. 203.0.113.0/24), or serve HTTPS (replicas > 1 with certificate_arn)."
+    }
+    precondition {
+      # The pipeline chose these from the last apply's slots; with replicas > 1 they would deploy the old image.
+      condition     = !local.scale_out || var.standby == null
+      error_message = "standby (one-server blue/green) is set but replicas > 1: moving from one server to scale-out is one plain apply of the new release (image/model_version, no standby), by hand."
     }
   }
 }
@@ -183,7 +204,7 @@ resource "aws_iam_instance_profile" "this" {
 }
 
 resource "aws_instance" "this" {
-  count                       = local.scale_out ? 0 : 1
+  for_each                    = local.slots
   ami                         = local.ami_id
   instance_type               = var.instance_type
   subnet_id                   = sort(data.aws_subnets.default.ids)[0]
@@ -191,9 +212,9 @@ resource "aws_instance" "this" {
   iam_instance_profile        = aws_iam_instance_profile.this.name
   monitoring                  = var.detailed_monitoring
   ebs_optimized               = true
-  user_data                   = local.user_data
+  user_data                   = local.user_data_of[each.key]
   user_data_replace_on_change = true
-  tags                        = merge(var.tags, { Name = "${var.name}-server" })
+  tags                        = merge(var.tags, { Name = "${var.name}-server-${each.key}", Slot = each.key })
 
   metadata_options {
     http_endpoint               = "enabled"
@@ -208,22 +229,50 @@ resource "aws_instance" "this" {
   }
 }
 
+# The order of a switch is what keeps it free of downtime: the new live instance is running,
+# then the Elastic IP moves to it, and only then is the other slot stopped.
+resource "aws_ec2_instance_state" "live" {
+  count       = local.scale_out ? 0 : 1
+  instance_id = aws_instance.this[var.live_slot].id
+  state       = "running"
+}
+
 resource "aws_eip" "this" {
   count  = local.scale_out ? 0 : 1
   domain = "vpc"
   tags   = var.tags
 }
 
+# A switch associates the address with the new instance first (AllowReassociation moves it in one
+# call), then forgets the old association, which that call already ended.
 resource "aws_eip_association" "this" {
-  count         = local.scale_out ? 0 : 1
-  instance_id   = aws_instance.this[0].id
-  allocation_id = aws_eip.this[0].id
+  count               = local.scale_out ? 0 : 1
+  instance_id         = aws_ec2_instance_state.live[0].instance_id
+  allocation_id       = aws_eip.this[0].id
+  allow_reassociation = true
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_ec2_instance_state" "standby" {
+  count       = !local.scale_out && var.standby != null ? 1 : 0
+  instance_id = aws_instance.this[local.standby_slot].id
+  state       = var.standby.running ? "running" : "stopped"
+  depends_on  = [aws_eip_association.this]
 }
 
 # State written before scale-out mode existed keeps its single server.
 moved {
   from = aws_instance.this
   to   = aws_instance.this[0]
+}
+
+# ... and, before blue/green, its one instance: now the blue slot (live_slot's default).
+moved {
+  from = aws_instance.this[0]
+  to   = aws_instance.this["blue"]
 }
 
 moved {

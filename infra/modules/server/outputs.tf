@@ -6,8 +6,26 @@ output "endpoint_url" {
 }
 
 output "instance_id" {
-  description = "ID of the EC2 instance running the release; null in scale-out mode (see autoscaling_group_name)."
-  value       = local.scale_out ? null : aws_instance.this[0].id
+  description = "ID of the EC2 instance serving the release (the live slot's); null in scale-out mode (see autoscaling_group_name)."
+  value       = local.scale_out ? null : aws_instance.this[var.live_slot].id
+}
+
+output "live_slot" {
+  description = "One-server mode: the slot (blue or green) that holds the Elastic IP; null in scale-out mode."
+  value       = local.scale_out ? null : var.live_slot
+}
+
+output "slots" {
+  description = "One-server mode: per slot (blue, green) the instance, its release and whether it runs and is live; the pipeline reads which slot is live here. null in scale-out mode."
+  value = local.scale_out ? null : {
+    for slot, release in local.slots : slot => {
+      instance_id   = aws_instance.this[slot].id
+      image         = release.image
+      model_version = release.model_version
+      running       = release.running
+      live          = slot == var.live_slot
+    }
+  }
 }
 
 output "public_ip" {

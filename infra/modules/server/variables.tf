@@ -239,3 +239,34 @@ variable "release_alarm_p99_seconds" {
   type        = number
   default     = 0.25
 }
+
+variable "live_slot" {
+  description = "One-server mode (replicas = 1): the instance slot, blue or green, that runs image/model_version and holds the Elastic IP. Flipping it (with standby naming the release of the other slot) is a switch or a rollback."
+  type        = string
+  default     = "blue"
+
+  validation {
+    condition     = contains(["blue", "green"], var.live_slot)
+    error_message = "live_slot must be blue or green."
+  }
+}
+
+variable "standby" {
+  description = "One-server mode: the release of the slot that is not live, beside the live one: a new release booting (running = true; smoke-tested on its own address before live_slot flips to it) or the previous release parked for a rollback (running = false: stopped, only its volume costs). null: no second instance."
+  type = object({
+    image         = string
+    model_version = string
+    running       = bool
+  })
+  default = null
+
+  validation {
+    condition     = var.standby == null || try(can(regex(local.model_version, var.standby.model_version)), false)
+    error_message = "standby.model_version must be exactly 12 lowercase hex characters (a published model version)."
+  }
+
+  validation {
+    condition     = var.standby == null || try(can(regex(local.image_reference, var.standby.image)) && !can(regex(":latest(@|$)", var.standby.image)), false)
+    error_message = "standby.image must be a pinned image reference (registry/repository:tag or @sha256:digest, not latest)."
+  }
+}

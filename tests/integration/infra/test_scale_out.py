@@ -92,7 +92,7 @@ def test_the_planned_user_data_passes_shellcheck_systemd_analyze_and_haproxy(dep
     tf.plan(variables(deployment["settings"], 1), deployment["plan"])
     plan = json.loads(tf.run("show", "-json", str(deployment["plan"]), quiet=True).stdout)
     # The instance's own attribute is a hash in the plan; the stack's output is the text it hashes.
-    (instance,) = [r for r in plan["resource_changes"] if r["address"] == "module.server.aws_instance.this[0]"]
+    (instance,) = [r for r in plan["resource_changes"] if r["address"] == 'module.server.aws_instance.this["blue"]']
     user_data = plan["output_changes"]["user_data"]["after"]
     assert instance["change"]["after"]["user_data"] == hashlib.sha1(user_data.encode()).hexdigest()
     root: Path = deployment["root"]

@@ -480,3 +480,15 @@ def test_service_logs_are_kept_encrypted_and_written_only_by_the_instance_role(s
         "nonfinite_alarm_names_the_emf_metric_of_each_release",
         "retention_must_be_a_cloudwatch_period",
     )
+
+
+@with_provider
+def test_one_server_mode_is_blue_green_behind_one_elastic_ip(suites):
+    assert_runs_pass(
+        suites,
+        "modules/server",
+        "blue_green_the_address_follows_the_live_slot_and_the_other_is_parked",
+        "blue_green_without_a_standby_is_one_instance",
+        "blue_green_a_slot_other_than_blue_or_green_is_refused",
+        "blue_green_a_standby_with_replicas_above_one_is_refused",
+    )
