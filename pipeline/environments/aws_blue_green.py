@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline import http_client
 from pipeline.cli import StageError
 from pipeline.environments.base import ServiceStack
 
@@ -128,14 +127,17 @@ def wait_ready(url: str, model_version: str, deadline_s: float, log: Callable[[s
     end = time.monotonic() + deadline_s
     delay, last = 1.0, "no answer yet"
     while True:
+        # A loop, not urllib3's Retry: a 200 naming another model is waited out too.
         try:
-            with urllib.request.urlopen(f"{url}/ready", timeout=5) as resp:  # noqa: S310  # nosec B310 - http(s) from Terraform/EC2
-                answered = json.loads(resp.read() or b"{}").get("model_version")
+            answer = http_client.fetch(f"{url}/ready", timeout=5)
+            answered = json.loads(answer.content or b"{}").get("model_version") if answer.status_code == 200 else None
             if answered == model_version:
                 return None
-            last = f"/ready names model {answered!r}, not {model_version}"
-        except urllib.error.HTTPError as exc:
-            last = f"/ready answered {exc.code}"
+            last = (
+                f"/ready answered {answer.status_code}"
+                if answer.status_code != 200
+                else (f"/ready names model {answered!r}, not {model_version}")
+            )
         except (OSError, ValueError) as exc:
             last = f"/ready unreachable ({exc})"
         if time.monotonic() + delay > end:
