@@ -11,7 +11,7 @@ locals {
   resource_name = substr(var.name, 0, 29) # load balancer and target group names: at most 32 characters
   # Delivery steps: the listener splits requests between the live and the candidate target group.
   canary           = local.scale_out && var.candidate != null
-  candidate_weight = local.canary ? local.candidate.weight : 0
+  candidate_weight = local.canary ? var.candidate.weight : 0 # not local.candidate: its fallback object has no replicas, so the two unify to map(string)
   launched         = local.scale_out ? (local.canary ? ["live", "candidate"] : ["live"]) : []
   # Both target groups live as long as the load balancer; the listener forwards with these weights.
   weights            = { live = 100 - local.candidate_weight, candidate = local.candidate_weight }
