@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 import uuid
 from pathlib import Path
@@ -69,15 +70,20 @@ def report_lead_time(trace: dict) -> dict:
 
 
 @pytest.fixture
-def local_environment(tmp_path):
-    """The agent's environment for a local build: the emulator, a fresh project name, artifacts in tmp_path."""
-    state = tmp_path / "localaws"
+def local_environment():
+    """The agent's environment for a local build: the emulator, a fresh project name, its own artifacts.
+
+    Not in tmp_path: under xdist that path is long enough to push HAProxy's admin socket
+    (<artifacts>/endpoint/admin.sock) past the 97 characters a unix socket path may have.
+    """
+    root = Path(tempfile.mkdtemp(prefix="run-mode-"))
+    state = root / "localaws"
     state.mkdir()
     emulator = localaws.up(state)
     env = agent_environment()
     env |= {
         "PROJECT_NAME": f"jk-{uuid.uuid4().hex[:8]}",
-        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "ARTIFACTS_DIR": str(root / "artifacts"),
         **localaws.environment("eu-west-1", localaws.endpoint_of(emulator)),
         "LOCAL_SERVE_WORKERS": "1",
         "LOCAL_ENDPOINT_PORT": str(processes.free_port()),
@@ -90,6 +96,7 @@ def local_environment(tmp_path):
     for command in (["pipeline.deploy", "--stop-local"], ["pipeline.local", "image-registry", "down"]):
         subprocess.run([sys.executable, "-m", *command], env=env, cwd=REPO, capture_output=True, timeout=300)
     localaws.down(state)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.slow
