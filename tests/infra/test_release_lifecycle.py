@@ -178,7 +178,8 @@ def test_a_second_release_under_load_goes_through_the_steps_and_loses_no_request
     url = f"{before['endpoint_url']}/predict"
     load = subprocess.Popen(["wrk", "-t2", "-c16", "-d35s", "--timeout", "5s", "-s", str(script), url],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip
-    deployed = stage(["pipeline.deploy"], {**env, "DELIVERY_HOLD_S": "3"}, root)
+    # The same release started again (unchanged, a plain deploy would do nothing: see the test above).
+    deployed = stage(["pipeline.deploy", "--redeploy"], {**env, "DELIVERY_HOLD_S": "3"}, root)
     out, _ = load.communicate(timeout=120)
     print(deployed.stdout + "\n" + out)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
