@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--destroy", action="store_true", help="destroy the service stack (local/dev only)")
     parser.add_argument("--image", help="image reference to deploy (default: the build stage's image)")
     parser.add_argument("--model-version", help="model version to deploy (default: the published version)")
+    parser.add_argument(
+        "--redeploy",
+        action="store_true",
+        help="start the release again even when it already serves (through the steps)",
+    )
     args = parser.parse_args(argv)
     environment = environments.current(get_settings())
     say = lambda message: log(STAGE, message)  # noqa: E731
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.plan_only:
         deployment.plan(environment, release, say)
     else:
-        deployment.deploy(environment, release, say)
+        deployment.deploy(environment, release, say, redeploy=args.redeploy)
     return 0
 
 

@@ -18,7 +18,7 @@ from pipeline.environments.base import (
     ServerCounters,
     Serving,
     TrafficControl,
-)  # fmt: skip
+)
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.records import Release

@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.cli import StageError
 from pipeline.environments import processes
-from pipeline.environments.container_engine import Engine
+from pipeline.environments.container_engine import ENGINES, Engine
 
 HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 60
@@ -97,15 +97,16 @@ def unrecorded(state_dir: Path) -> list[processes.Recorded]:
             continue
         pid = int(entry.name)
         try:
-            if marker not in (entry / "environ").read_bytes().split(b"\0") or os.getsid(pid) != pid:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if marker not in environ or os.getsid(pid) != pid:
                 continue  # another checkout's, or a worker of a release (the session leader is the release)
             command = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
         except OSError:
             continue
-        bind = _argument(command, "--bind") or next(
-            (a.partition("=")[2] for a in command if a.startswith("SERVE_BIND=")), ""
-        )
-        container = _argument(command, "--name")
+        # A process release has --bind on its command line; a container's engine CLI has SERVE_BIND in its environment.
+        served = next((v.partition(b"=")[2].decode() for v in environ if v.startswith(b"SERVE_BIND=")), "")
+        bind = _argument(command, "--bind") or served
+        container = _argument(command, "--name") if command and Path(command[0]).name in ENGINES else None
         port = int(bind.rpartition(":")[2]) if bind.rpartition(":")[2].isdigit() else 0
         details = {"url": f"http://{HOST}:{port}", "container": container, "engine": command[0] if container else None}
         found.append(processes.Recorded(pid, processes.start_time(pid) or 0, port, "", details))

@@ -141,13 +141,16 @@ def apply_saved_plan(environment: Environment, log: Callable[[str], None]) -> De
     return _serve(tf, environment, release, log)
 
 
-def deploy(environment: Environment, release: Release, log: Callable[[str], None]) -> Deployment:
+def deploy(
+    environment: Environment, release: Release, log: Callable[[str], None], redeploy: bool = False
+) -> Deployment:
     """Plan and apply in one go (one `terraform init`); a plan without changes is not applied, and when the
-    release already serves (the same image digest and model version) nothing is started again."""
+    release already serves (the same image digest and model version) nothing is started again, unless
+    `redeploy` asks for it (a new start of the same release, through the traffic steps)."""
     tf = service_stack(environment, log)
     if _plan(tf, environment, release, log):
         tf.apply(_plan_file(environment))
-    elif (unchanged := _unchanged(environment, release)) is not None:
+    elif not redeploy and (unchanged := _unchanged(environment, release)) is not None:
         log(f"release {release.model_version} ({release.image}) already serves at {unchanged.endpoint_url}: "
             "nothing to deploy (smoke still checks it)")  # fmt: skip
         return unchanged

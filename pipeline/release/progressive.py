@@ -275,6 +275,8 @@ def judge(step: Step, measured: dict[str, Any], config: DeliveryConfig) -> list[
     limits, least = config.limits, config.min_requests
     if step.shadow:
         return _shadow_checks(step, measured["shadow"], limits)
+    if step.weight == 0:  # the candidate gets no live traffic by design: there is nothing of it to judge
+        return []
     champion, candidate, balancer = measured["champion"], measured["candidate"], measured.get("balancer")
     error_rate, why_not_errors = _error_rate(candidate, balancer, least)
     p99, why_not_p99 = _p99(candidate, balancer, least)
@@ -398,6 +400,8 @@ class Progressive:
             "checks": [c.to_dict() for c in checks],
         }
         verdict = "pass" if breach is None else ("INCONCLUSIVE" if breach.inconclusive else "BREACH")
+        if not checks:
+            verdict = "nothing to judge: the candidate gets no traffic at this step"
         self.log(f"step {step.name}: {self._numbers(measured)}; {verdict}")
         return record, breach
 

@@ -14,6 +14,7 @@ counts as unset).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -151,10 +152,32 @@ class Terraform:
         )
 
     def init(self, backend: Mapping[str, str]) -> None:
+        """`terraform init`, unless this data directory was initialised with exactly these inputs (the
+        backend, the provider lock, every .tf file under infra/, the CLI config and AWS endpoints): a rerun
+        with nothing changed does not initialise again."""
         backend_file = self.dir / "backend" / f"{self.environment}.s3.tfbackend"
         args = ["init", "-input=false", "-reconfigure", f"-backend-config={backend_file}"]
         args += [f"-backend-config={k}={v}" for k, v in backend.items()]
+        stamp, inputs = self.work_dir / "init.stamp", self._init_inputs(args)
+        initialised = (self.work_dir / ".terraform" / "terraform.tfstate").is_file()
+        if initialised and stamp.is_file() and stamp.read_text() == inputs:
+            self.log(f"terraform {self.stack}: initialised with these inputs already; no init")
+            return
+        stamp.unlink(missing_ok=True)
         self.run(*args, quiet=True)
+        stamp.write_text(self._init_inputs(args))  # after: init may have written the provider lock
+
+    def _init_inputs(self, args: list[str]) -> str:
+        binary = Path(self.binary).stat()
+        digest = hashlib.sha256("\0".join([self.binary, str(binary.st_mtime_ns), str(binary.st_size), *args]).encode())
+        files = [self.dir / ".terraform.lock.hcl", *sorted(INFRA.rglob("*.tf"))]
+        if config := self.env.get("TF_CLI_CONFIG_FILE"):
+            files.append(Path(config))
+        for path in files:
+            digest.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-"))
+        endpoints = sorted((k, v) for k, v in self.env.items() if k.startswith("AWS_ENDPOINT_URL"))
+        digest.update(json.dumps(endpoints).encode())
+        return digest.hexdigest()
 
     def _var_args(self, variables: Mapping[str, Any]) -> list[str]:
         args = [f"-var-file={self.var_file}"]

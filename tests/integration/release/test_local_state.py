@@ -14,11 +14,14 @@ from pipeline.environments import local_release, processes
 SLEEPER = "import time; time.sleep(120)"
 
 
-def start(state_dir, port):
-    """A stand-in for a release started for `state_dir` (the environment marks it), in its own session."""
+def start(state_dir, port, container=False):
+    """A stand-in for a release started for `state_dir` (the environment marks it), in its own session: a
+    process release (--bind on its command line) or a container's engine CLI (SERVE_BIND in its environment)."""
     env = {**os.environ, local_release.RELEASE_STATE_DIR: str(state_dir.resolve())}
-    return subprocess.Popen([sys.executable, "-c", SLEEPER, "--bind", f"127.0.0.1:{port}"], env=env,
-                            start_new_session=True)  # fmt: skip
+    bind = ["--bind", f"127.0.0.1:{port}"]
+    if container:
+        env, bind = env | {"SERVE_BIND": f"127.0.0.1:{port}"}, []
+    return subprocess.Popen([sys.executable, "-c", SLEEPER, *bind], env=env, start_new_session=True)
 
 
 @pytest.fixture
@@ -33,8 +36,8 @@ def started():
 def test_a_release_running_after_its_record_was_lost_stops_the_deploy_and_stop_local_stops_it(tmp_path, started):
     ours, other = tmp_path / "ours", tmp_path / "other"
     ours.mkdir(), other.mkdir()
-    stray, bystander = start(ours, 18001), start(other, 18002)
-    started += [stray, bystander]
+    stray, bystander, engine_cli = start(ours, 18001), start(other, 18002), start(ours, 18004, container=True)
+    started += [stray, bystander, engine_cli]
     (ours / "current.json").write_text("{")  # the record is unreadable: lost
     with pytest.raises(StageError, match=r"current\.json is not a process record"):
         local_release.check_state(ours)
@@ -42,12 +45,13 @@ def test_a_release_running_after_its_record_was_lost_stops_the_deploy_and_stop_l
     with pytest.raises(StageError) as caught:
         local_release.check_state(ours)
     assert f"pid {stray.pid}" in str(caught.value) and "http://127.0.0.1:18001" in str(caught.value)
+    assert f"http://127.0.0.1:18004 (pid {engine_cli.pid})" in str(caught.value)
     assert str(bystander.pid) not in str(caught.value)
 
     (ours / "current.json").write_text("{")
     stopped = local_release.stop(ours)
-    assert [r.pid for r in stopped] == [stray.pid]
-    assert stray.wait(15) is not None and bystander.poll() is None
+    assert sorted(r.pid for r in stopped) == sorted([stray.pid, engine_cli.pid])
+    assert stray.wait(15) is not None and engine_cli.wait(15) is not None and bystander.poll() is None
     assert not (ours / "current.json").exists()
     local_release.check_state(ours)
 

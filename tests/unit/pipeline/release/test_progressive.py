@@ -184,6 +184,11 @@ def test_the_last_step_compares_nothing_with_a_champion_that_gets_no_traffic():
     assert verdicts(checks) == {"error_rate": True, "p99_ms": True}
 
 
+def test_a_live_step_without_weight_judges_nothing_rather_than_waiting_for_answers_that_cannot_come():
+    idle = progressive.Step("idle", 0, 1.0)
+    assert progressive.judge(idle, measure(page(0, labels=(0, 0)), balancer=None), CONFIG) == []
+
+
 def test_a_shadow_replay_nobody_answered_is_inconclusive():
     side = {"requests": 64, "errors": 64, "positive_share": None, "score_histogram": None}
     shadow = {"texts": 64, "disagreement": None, "candidate_failed": 64, "champion": side, "candidate": side}
