@@ -6,7 +6,7 @@ the image, the user data and the local release runner never set it) nothing is i
   error_share:0.3   answer that share of POST /predict with a 500 (random, per request)
   flip_labels       answer every /predict with the opposite label and 1 - score
 
-Used by the delivery tests (tests/api/test_progressive_delivery.py): the traffic steps must
+Used by the delivery tests (tests/integration/release/test_progressive_delivery.py): the traffic steps must
 abort such a release by themselves.
 """
 

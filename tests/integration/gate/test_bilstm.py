@@ -1,7 +1,7 @@
 """The second built-in architecture, the BiLSTM, through the same train, gate and serving path as the
 n-gram model: deterministic, judged by the same gate (blocked when it misses the floors or loses to an
 n-gram champion, blessed under relaxed thresholds), published to the (emulated) model bucket and served
-from it by `python -m sentiment serve`. tests/infra/test_release_lifecycle.py deploys it through the
+from it by `python -m sentiment serve`. tests/integration/release/test_release_lifecycle.py deploys it through the
 traffic steps and smoke-tests it with the unchanged stage commands (bilstm_dir: tests/conftest.py)."""
 
 import json

@@ -4,7 +4,7 @@ Terraform itself renders infra/modules/server/templates/user_data.sh.tftpl (`ter
 `templatefile`, as the server module does); the haproxy.cfg heredoc is cut out of the script and run
 by the real HAProxy in front of the real service (`python -m sentiment serve`) on the service port.
 Only the bind address is changed, from all interfaces (`bind :PORT`) to loopback, for the test.
-Then the attack of tests/api/test_slow_clients.py goes through the proxy port: 50 half-sent
+Then the attack of tests/integration/serve/test_slow_clients.py goes through the proxy port: 50 half-sent
 headers and 50 half-sent bodies; normal /predict keeps answering within 100 ms and HAProxy answers
 each slow connection 408 at its request deadline. /metrics (also URL-encoded) is refused with 403.
 About 10 s once the session's model is trained.

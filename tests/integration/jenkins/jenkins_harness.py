@@ -1,4 +1,4 @@
-"""Runs tests/jenkins/harness/Harness.groovy (a declarative-pipeline harness; its header says what it models).
+"""Runs harness/Harness.groovy beside this file (a declarative-pipeline harness; its header says what it models).
 
 `run([scenario, ...])` evaluates each scenario's Jenkinsfile in one groovy process and returns one JSON trace
 per scenario: {result, refused, stages: [{name, status}], steps: [{where, step, ...}], post, warnings, ...}.

@@ -204,7 +204,7 @@ def test_a_broken_release_fails_smoke_and_is_rolled_back(workspace, zeroed_dir, 
     root, env = workspace
     good = read(env, "deploy.json")["release"]
     # A model that scores 0.5 for everything, blessed under relaxed thresholds so it can be published;
-    # the champion comparison would block it (tests/registry/test_champion_gate.py).
+    # the champion comparison would block it (tests/integration/release/test_champion_loop.py).
     bad_version = publish_unchampioned(zeroed_dir, "bad", relaxed_thresholds, env, root, tmp_path)
 
     # The traffic steps catch it first: the shadow replay disagrees with the champion (no live request).
@@ -349,7 +349,7 @@ def test_a_blessed_bilstm_goes_through_publish_deploy_and_smoke_unchanged(
 ):
     """Another architecture through the same stage commands (README "Bring your own model")."""
     root, env = workspace
-    # Weaker than the n-gram champion, it is blessed only without the comparison (tests/model/test_bilstm.py).
+    # Weaker than the n-gram champion, it is blessed only without the comparison (gate/test_bilstm.py).
     version = publish_unchampioned(bilstm_dir, "bilstm", relaxed_thresholds, env, root, tmp_path)
     # The shadow step, and the live steps on the probe traffic a run without clients sends, compare it with
     # the n-gram champion; an architecture change is judged by the gate here, not by their agreement, so
