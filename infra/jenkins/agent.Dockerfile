@@ -1,7 +1,7 @@
 # The `sentiment-api` build agent: Jenkins' official inbound agent (Debian bookworm, Java 17) with what the
 # Jenkinsfile's steps run: Python 3.11 with venv (bookworm's python3), git, Terraform, rootless podman (the
 # build stage's container engine: the agent builds and runs images in its own user namespace, with no
-# socket of the host's engine mounted), Java + npm (npm-groovy-lint) and groovy (Debian's 2.4, tests/jenkins).
+# socket of the host's engine mounted), Java + npm (npm-groovy-lint) and groovy (Debian's 2.4, tests/integration/jenkins).
 # Build: docker build -t sentiment-api-agent -f infra/jenkins/agent.Dockerfile infra/jenkins/   (docs/how-to/jenkins.md)
 # Pin INBOUND_AGENT_TAG to a digest for reproducible agents.
 ARG INBOUND_AGENT_TAG=bookworm-jdk17

@@ -1,5 +1,5 @@
 # What each environment may expose. Offline, mock provider: `terraform test`; run it with
-# -var-file=env/prod.tfvars to check the prod file as it is (tests/infra/test_hardening.py does).
+# -var-file=env/prod.tfvars to check the prod file as it is (tests/integration/infra/test_terraform_validation.py does).
 # qa and prod refusing plain HTTP (a precondition in the server module) is checked there too,
 # since a test file can only expect failures of this stack's own objects.
 

@@ -4,7 +4,7 @@ sentiment.serve's Granian server re-declares Granian's WSGI worker (to take the 
 serving has begun) and replaces each worker's watcher (gunicorn's rules for workers that die). Those
 are private: a Granian release may rename or change them without notice, so pyproject.toml pins the
 exact version tested, and this test fails on any version where one of them changed. To move to a new
-Granian: read each changed function below against sentiment.serve, run tests/api/test_serve.py, then
+Granian: read each changed function below against sentiment.serve, run tests/integration/serve/test_serve.py, then
 update the pin and the fingerprints together.
 """
 

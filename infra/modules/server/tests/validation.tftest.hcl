@@ -1,6 +1,6 @@
 # The release inputs are validated before anything is planned (they also end up in the user
 # data, see templates/user_data.sh.tftpl). Offline, mock provider: `terraform test`.
-# tests/infra/test_hardening.py runs many more values against the same validation blocks.
+# tests/integration/infra/test_terraform_validation.py runs many more values against the same validation blocks.
 
 mock_provider "aws" {
   source = "./tests/mocks"

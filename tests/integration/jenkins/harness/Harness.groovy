@@ -65,7 +65,7 @@
  *    order (see runParallel), so with failFast the branches after a failed one never start ("aborted:
  *    failFast"), where Jenkins would interrupt them; either way nothing after the parallel runs.
  *  - Times: each stage that runs records startedMs/endedMs and each sh step durationMs (run mode: the
- *    lead time per stage, tests/jenkins/jenkins_harness.py lead_time).
+ *    lead time per stage, tests/integration/jenkins/jenkins_harness.py lead_time).
  *
  * What it does not model: CPS (the continuation-passing transform: closures here run as plain Groovy, so code
  * Jenkins would reject as non-serialisable or CPS-mismatched passes); the script-security sandbox (no method
