@@ -140,7 +140,8 @@ def _release_of(release: Release) -> dict[str, str]:
 
 
 def _serving(endpoint: str, slots: Slots) -> Serving:
-    assert slots.live is not None
+    if slots.live is None:
+        raise StageError("blue/green: no live slot after the switch; infra/service's outputs are inconsistent")
     releases: dict[str, Any] = {"candidate": {"url": endpoint, "model_version": slots.live.model_version}}
     if slots.parked is not None:
         releases["champion"] = {"model_version": slots.parked.model_version, "parked": True, "slot": slots.parked.name}

@@ -196,7 +196,8 @@ class BlueGreen:
         return True
 
     def _move(self, slots: Slots) -> tuple[str, Slots]:
-        assert slots.live is not None and slots.standby is not None
+        if slots.live is None or slots.standby is None:
+            raise StageError("blue/green: nothing stands beside the live release; nothing to move to")
         started = time.monotonic()
         outputs = self.stack.apply(switch(slots))
         after = Slots.from_outputs(outputs)

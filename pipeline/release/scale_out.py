@@ -149,7 +149,8 @@ def load_bake_config(path: Path, hold_override: float | None = None) -> BakeConf
 def variables(base: dict[str, Any], slots: dict[str, Slot | None]) -> dict[str, Any]:
     """The service stack's variables for these slots (the candidate slot's weight is the one variable)."""
     live, candidate = slots["live"], slots["candidate"]
-    assert live is not None, "the live slot always holds a release"
+    if live is None:
+        raise StageError("scale-out: the live slot holds no release; infra/service's outputs are inconsistent")
     # A primitive -var is taken literally (null would be the string "null"): a full-size live slot is no value.
     sized = {} if live.replicas is None else {"live_replicas": live.replicas}
     return {
@@ -447,7 +448,8 @@ def listener_weights(elbv2: Any, layout: Layout) -> dict[str, int]:
 
 
 def _release_of(slot: Slot | None) -> dict[str, Any]:
-    assert slot is not None
+    if slot is None:
+        raise StageError("scale-out: a slot expected to hold a release is empty")
     return {"image": slot.image, "model_version": slot.model_version}
 
 

@@ -64,6 +64,8 @@ def rendered_user_data(port: int, service_port: int, workdir: Path) -> str:
         "model_version": "0123456789ab",
         "model_bucket": "models",
         "region": "eu-west-1",
+        "service": "sentiment-api-dev",
+        "log_group": "sentiment-api-dev/service",
     }
     arguments = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
     # base64: the console prints strings HCL-quoted; base64 text needs no unquoting rules.

@@ -24,6 +24,6 @@ def test_the_local_prometheus_refuses_quit_and_reload_over_http(tmp_path):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(urllib.request.Request(f"{endpoint}{path}", method="POST"), timeout=10)  # nosec B310
             assert refused.value.code == 403, path
-        assert prometheus.answers(endpoint)
+        assert prometheus.PROMETHEUS.answers(endpoint)
     finally:
         prometheus.down(tmp_path / "prometheus")

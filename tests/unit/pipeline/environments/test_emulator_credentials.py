@@ -26,7 +26,7 @@ def test_bound_keeps_the_callers_keys_and_drops_foreign_sources(clean):
     clean.setenv("AWS_PROFILE", "prod")
     emulator.point_this_process_at("eu-west-1", ENDPOINT, bound=True)
     assert os.environ["AWS_ACCESS_KEY_ID"] == "read-only-key"
-    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "read-only-secret"
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "read-only-secret"  # pragma: allowlist secret
     assert os.environ["AWS_ENDPOINT_URL"] == ENDPOINT and "AWS_PROFILE" not in os.environ
 
 
