@@ -31,10 +31,11 @@ SETUP_AND_UNIT = [
     ".venv/bin/ruff check .",
     ".venv/bin/lint-imports",
     "bash .ci/lint-jenkinsfiles",
+    "NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet",
     "$PY -m pytest tests/unit --junitxml=artifacts/reports/unit-tests.xml",
 ]
 INTEGRATION = [
-    "$PY -m pytest tests/integration -n 2 --junitxml=artifacts/reports/integration-tests.xml"
+    "$PY -m pytest tests/integration -n auto --dist loadfile --junitxml=artifacts/reports/integration-tests.xml"
     " --cov --cov-report=xml:artifacts/reports/coverage.xml"
 ]
 SETUP_AND_TESTS = SETUP_AND_UNIT + INTEGRATION
@@ -187,7 +188,7 @@ def check_skip_train(trace: dict) -> None:
 def check_gate_fails(trace: dict) -> None:
     assert_common(trace)
     assert shell(trace) == SETUP_AND_TESTS + TRAIN_AND_GATE
-    assert [s["exit"] for s in steps(trace, "sh")] == [0] * 7 + [1]
+    assert [s["exit"] for s in steps(trace, "sh")] == [0] * (len(SETUP_AND_TESTS) + 1) + [1]
     assert_envs(trace)
     assert statuses(trace)["Gate"] == "FAILURE"
     assert [statuses(trace)[s] for s in MAIN_ONLY] == ["skipped: earlier failure"] * 5
