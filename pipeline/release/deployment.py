@@ -76,11 +76,18 @@ def release_for(
 def variables(environment: Environment, release: Release, outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """infra/service's variables for the release; what runs where is the environment's choice, from the
     stack's last outputs (one server: the new release boots beside the live one)."""
+    where = environment.release_variables(release, outputs or {})
+    return _stack_variables(environment, release.model_bucket, release.shared, where)
+
+
+def _stack_variables(
+    environment: Environment, model_bucket: str, shared: Mapping[str, str], release_variables: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         **stacks.common_variables(environment.settings),
-        **environment.release_variables(release, outputs or {}),
-        "model_bucket_name": release.model_bucket,
-        **release.shared,
+        **release_variables,
+        "model_bucket_name": model_bucket,
+        **shared,
     }
 
 
@@ -103,13 +110,11 @@ class TerraformService:
         return self.tf.outputs()
 
     def apply(self, release_variables: Mapping[str, Any]) -> dict[str, Any]:
-        settings = self.environment.settings
-        shared = ProvisionedStack.read(settings.artifacts_dir)
+        shared = ProvisionedStack.read(self.environment.settings.artifacts_dir)
         plan_file = _plan_file(self.environment).with_name("service-move.tfplan")
-        stack_variables = {
-            **stacks.common_variables(settings), "model_bucket_name": shared.model_bucket_name,
-            **shared.service_inputs(), **release_variables,
-        }  # fmt: skip
+        stack_variables = _stack_variables(
+            self.environment, shared.model_bucket_name, shared.service_inputs(), release_variables
+        )
         if self.tf.plan(stack_variables, plan_file):
             self.tf.apply(plan_file)
         return self.tf.outputs()
@@ -189,7 +194,7 @@ def _serve(tf: Terraform, environment: Environment, release: Release, log: Calla
     release = replace(release, deployed=datetime.now(UTC).isoformat(timespec="seconds"))
     stepped = None
     if environment.traffic_in_terraform:
-        values = variables(environment, release, tf.outputs())
+        values = variables(environment, release, outputs)
         stepped = scale_out.ScaleOutDelivery(tf, values, environment.settings, log).deliver(release)
     serving = environment.serve(release, outputs["endpoint_url"], rollout)
     if stepped is not None:
