@@ -110,7 +110,9 @@ def served_versions(client: Any, service: str, start: float, end: float) -> dict
 
 def read(client: Any, service: str, duration_s: int, version: str | None = None, now: float | None = None) -> Window:
     """The last duration_s of one release's metrics (`version`, or the only one with requests in the window)."""
-    end = time.time() if now is None else now
+    # Whole seconds: CloudWatch (and the emulator) drop the fraction of EndTime, which would leave out
+    # the datapoints of the current second.
+    end = math.ceil(time.time() if now is None else now)
     start = end - duration_s
     served = served_versions(client, service, start, end)
     where = f"CloudWatch {cw.NAMESPACE} {cw.SERVICE}={service}"

@@ -8,6 +8,7 @@ without the release's metrics, or with its histogram lines lost, fails closed (2
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import subprocess
@@ -20,6 +21,7 @@ import boto3
 import pytest
 
 from pipeline.environments import emulator as localaws
+from pipeline.release import cloudwatch_window
 from sentiment import monitoring
 from sentiment.emf import Recorder
 from sentiment.monitoring import TextFeatures
@@ -167,3 +169,16 @@ def test_two_releases_in_the_window_need_a_version(emulator, tmp_path):
     assert monitor(emulator, tmp_path, service, profile).returncode == 2
     result = monitor(emulator, tmp_path, service, profile, "--version", VERSION)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_window_holds_the_datapoints_of_its_last_second(emulator):
+    """CloudWatch drops the fraction of EndTime: a window ending 0.05 s after a datapoint of the same second
+    still holds it (ending at the fraction left it out, and the monitor failed on fresh metrics)."""
+    service, second = service_name(), math.floor(time.time()) - 5
+    recorder = Recorder(service, VERSION, clock=lambda: second + 0.9)
+    recorder.request("/predict", 200, 0.004)
+    put_as_cloudwatch_extracts(emulator, recorder.lines())
+    client = boto3.client("cloudwatch", endpoint_url=emulator, region_name="eu-west-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    window = cloudwatch_window.read(client, service, 900, now=second + 0.95)
+    assert window.samples[("sentiment_requests_total", (("status", "other"),))] == 1
