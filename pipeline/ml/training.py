@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from pipeline.ml import anchors, architectures, data, profile
-from pipeline.ml import model as modeling
 from pipeline.ml.architectures import Architecture
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
@@ -38,7 +37,7 @@ TRAINING_CODE = (
     Path(text.__file__),
     *sorted(Path(featurizers.__file__).parent.glob("*.py")),
     Path(data.__file__),
-    Path(modeling.__file__),
+    Path(__file__).with_name("model.py"),  # not imported: a reused candidate needs no TensorFlow
     Path(architectures.__file__),
     Path(__file__),
 )
@@ -52,12 +51,11 @@ class TrainResult:
 
 
 def training_inputs_hash(splits: Splits, params: Parameters) -> str:
-    architecture = architectures.get(params.ARCHITECTURE)
     doc = {
-        "architecture": [architecture.name, architecture.version],
+        "architecture": params.ARCHITECTURE,  # its version is in its module's code, hashed below
         "data": splits.fingerprint,
         "params": params.as_dict(),
-        "code": source_hash(*TRAINING_CODE, architectures.source_file(architecture.name)),
+        "code": source_hash(*TRAINING_CODE, architectures.source_file(params.ARCHITECTURE)),
         "libraries": library_versions(*LIBRARIES),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()

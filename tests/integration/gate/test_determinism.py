@@ -1,5 +1,8 @@
 """Same data + seed => same weights => same version (content hash of the serving files)."""
 
+import subprocess
+import sys
+
 import pytest
 
 from pipeline.ml.hyperparameters import HyperParameters
@@ -34,6 +37,14 @@ def test_unchanged_inputs_reuse_the_candidate_and_force_retrains(tmp_path):
     first = train(tmp_path / "c", params, with_anchors=False)
     again = train(tmp_path / "c", params, with_anchors=False)
     assert not first.reused and again.reused and again.metadata["version"] == first.metadata["version"]
+    # An unchanged rerun is quick because it never starts TensorFlow.
+    reuse = (
+        "import sys; from pathlib import Path; from pipeline.ml.hyperparameters import HyperParameters;"
+        "from pipeline.ml.training import train;"
+        f"assert train(Path(sys.argv[1]), HyperParameters.from_flat({SMALL!r}), with_anchors=False).reused;"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported to reuse a candidate'"
+    )
+    subprocess.run([sys.executable, "-c", reuse, str(tmp_path / "c")], check=True, timeout=120)
     assert not train(tmp_path / "c", params, force=True, with_anchors=False).reused
     other = train(tmp_path / "c", HyperParameters.from_flat({**SMALL, "seed": 7}), with_anchors=False)
     assert not other.reused and other.metadata["version"] != first.metadata["version"]
