@@ -161,8 +161,12 @@ class ModelRegistry:
             raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
         target = cache_dir / version
         if target.exists():
-            verify_against_manifest(target, manifest, version)
-            return target
+            if _stored_manifest(target) == manifest:
+                verify_against_manifest(target, manifest, version)  # the same publication: a changed file is refused
+                return target
+            # A copy of an earlier publication of this version (the bucket was re-created and the version
+            # published again since): stale, not tampered. The registry's current copy replaces it.
+            shutil.rmtree(target, ignore_errors=True)
         cache_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=cache_dir))
         try:
@@ -180,6 +184,14 @@ class ModelRegistry:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return target
+
+
+def _stored_manifest(directory: Path) -> dict[str, Any] | None:
+    """The manifest a cached copy was downloaded with, or None if it cannot be read."""
+    try:
+        return json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def cached_copy(cache_dir: Path, version: str) -> Path:

@@ -160,6 +160,25 @@ def test_champion_and_history_round_trip(registry, blessed):
     assert [e["image"] for e in registry.history()] == ["img:1", "img:2"]
 
 
+def test_a_cached_copy_of_an_earlier_publication_is_replaced(registry, blessed, settings, tmp_path):
+    """The emulator restarted (or the bucket was re-created) and the same version was published again with
+    new metadata: the cache holds the earlier publication's copy, which is stale, not tampered."""
+    files = candidate(blessed)
+    manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
+    version = manifest["version"]
+    registry.fetch(version, settings.model_cache_dir)
+    for entry in registry.s3.list_objects_v2(Bucket=registry.bucket, Prefix=version_prefix(version))["Contents"]:
+        registry.s3.delete_object(Bucket=registry.bucket, Key=entry["Key"])
+    retrained = {**files.metadata, "created": "2030-01-01T00:00:00+00:00"}  # same weights, trained again
+    (tmp_path / artifact.METADATA_FILE).write_text(json.dumps(retrained))
+    republished, new = registry.publish(
+        {**files.files, artifact.METADATA_FILE: tmp_path / artifact.METADATA_FILE}, retrained, progress=lambda m: None
+    )
+    assert new and republished != manifest
+    copy = registry.fetch(version, settings.model_cache_dir)
+    assert json.loads((copy / artifact.METADATA_FILE).read_text())["created"] == "2030-01-01T00:00:00+00:00"
+
+
 def test_unreachable_bucket_uses_a_verified_cache_or_fails_in_one_line(registry, blessed, settings, monkeypatch):
     files = candidate(blessed)
     manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
