@@ -8,6 +8,9 @@ there is no champion ("no champion yet"). A registry that exists but cannot be r
 champion that fails verification, stops the gate (exit 2): it never blesses without the
 comparison it was asked for. Writes `records.GateReport` (+ gate.xml, JUnit, and
 model.html: `pipeline.html_report`) and, on a pass, `records.Blessing` beside the model.
+A blessed model whose inputs are all unchanged (the model, thresholds, sanity set and suites,
+champion, the gate's code and libraries, and its report) stays blessed without being measured
+again, as an unchanged `train` reuses its candidate; --force judges it again.
 Exit 0 = blessed, 1 = a check failed (each named), 2 = bad input (thresholds, sanity
 set, suites or artifact).
 """
@@ -25,8 +28,8 @@ from pipeline.cli import StageError, log, run
 from pipeline.html_report import model_page
 from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate
-from pipeline.records import Candidate, GateReport
-from pipeline.reports import print_checks
+from pipeline.records import Blessing, Candidate, GateReport
+from pipeline.reports import CheckResult, print_checks
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment.registry import RegistryError
 
@@ -62,16 +65,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, help="compare with this artifact instead of the registry's champion")
     parser.add_argument("--no-champion", action="store_true", help="do not compare with the serving champion")
     parser.add_argument("--reports", type=Path, default=settings.reports_dir, help="where gate.json/.xml go")
+    parser.add_argument(
+        "--force", action="store_true", help="judge again even if nothing the verdict depends on changed"
+    )
     args = parser.parse_args(argv)
+    previous = blessing.read(args.model)
     blessing.remove(args.model)  # whatever happens next, a stale blessing must not survive
     # The inputs first, so a bad one is one line before anything talks to the registry.
     config = load_config(args.quality_gates, args.thresholds)
-    Candidate.read_dir(args.model)
+    candidate = Candidate.read_dir(args.model)
     baseline, history = args.baseline, []
     if args.no_champion:
         log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")
     elif baseline is None:
         baseline, history = serving_champion(settings)
+    if not args.force and _still_blessed(previous, candidate, baseline, args):
+        return 0
     checks, report = run_gate(
         args.model, config, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
     )
@@ -85,6 +94,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     log(STAGE, f"BLOCKED: model {report.model_version} failed {len(report.failed)} of {len(checks)} checks")
     return 1
+
+
+def _still_blessed(previous: Blessing | None, candidate: Candidate, baseline: Path | None, args: Any) -> bool:
+    """Keep (write back) the previous blessing when nothing its verdict depends on changed."""
+    report = args.reports / Path(GateReport.FILE).name
+    baseline_version = Candidate.read_dir(baseline).version if baseline else None
+    if previous is None or not (args.reports / model_page.PAGE).is_file():
+        return False
+    if not blessing.still_stands(
+        previous, candidate.version, args.thresholds, args.quality_gates, baseline_version, report
+    ):
+        return False
+    previous.write_file(args.model / Blessing.NAME)
+    print_checks(STAGE, [CheckResult(**check) for check in GateReport.read_file(report).checks])
+    against = f"champion {baseline_version}" if baseline_version else "no champion"
+    log(STAGE, f"inputs unchanged: model {candidate.version} stays blessed (against {against}, judged "
+               f"{previous.created}; report {report}); --force judges it again")  # fmt: skip
+    return True
 
 
 if __name__ == "__main__":

@@ -181,6 +181,7 @@ class Blessing(Record):
     checks: list[str]
     baseline_version: str | None
     created: str
+    gate_code_sha256: str = ""  # blessing.gate_code_hash(); empty in blessings older than it: judged again
 
 
 @dataclass(frozen=True)

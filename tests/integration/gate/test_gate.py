@@ -69,6 +69,28 @@ def test_good_model_is_blessed_with_three_reports(candidate, tmp_path, capsys):
     assert "PASSED" in capsys.readouterr().out
 
 
+def test_an_unchanged_rerun_keeps_the_blessing_and_a_changed_input_judges_again(candidate, tmp_path, capsys):
+    reports = tmp_path / "reports"
+    assert gate(candidate, reports) == 0
+    judged, report = (candidate / Blessing.NAME).read_text(), (reports / "gate.json").read_text()
+    capsys.readouterr()
+    assert gate(candidate, reports) == 0
+    out = capsys.readouterr().out
+    assert "inputs unchanged: model" in out and "stays blessed" in out and "PASSED" not in out
+    assert (candidate / Blessing.NAME).read_text() == judged and (reports / "gate.json").read_text() == report
+
+    def judged_again(*extra, thresholds=THRESHOLDS) -> bool:
+        assert gate(candidate, reports, *extra, thresholds=thresholds) == 0
+        return "PASSED" in capsys.readouterr().out
+
+    assert judged_again("--force")
+    assert judged_again(thresholds=with_thresholds(tmp_path, lambda t: t + "\n# reviewed\n"))
+    assert judged_again()  # back to the real thresholds: the blessing names the copy's hash
+    (reports / "gate.json").write_text((reports / "gate.json").read_text() + " ")
+    assert judged_again(), "a report that is not the one the blessing names is not trusted"
+    assert not judged_again()
+
+
 def test_impossible_threshold_blocks_and_removes_the_blessing(candidate, tmp_path, capsys):
     assert gate(candidate, tmp_path / "ok") == 0
     strict = with_thresholds(
