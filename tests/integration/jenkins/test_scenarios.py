@@ -32,11 +32,11 @@ SETUP_AND_UNIT = [
     ".venv/bin/lint-imports",
     "bash .ci/lint-jenkinsfiles",
     "NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet",
-    "$PY -m pytest tests/unit --junitxml=artifacts/reports/unit-tests.xml",
+    "$PY -m pytest tests/unit --junitxml=artifacts/reports/unit-tests.xml"
+    " --cov --cov-report=xml:artifacts/reports/coverage.xml",
 ]
 INTEGRATION = [
     "$PY -m pytest tests/integration -n auto --dist loadfile --junitxml=artifacts/reports/integration-tests.xml"
-    " --cov --cov-report=xml:artifacts/reports/coverage.xml"
 ]
 SETUP_AND_TESTS = SETUP_AND_UNIT + INTEGRATION
 TRAIN_AND_GATE = ["$PY -m pipeline.train", "$PY -m pipeline.gate"]
