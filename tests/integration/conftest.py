@@ -2,9 +2,9 @@
 fixtures.
 
 Under `-n auto --dist loadfile` each file is one unit of work (its module fixtures are made once),
-handed out in the order below. The files that drive real Terraform against the emulator spend most of
-their time in the AWS provider's pollers (10 s before it first asks whether an instance runs), so they
-form one unit, the Terraform lane, and `-n auto` starts one worker more than there are cores for it: the
+handed out in the order below. The longest files that drive real Terraform against the emulator spend
+most of their time in the AWS provider's pollers (10 s before it first asks whether an instance runs), so
+they form one unit, the Terraform lane, and `-n auto` starts one worker more than there are cores for it: the
 lane waits while the other workers use the cores. The order and the lane come from a clean-clone CI
 run's JUnit times.
 """
