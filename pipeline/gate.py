@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 def _still_blessed(previous: Blessing | None, candidate: Candidate, baseline: Path | None, args: Any) -> bool:
     """Keep (write back) the previous blessing when nothing its verdict depends on changed."""
     report = args.reports / Path(GateReport.FILE).name
-    baseline_version = Candidate.read_dir(baseline).version if baseline else None
     if previous is None or not (args.reports / model_page.PAGE).is_file():
         return False
+    baseline_version = Candidate.read_dir(baseline).version if baseline else None
     if not blessing.still_stands(
         previous, candidate.version, args.thresholds, args.quality_gates, baseline_version, report
     ):
