@@ -109,6 +109,8 @@ def _still_blessed(previous: Blessing | None, candidate: Candidate, baseline: Pa
     previous.write_file(args.model / Blessing.NAME)
     print_checks(STAGE, [CheckResult(**check) for check in GateReport.read_file(report).checks])
     against = f"champion {baseline_version}" if baseline_version else "no champion"
+    if baseline_version == candidate.version:
+        against += ", this very model"
     log(STAGE, f"inputs unchanged: model {candidate.version} stays blessed (against {against}, judged "
                f"{previous.created}; report {report}); --force judges it again")  # fmt: skip
     return True

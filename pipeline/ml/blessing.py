@@ -86,8 +86,9 @@ def still_stands(
 ) -> bool:
     """True when nothing the verdict of `previous` depends on has changed: the model, the thresholds, the
     sanity set and suites, the champion it was compared with, the gate's code and libraries, and the
-    report it blessed (still there, byte for byte)."""
-    if previous is None or previous.baseline_version != baseline_version:
+    report it blessed (still there, byte for byte). A champion that is this very model (after its first
+    release) is no change: compared with itself, every champion check passes."""
+    if previous is None or baseline_version not in (previous.baseline_version, model_version):
         return False
     if previous.gate_code_sha256 != gate_code_hash() or not report.is_file():
         return False

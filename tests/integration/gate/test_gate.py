@@ -69,7 +69,9 @@ def test_good_model_is_blessed_with_three_reports(candidate, tmp_path, capsys):
     assert "PASSED" in capsys.readouterr().out
 
 
-def test_an_unchanged_rerun_keeps_the_blessing_and_a_changed_input_judges_again(candidate, tmp_path, capsys):
+def test_an_unchanged_rerun_keeps_the_blessing_and_a_changed_input_judges_again(
+    candidate, zeroed_dir, tmp_path, capsys
+):
     reports = tmp_path / "reports"
     assert gate(candidate, reports) == 0
     judged, report = (candidate / Blessing.NAME).read_text(), (reports / "gate.json").read_text()
@@ -84,11 +86,13 @@ def test_an_unchanged_rerun_keeps_the_blessing_and_a_changed_input_judges_again(
         return "PASSED" in capsys.readouterr().out
 
     assert judged_again("--force")
+    assert not judged_again("--baseline", str(candidate)), "its first release made it the champion: no change"
     assert judged_again(thresholds=with_thresholds(tmp_path, lambda t: t + "\n# reviewed\n"))
     assert judged_again()  # back to the real thresholds: the blessing names the copy's hash
     (reports / "gate.json").write_text((reports / "gate.json").read_text() + " ")
     assert judged_again(), "a report that is not the one the blessing names is not trusted"
     assert not judged_again()
+    assert judged_again("--baseline", str(zeroed_dir)), "another champion judges again"
 
 
 def test_impossible_threshold_blocks_and_removes_the_blessing(candidate, tmp_path, capsys):
