@@ -81,6 +81,21 @@ def client_limits() -> str:
     http-request deny deny_status 429 if {{ sc_bytes_in_rate(1) gt {CLIENT_LARGE_BYTES_PER_10S} }}"""
 
 
+# HAProxy 2.6 binds its admin socket under a longer temporary name first: it takes paths of at most 97 bytes.
+MAX_ADMIN_SOCKET_BYTES = 97
+
+
+def check_admin_socket(path: Path) -> None:
+    """Refuse, in one line, a socket path HAProxy would refuse in its log (a deep ARTIFACTS_DIR)."""
+    size = len(str(path).encode())
+    if size > MAX_ADMIN_SOCKET_BYTES:
+        raise StageError(
+            f"the load balancer's admin socket {path} is a {size}-byte path, and HAProxy takes at most "
+            f"{MAX_ADMIN_SOCKET_BYTES}: set a shorter ARTIFACTS_DIR",
+            exit_code=2,
+        )
+
+
 def config(port: int, admin_socket: Path, errors_dir: Path) -> str:
     errorfiles = "\n".join(f"    errorfile {status} {errors_dir / f'{status}.http'}" for status in ERRORS)
     servers = "\n".join(f"    server {slot} {HOST}:1 disabled check inter 1s fall 2 rise 1 weight 0" for slot in SLOTS)
@@ -158,6 +173,7 @@ class LoadBalancer:
             raise StageError("haproxy not found: install Debian's `haproxy` package", exit_code=2)
         if not processes.port_is_free(self.port):
             raise StageError(f"the endpoint port {self.port} is taken: set LOCAL_ENDPOINT_PORT", exit_code=2)
+        check_admin_socket(self.admin_socket.resolve())
         errors_dir = self.state_dir / "errors"
         errors_dir.mkdir(parents=True, exist_ok=True)
         for status, title in ERRORS.items():
