@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")
     elif baseline is None:
         baseline, history = serving_champion(settings)
-    if not args.force and _still_blessed(previous, candidate, baseline, args):
+    if not args.force and _still_blessed(
+        previous, candidate.version, baseline, args.thresholds, args.quality_gates, args.model, args.reports
+    ):
         return 0
     checks, report = run_gate(
         args.model, config, args.thresholds, args.quality_gates, args.reports, baseline, log=lambda m: log(STAGE, m)
@@ -96,22 +98,28 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-def _still_blessed(previous: Blessing | None, candidate: Candidate, baseline: Path | None, args: Any) -> bool:
+def _still_blessed(
+    previous: Blessing | None,
+    version: str,
+    baseline: Path | None,
+    thresholds: Path,
+    quality_gates: Path,
+    model_dir: Path,
+    reports: Path,
+) -> bool:
     """Keep (write back) the previous blessing when nothing its verdict depends on changed."""
-    report = args.reports / Path(GateReport.FILE).name
-    if previous is None or not (args.reports / model_page.PAGE).is_file():
+    report = reports / Path(GateReport.FILE).name
+    if previous is None or not (reports / model_page.PAGE).is_file():
         return False
     baseline_version = Candidate.read_dir(baseline).version if baseline else None
-    if not blessing.still_stands(
-        previous, candidate.version, args.thresholds, args.quality_gates, baseline_version, report
-    ):
+    if not blessing.still_stands(previous, version, thresholds, quality_gates, baseline_version, report):
         return False
-    previous.write_file(args.model / Blessing.NAME)
+    previous.write_file(model_dir / Blessing.NAME)
     print_checks(STAGE, [CheckResult(**check) for check in GateReport.read_file(report).checks])
     against = f"champion {baseline_version}" if baseline_version else "no champion"
-    if baseline_version == candidate.version:
+    if baseline_version == version:
         against += ", this very model"
-    log(STAGE, f"inputs unchanged: model {candidate.version} stays blessed (against {against}, judged "
+    log(STAGE, f"inputs unchanged: model {version} stays blessed (against {against}, judged "
                f"{previous.created}; report {report}); --force judges it again")  # fmt: skip
     return True
 

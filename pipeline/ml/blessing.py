@@ -17,12 +17,6 @@ from pipeline.records import Blessing, RecordError
 from sentiment.artifact import sha256_file
 
 _PIPELINE = Path(__file__).resolve().parents[1]
-# The code that measures and judges: the gate, the ML package, and the service it measures the model through.
-GATE_CODE = (
-    _PIPELINE / "gate.py",
-    *sorted((_PIPELINE / "ml").rglob("*.py")),
-    *sorted((_PIPELINE.parent / "src" / "sentiment").rglob("*.py")),
-)
 GATE_LIBRARIES = ("tensorflow", "keras", "ai-edge-litert", "numpy", "scikit-learn", "vaderSentiment")
 
 
@@ -41,8 +35,14 @@ def quality_gates_hash(directory: Path) -> str:
 
 def gate_code_hash() -> str:
     """The gate's code and libraries: a change to either judges a blessed model again."""
+    # The code that measures and judges: the gate, the ML package, and the service it measures the model through.
+    code = (
+        _PIPELINE / "gate.py",
+        *sorted((_PIPELINE / "ml").rglob("*.py")),
+        *sorted((_PIPELINE.parent / "src" / "sentiment").rglob("*.py")),
+    )
     libraries = sorted(library_versions(*GATE_LIBRARIES).items())
-    return hashlib.sha256(f"{source_hash(*GATE_CODE)} {libraries}".encode()).hexdigest()
+    return hashlib.sha256(f"{source_hash(*code)} {libraries}".encode()).hexdigest()
 
 
 def write(
