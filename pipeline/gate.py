@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     # The inputs first, so a bad one is one line before anything talks to the registry.
     config = load_config(args.quality_gates, args.thresholds)
     candidate = Candidate.read_dir(args.model)
+    if str(candidate.metadata.get("data", {}).get("source", "")).startswith("s3://"):
+        environments.current(settings).connect()  # the gate measures on the dataset the candidate recorded
     baseline, history = args.baseline, []
     if args.no_champion:
         log(STAGE, "--no-champion: the candidate is NOT compared with the serving champion")

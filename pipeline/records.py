@@ -6,6 +6,7 @@ or of another schema ("run `python -m pipeline.<stage>` first"); `write` is atom
 file renamed over the old one), so a reader never sees half a record.
 
   record            file                           written by   read by
+  DataReport        reports/data.json              train        (Jenkins, people)
   Candidate         candidate/metadata.json        train        gate, publish
   GateReport        reports/gate.json              gate         publish
   Blessing          <model dir>/blessing.json      gate         publish
@@ -153,6 +154,21 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class DataReport(Record):
+    """The data gates' verdict on the dataset a model is about to be trained on (`pipeline.ml.data_checks`)."""
+
+    FILE: ClassVar[str] = "reports/data.json"
+    PRODUCER: ClassVar[str] = "train"
+    passed: bool
+    dataset: dict[str, Any]  # its lineage: source, format, sha256, version, fingerprint, split, sizes, shares
+    champion_version: str | None  # whose data the label balance was compared with; None: not compared
+    measurements: dict[str, float]
+    checks: list[CheckDoc]
+    failed: list[str]
+    stage: str = "train"
+
+
+@dataclass(frozen=True)
 class GateReport(Record):
     FILE: ClassVar[str] = "reports/gate.json"
     PRODUCER: ClassVar[str] = "gate"
@@ -165,6 +181,9 @@ class GateReport(Record):
     checks: list[CheckDoc]
     failed: list[str]
     stage: str = "gate"
+    # The held-out examples candidate and champion were compared on: {"examples", "split", "note"}
+    # (examples 0: the champion's training data cannot be established); {} without a champion.
+    champion_compared_on: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

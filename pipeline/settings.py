@@ -21,6 +21,18 @@ class PipelineSettings(Settings):
     model_arch: str = Field(
         "ngram", description="Architecture `python -m pipeline.train` trains (pipeline.ml.architectures); --arch wins"
     )
+    dataset: str = Field(
+        "builtin",
+        description="Training data: `builtin` (the Rotten Tomatoes corpus), a JSONL, CSV or Parquet file, or "
+        "s3://BUCKET/KEY of one (docs/how-to/bring-your-own-data.md)",
+    )
+    dataset_version: str | None = Field(None, description="S3 object version of DATASET to read; unset: the current")
+    dataset_text_column: str = Field("text", description="DATASET's column holding the text")
+    dataset_label_column: str = Field("label", description="DATASET's column holding the label")
+    dataset_labels: dict[str, int] = Field(
+        default_factory=lambda: {"positive": 1, "negative": 0},
+        description="DATASET's label values (as text) -> 1 (positive) or 0 (negative), as JSON",
+    )
     # Who and which build a promotion is recorded with (Jenkins sets these; APPROVER comes from the
     # prod approval's submitterParameter).
     approver: str | None = Field(None, description="Who approved a prod deploy (Jenkins' input step sets it)")
@@ -68,6 +80,10 @@ class PipelineSettings(Settings):
     @property
     def thresholds_file(self) -> Path:
         return self.quality_gates_dir / "thresholds.toml"
+
+    @property
+    def data_thresholds_file(self) -> Path:
+        return self.quality_gates_dir / "data.toml"
 
     @property
     def smoke_file(self) -> Path:

@@ -1,10 +1,11 @@
-"""Stage `train`: corpus -> seeded split -> the chosen architecture's model -> candidate artifact.
+"""Stage `train`: dataset -> data gates -> its fixed split -> the chosen architecture's model -> candidate artifact.
 
-Reads the corpus (PyPI-shipped) and the settings; writes the candidate directory
-(`records.Candidate`, default $ARTIFACTS_DIR/candidate). The architecture is --arch, else
-MODEL_ARCH (default ngram); its hyper-parameters are flags (defaults per architecture; a flag
-another architecture owns is refused). Unchanged inputs reuse the existing candidate instead of
-retraining.
+Reads the dataset (DATASET: the built-in corpus, a JSONL/CSV/Parquet file or an s3:// object) and the
+settings; runs the data gates (quality_gates/data.toml; `records.DataReport` + data.xml, a failed check
+stops it before fitting); writes the candidate directory (`records.Candidate`, default
+$ARTIFACTS_DIR/candidate). The architecture is --arch, else MODEL_ARCH (default ngram); its
+hyper-parameters are flags (defaults per architecture; a flag another architecture owns is refused).
+Unchanged inputs reuse the existing candidate instead of retraining.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pipeline import environments
 from pipeline.cli import StageError, log, run
+from pipeline.ml import data_checks, datasets
 from pipeline.ml.hyperparameters import PARAMETERS, OutputDirError, check_output_dir
 from pipeline.records import Candidate
 from pipeline.settings import get_settings
@@ -35,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="artifact directory (default: $ARTIFACTS_DIR/candidate)")
     parser.add_argument(
         "--arch", choices=sorted(PARAMETERS), help="architecture to train (default: $MODEL_ARCH, else ngram)"
+    )
+    parser.add_argument(
+        "--dataset",
+        help="training data: builtin, a .jsonl/.csv/.parquet file or s3://BUCKET/KEY (default: $DATASET, else builtin)",
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="the champion's artifact directory: the data gates compare label balances with it"
     )
     parser.add_argument("--force", action="store_true", help="retrain even if the inputs are unchanged")
     parser.add_argument("--no-anchors", action="store_true", help="skip the VADER / TF-IDF+LR reference scores")
@@ -63,18 +73,23 @@ def main(argv: list[str] | None = None) -> int:
         check_output_dir(out_dir)
     except OutputDirError as exc:
         raise StageError(str(exc), exit_code=2) from exc
-    from pipeline.ml import data, training  # TensorFlow: imported once the inputs are known to be usable
+    dataset = environments.current(settings).dataset(datasets.DatasetSpec.from_settings(settings, args.dataset))
+    data_checks.gate(
+        dataset, settings.data_thresholds_file, settings.reports_dir, args.baseline, STAGE, lambda m: log(STAGE, m)
+    )
+    from pipeline.ml import training  # TensorFlow: imported once the inputs are known to be usable
 
     log(STAGE, f"architecture {arch}")
     try:
         result = training.train(
             out_dir,
             params_type.from_flat(given),
+            dataset,
             force=args.force,
             with_anchors=not args.no_anchors,
             log=lambda m: log(STAGE, m),
         )
-    except (data.DataError, OutputDirError) as exc:
+    except OutputDirError as exc:
         raise StageError(str(exc), exit_code=2) from exc
     print(training.format_summary(result.metadata))
     return 0

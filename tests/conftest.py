@@ -38,8 +38,33 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
     return out
 
 
+def write_jsonl(examples, path: Path) -> Path:
+    """Examples as a user's JSONL dataset: `text` and `label` (positive / negative), one row per line."""
+    import json
+
+    lines = [json.dumps({"text": ex.text, "label": "positive" if ex.label else "negative"}) for ex in examples]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def builtin_dataset():
+    from pipeline.ml import datasets
+
+    return datasets.load(datasets.DatasetSpec())
+
+
+@pytest.fixture(scope="session")
+def corpus_jsonl(builtin_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in corpus written out as a user's JSONL file (every row, in the corpus' order)."""
+    return write_jsonl(builtin_dataset.examples, tmp_path_factory.mktemp("corpus") / "corpus.jsonl")
+
+
+@pytest.fixture(scope="session")
+def trained_dir(corpus_jsonl: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, trained from the built-in corpus written out as JSONL (a user's dataset): every test
+    of a trained model is also a test that a JSONL dataset trains, gates and serves like the built-in one."""
+    from pipeline.ml import datasets
     from pipeline.ml.hyperparameters import HyperParameters
     from pipeline.ml.training import train
 
@@ -47,7 +72,7 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # With its anchors recorded, as `python -m pipeline.train` records them: every gate run over a copy
         # then reads the TF-IDF + logistic regression accuracy instead of fitting it again (tens of seconds
         # each on a busy machine). The zeroed, NaN and BiLSTM models keep the gate's fallback covered.
-        train(out / "candidate", HyperParameters())
+        train(out / "candidate", HyperParameters(), datasets.load(datasets.DatasetSpec(str(corpus_jsonl))))
 
     return made_once(tmp_path_factory, "model", make) / "candidate"
 
@@ -61,11 +86,11 @@ def bilstm_params():
 
 
 @pytest.fixture(scope="session")
-def bilstm_dir(bilstm_params, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bilstm_dir(bilstm_params, builtin_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.ml.training import train
 
     def make(out: Path) -> None:
-        train(out / "candidate", bilstm_params, with_anchors=False, log=lambda m: None)
+        train(out / "candidate", bilstm_params, builtin_dataset, with_anchors=False, log=lambda m: None)
 
     return made_once(tmp_path_factory, "bilstm", make) / "candidate"
 

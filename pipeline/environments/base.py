@@ -11,6 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
+from pipeline.ml import datasets
+from pipeline.ml.data import DataError
+from pipeline.ml.datasets import Dataset, DatasetSpec
 from pipeline.records import Release, ReleaseRef
 from pipeline.registry import RegistryWriter
 from pipeline.settings import PipelineSettings
@@ -178,6 +181,15 @@ class Environment(ABC):
 
     def before_destroying_bucket(self, bucket: str) -> None:  # noqa: B027 - most kinds need nothing here
         """Prepare the model bucket for `terraform destroy`."""
+
+    def dataset(self, spec: DatasetSpec) -> Dataset:
+        """`spec`'s rows and lineage; an s3:// dataset is read through this environment's AWS."""
+        if spec.on_s3:
+            self.connect()
+        try:
+            return datasets.load(spec, self.settings.aws_default_region)
+        except DataError as exc:
+            raise StageError(f"dataset: {exc}", exit_code=2) from exc
 
     def existing_registry(self) -> RegistryWriter | None:
         """The model registry if its bucket exists (None before the first provision); a bucket that

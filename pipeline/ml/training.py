@@ -1,4 +1,4 @@
-"""Training: corpus -> seeded split -> the architecture's features and Keras model -> candidate
+"""Training: dataset -> its fixed split -> the architecture's features and Keras model -> candidate
 artifact directory.
 
 The architecture is the hyper-parameters' (`params.ARCHITECTURE`); everything here goes
@@ -26,6 +26,7 @@ from pipeline.ml import anchors, architectures, data, profile
 from pipeline.ml.architectures import Architecture
 from pipeline.ml.classification import summary
 from pipeline.ml.data import Splits
+from pipeline.ml.datasets import Dataset
 from pipeline.ml.hyperparameters import DECISION_THRESHOLD, Parameters, check_output_dir, replace_dir
 from pipeline.provenance import git_sha, library_versions, source_hash
 from sentiment import artifact, featurizers, monitoring, text
@@ -36,7 +37,7 @@ from sentiment.runtime import SentimentModel
 TRAINING_CODE = (
     Path(text.__file__),
     *sorted(Path(featurizers.__file__).parent.glob("*.py")),
-    Path(data.__file__),
+    Path(data.__file__),  # dedupe and split (not the readers: the rows' fingerprint stands for what they read)
     Path(__file__).with_name("model.py"),  # not imported: a reused candidate needs no TensorFlow
     Path(architectures.__file__),
     Path(__file__),
@@ -114,18 +115,22 @@ def repackage(source: Path, model: Any, out_dir: Path) -> dict[str, Any]:
 def train(
     out_dir: Path,
     params: Parameters,
+    dataset: Dataset,
     force: bool = False,
     with_anchors: bool = True,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     started = time.monotonic()
     check_output_dir(out_dir)
-    log("loading the Rotten Tomatoes corpus")
-    splits = data.load_splits(params.seed)
-    log(f"split {splits.sizes} fingerprint {splits.fingerprint[:16]}")
+    splits = dataset.splits()
+    log(f"dataset {dataset.lineage['source']}: split {splits.sizes} fingerprint {splits.fingerprint[:16]}")
     inputs_hash = training_inputs_hash(splits, params)
+    data_lineage = dataset.record(splits)
     if not force and (existing := _reusable(out_dir, inputs_hash)) is not None:
         log(f"inputs unchanged: reusing candidate {existing['version']} in {out_dir} (use --force to retrain)")
+        if existing["data"] != data_lineage:  # the same rows read from elsewhere: record where
+            existing["data"] = data_lineage
+            write_metadata(out_dir, existing)
         return TrainResult(existing, reused=True)
 
     architecture = architectures.get(params.ARCHITECTURE)
@@ -135,11 +140,7 @@ def train(
     model = architecture.fit(state, train_xy, val_xy, params)
 
     provenance = {
-        "data": {
-            "source": f"{data.CORPUS_PACKAGE}/{data.CORPUS_RESOURCE}",
-            "fingerprint": splits.fingerprint,
-            "sizes": splits.sizes,
-        },
+        "data": data_lineage,
         "hyperparameters": params.as_dict(),
         "training_inputs": inputs_hash,
     }

@@ -79,8 +79,10 @@ def test_a_model_exported_with_a_fixed_batch_of_four_gets_padded_slices(bilstm_d
     np.testing.assert_allclose(batched.scores(TEXTS[:1]), expected[:1], atol=1e-6)
 
 
-def test_same_data_seed_and_sizes_give_byte_identical_serving_files(bilstm_dir, bilstm_params, tmp_path):
-    again = train(tmp_path / "again", bilstm_params, with_anchors=False, log=lambda m: None).metadata
+def test_same_data_seed_and_sizes_give_byte_identical_serving_files(
+    bilstm_dir, bilstm_params, builtin_dataset, tmp_path
+):
+    again = train(tmp_path / "again", bilstm_params, builtin_dataset, with_anchors=False, log=lambda m: None).metadata
     first = artifact.verify(bilstm_dir)
     for name in artifact.SERVING_FILES:
         assert again["files"][name] == first["files"][name], name

