@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = datasets.DatasetSpec.from_settings(settings, args.dataset)
     dataset = environments.current(settings).dataset(spec)
-    splits = dataset.splits()
+    splits = dataset.splits
     log(STAGE, f"dataset {spec.source}: {len(dataset.examples)} rows, split {splits.sizes}")
     data_checks.gate(dataset, args.thresholds, args.reports, args.baseline, STAGE, lambda m: log(STAGE, m))
     return 0

@@ -85,6 +85,7 @@ class RegistryWriter(ModelRegistry):
             "created": metadata.get("created"),
             "git_sha": metadata.get("git_sha"),
             "metrics": metadata.get("metrics", {}),
+            "data": metadata.get("data", {}),  # lineage: the dataset, its fingerprint, split and sizes
         }
         try:
             self.s3.put_object(

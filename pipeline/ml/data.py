@@ -98,8 +98,8 @@ def dedupe(examples: list[Example]) -> list[Example]:
     for ex in examples:
         if ex.text:
             by_key.setdefault(normalise(ex.text), []).append(ex)
-    unique = [group[0] for group in by_key.values() if len({ex.label for ex in group}) == 1]
-    return sorted(unique, key=lambda ex: (normalise(ex.text), ex.text))
+    unique = [(key, group[0]) for key, group in by_key.items() if len({ex.label for ex in group}) == 1]
+    return [ex for _, ex in sorted(unique, key=lambda pair: (pair[0], pair[1].text))]
 
 
 def split_of(text: str) -> str:

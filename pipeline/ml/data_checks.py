@@ -33,6 +33,8 @@ OOV_OUTLIER_SHARE = 0.5  # a held-out text most of whose words never occur in tr
 LENGTH_OUTLIER_FACTOR = 3  # a held-out text three times longer than train's 99th percentile
 DRIFT = "drift.label_share"
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_SPACE = re.compile(r"\s")
 
 
 def near_key(text: str) -> str:
@@ -46,8 +48,9 @@ def _share(count: int, total: int) -> float:
 
 
 def _is_language(text: str) -> bool:
-    visible = [ch for ch in text if not ch.isspace()]
-    return sum(ch.isalpha() for ch in visible) * 2 >= len(visible)
+    """At least half of the visible characters are letters (of any script)."""
+    visible = len(text) - len(_SPACE.findall(text))
+    return len(_LETTER.findall(text)) * 2 >= visible
 
 
 def _shown(texts: list[str]) -> str:
@@ -58,12 +61,13 @@ def measure(rows: tuple[Example, ...], splits: Splits) -> tuple[dict[str, float]
     """The measurements and, for checks that count rows, a few of the rows counted (for the report)."""
     total = len(rows)
     texts = [ex.text for ex in rows if ex.text]
+    keys = {text: normalise(text) for text in texts}
     labels_of: dict[str, set[int]] = defaultdict(set)
     first: dict[str, str] = {}
     duplicates = []
     for ex in rows:
         if ex.text:
-            key = normalise(ex.text)
+            key = keys[ex.text]
             if key in first:
                 duplicates.append(ex.text)
             first.setdefault(key, ex.text)
@@ -73,10 +77,10 @@ def measure(rows: tuple[Example, ...], splits: Splits) -> tuple[dict[str, float]
     too_long = [t for t in texts if len(t) > MAX_TEXT_CHARS]
 
     held_out = [*splits.val, *splits.test]
-    train_keys = {normalise(ex.text) for ex in splits.train}
-    train_near = {near_key(ex.text) for ex in splits.train}
-    exact_leaks = [ex.text for ex in held_out if normalise(ex.text) in train_keys]
-    near_leaks = [ex.text for ex in held_out if near_key(ex.text) in train_near]
+    train_keys = {keys[ex.text] for ex in splits.train}
+    train_near = {_NON_ALNUM.sub(" ", key).strip() for key in train_keys}
+    exact_leaks = [ex.text for ex in held_out if keys[ex.text] in train_keys]
+    near_leaks = [ex.text for ex in held_out if _NON_ALNUM.sub(" ", keys[ex.text]).strip() in train_near]
     vocabulary = {token for ex in splits.train for token in tokenize(ex.text)}
     unknown = [ex.text for ex in held_out if _oov_share(ex.text, vocabulary) > OOV_OUTLIER_SHARE]
     lengths = sorted(len(ex.text) for ex in splits.train)
@@ -166,8 +170,8 @@ def run(
     """Measure and judge the dataset (and its label balance against the `champion`'s metadata, if given);
     write reports/data.json and data.xml (JUnit)."""
     started = time.monotonic()
-    splits = dataset.splits()
-    data_lineage = dataset.record(splits)
+    splits = dataset.splits
+    data_lineage = dataset.record()
     measurements, details = measure(dataset.examples, splits)
     drift = label_drift(data_lineage, champion.get("data") if champion else None)
     if drift is not None:

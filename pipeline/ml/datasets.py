@@ -18,6 +18,7 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -75,18 +76,19 @@ class Dataset:
     examples: tuple[Example, ...]  # every row as read, in file order
     lineage: dict[str, Any]  # source, format, sha256, version, columns, labels
 
+    @cached_property
     def splits(self) -> data.Splits:
         return data.split(data.dedupe(list(self.examples)))
 
-    def record(self, splits: data.Splits) -> dict[str, Any]:
+    def record(self) -> dict[str, Any]:
         """What a model's metadata (and so the registry) records about its data: the dataset read, the
         fingerprint of the rows kept, the split definition and each split's size and positive share."""
         return {
             **self.lineage,
-            "fingerprint": splits.fingerprint,
+            "fingerprint": self.splits.fingerprint,
             "split": data.SPLIT_DEFINITION,
-            "sizes": splits.sizes,
-            "positive_shares": splits.positive_shares,
+            "sizes": self.splits.sizes,
+            "positive_shares": self.splits.positive_shares,
         }
 
 

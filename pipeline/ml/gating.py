@@ -39,7 +39,7 @@ def splits_for(model: SentimentModel) -> data.Splits:
     """The split of the dataset the model recorded it was trained on (its lineage), read again."""
     lineage = model.metadata.get("data", {})
     try:
-        splits = datasets.load(datasets.DatasetSpec.from_lineage(lineage)).splits()
+        splits = datasets.load(datasets.DatasetSpec.from_lineage(lineage)).splits
     except data.DataError as exc:
         raise StageError(f"the candidate's dataset: {exc}", exit_code=2) from exc
     if splits.fingerprint != lineage.get("fingerprint") or lineage.get("split") != data.SPLIT_DEFINITION:

@@ -122,10 +122,10 @@ def train(
 ) -> TrainResult:
     started = time.monotonic()
     check_output_dir(out_dir)
-    splits = dataset.splits()
+    splits = dataset.splits
     log(f"dataset {dataset.lineage['source']}: split {splits.sizes} fingerprint {splits.fingerprint[:16]}")
     inputs_hash = training_inputs_hash(splits, params)
-    data_lineage = dataset.record(splits)
+    data_lineage = dataset.record()
     if not force and (existing := _reusable(out_dir, inputs_hash)) is not None:
         log(f"inputs unchanged: reusing candidate {existing['version']} in {out_dir} (use --force to retrain)")
         if existing["data"] != data_lineage:  # the same rows read from elsewhere: record where

@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from sentiment import artifact
+from pipeline.ml.data import SPLIT_DEFINITION
+from sentiment import artifact, monitoring
 from sentiment.artifact import ArtifactError
 from sentiment.runtime import SentimentModel
 
@@ -26,6 +27,13 @@ def test_metadata_documents_provenance(trained_dir):
     assert meta["architecture"] == {"name": "ngram", "version": 1}
     assert [(i["name"], i["shape"]) for i in meta["inputs"]] == [("ids", [None, None]), ("counts", [None, None])]
     assert len(meta["data"]["fingerprint"]) == 64
+    # lineage: trained from the built-in corpus written out as JSONL (tests/conftest.py), split by text hash
+    lineage = meta["data"]
+    assert lineage["format"] == "jsonl" and lineage["source"].endswith("corpus.jsonl") and len(lineage["sha256"]) == 64
+    assert lineage["split"] == SPLIT_DEFINITION and sum(lineage["sizes"].values()) > 12500
+    assert set(lineage["positive_shares"]) == {"train", "val", "test"}
+    profile = json.loads((trained_dir / monitoring.PROFILE_FILE).read_text())
+    assert profile["data_fingerprint"] == lineage["fingerprint"] and profile["examples"] == lineage["sizes"]["test"]
     for key in ("git_sha", "created", "hyperparameters", "libraries", "training_inputs"):
         assert meta[key]
     assert meta["libraries"]["tensorflow"].startswith("2.21")

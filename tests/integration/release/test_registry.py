@@ -41,6 +41,7 @@ def test_publish_list_fetch_verify_and_serve(registry, blessed, settings):
         "blessing.json",
         "gate.json",
     }
+    assert manifest["data"] == files.metadata["data"] and manifest["data"]["split"]  # the lineage, for `models show`
     local = registry.fetch(version, settings.model_cache_dir)
     assert not (local / artifact.KERAS_FILE).exists(), "the service downloads only what it serves"
     served = load_model(settings.model_copy(update={"model_version": version}))

@@ -11,7 +11,7 @@ def test_corpus_is_the_labelled_reviews_without_plot_rows(builtin_dataset):
 
 
 def test_split_is_about_80_10_10_with_the_labels_balanced_alike(builtin_dataset):
-    splits = builtin_dataset.splits()
+    splits = builtin_dataset.splits
     total = sum(splits.sizes.values())
     assert total > 12500  # a few duplicate and ambiguous texts are dropped
     for name, fraction in zip(("train", "val", "test"), data.SPLIT_FRACTIONS, strict=True):
@@ -22,28 +22,27 @@ def test_split_is_about_80_10_10_with_the_labels_balanced_alike(builtin_dataset)
 
 def test_no_text_is_in_two_splits(builtin_dataset):
     seen: dict[str, str] = {}
-    for name, examples in builtin_dataset.splits().items():
+    for name, examples in builtin_dataset.splits.items():
         for ex in examples:
             key = data.normalise(ex.text)
             assert seen.setdefault(key, name) == name, f"{ex.text!r} is in {seen[key]} and {name}"
 
 
 def test_a_text_keeps_its_split_however_the_corpus_grows_or_is_ordered(builtin_dataset):
-    examples = data.dedupe(list(builtin_dataset.examples))
+    examples = data.dedupe(list(builtin_dataset.examples[:3000]))
     full = data.split(examples)
     part = data.split(examples[::3])
     for name, exs in part.items():
         assert set(exs) <= set(dict(full.items())[name])
-    assert data.split(list(reversed(examples))).fingerprint != full.fingerprint  # order is in the fingerprint...
-    assert data.split(data.dedupe(list(reversed(builtin_dataset.examples)))).sizes == full.sizes  # ...not the split
+    assert data.split(data.dedupe(list(reversed(builtin_dataset.examples[:3000])))) == full
     assert data.split_of("Great  FILM!") == data.split_of("great film!")
 
 
 def test_fingerprint_depends_on_the_rows_only(builtin_dataset):
-    splits = builtin_dataset.splits()
-    assert builtin_dataset.splits().fingerprint == splits.fingerprint
-    fewer = data.split(data.dedupe(list(builtin_dataset.examples[1:])))
-    assert fewer.fingerprint != splits.fingerprint
+    rows = list(builtin_dataset.examples[:3000])
+    fingerprint = data.split(data.dedupe(rows)).fingerprint
+    assert data.split(data.dedupe(rows[::-1])).fingerprint == fingerprint
+    assert data.split(data.dedupe(rows[1:])).fingerprint != fingerprint
 
 
 def test_dedupe_drops_conflicting_labels_and_normalised_duplicates():

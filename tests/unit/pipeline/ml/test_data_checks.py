@@ -16,6 +16,7 @@ from pipeline.ml.gate_config import load_thresholds
 
 REPO = Path(__file__).resolve().parents[4]
 THRESHOLDS = REPO / "quality_gates" / "data.toml"
+SAMPLE = 3000  # rows of the built-in corpus the defects are injected into (all of it takes seconds)
 
 
 def jsonl(examples, path):
@@ -33,19 +34,19 @@ def check(path, tmp_path, *extra):
 def test_the_builtin_corpus_passes_every_data_gate(builtin_dataset, tmp_path):
     report = data_checks.run(builtin_dataset, load_thresholds(THRESHOLDS), tmp_path)
     assert report.passed, report.failed
-    assert report.dataset["fingerprint"] == builtin_dataset.splits().fingerprint
+    assert report.dataset["fingerprint"] == builtin_dataset.splits.fingerprint
     assert report.dataset["split"] == data.SPLIT_DEFINITION
     assert report.champion_version is None and "drift.label_share" not in report.measurements
     assert report.measurements["duplicates.share"] == pytest.approx(57 / 12808)
 
 
 def test_injected_defects_are_stopped_with_one_line_per_failed_check(builtin_dataset, tmp_path, capsys):
-    rows = list(builtin_dataset.examples)
-    test_rows = builtin_dataset.splits().test
+    rows = list(builtin_dataset.examples[:SAMPLE])
+    test_rows = [ex for ex in rows if data.split_of(ex.text) == "test"]
     defects = [
-        *(Example(ex.text, 1 - ex.label) for ex in rows[:300]),  # duplicated rows with flipped labels
-        *(Example(ex.text + " !!", ex.label) for ex in test_rows[:200]),  # test rows copied (near) into train
-        *(Example("", ex.label) for ex in rows[300:500]),  # an empty text column
+        *(Example(ex.text, 1 - ex.label) for ex in rows[:100]),  # duplicated rows with flipped labels
+        *(Example(ex.text + " !!", ex.label) for ex in test_rows[:100]),  # test rows copied (near) into train
+        *(Example("", ex.label) for ex in rows[100:200]),  # an empty text column
     ]
     path = jsonl(rows + defects, tmp_path / "defects.jsonl")
     assert check(path, tmp_path) == 1
@@ -53,16 +54,16 @@ def test_injected_defects_are_stopped_with_one_line_per_failed_check(builtin_dat
     assert err.startswith("data: error: the data gates stopped it: ") and err.count("\n") == 1
     failed = dict(re.findall(r"^data: FAILED (\S+) = (\S+) \(required", out, re.M))
     assert {"conflicts.share", "leakage.near_share", "text.empty_share"} <= set(failed), out
-    assert float(failed["text.empty_share"]) == pytest.approx(200 / len(rows + defects), abs=1e-3)
-    assert re.search(r"^data: FAILED conflicts\.share = .*300 rows, e\.g\. '", out, re.M)
+    assert float(failed["text.empty_share"]) == pytest.approx(100 / len(rows + defects), abs=1e-3)
+    assert re.search(r"^data: FAILED conflicts\.share = .*100 rows, e\.g\. '", out, re.M)
     report = json.loads((tmp_path / "reports" / "data.json").read_text())
     assert not report["passed"] and set(report["failed"]) == set(failed)
     suite = ET.parse(tmp_path / "reports" / "data.xml").getroot().find("testsuite")
     assert int(suite.get("failures")) == len(failed)
 
 
-def test_the_clean_part_of_the_same_file_passes(builtin_dataset, tmp_path, capsys):
-    assert check(jsonl(builtin_dataset.examples, tmp_path / "clean.jsonl"), tmp_path) == 0
+def test_the_same_rows_without_the_defects_pass(builtin_dataset, tmp_path, capsys):
+    assert check(jsonl(builtin_dataset.examples[:SAMPLE], tmp_path / "clean.jsonl"), tmp_path) == 0
     assert "data gates passed" in capsys.readouterr().out
 
 
@@ -102,3 +103,26 @@ def test_drift_is_judged_only_with_a_champion_and_a_misspelt_threshold_is_an_err
 def test_near_key_meets_what_normalise_keeps_apart():
     assert data.normalise("Great film!!") != data.normalise("great film.")
     assert data_checks.near_key("Great film!!") == data_checks.near_key("great  film.")
+
+
+def test_train_stops_before_fitting_with_one_line_per_failed_check(builtin_dataset, tmp_path, monkeypatch, capsys):
+    from pipeline.settings import get_settings
+    from pipeline.train import main as train_main
+
+    rows = list(builtin_dataset.examples[:SAMPLE])
+    path = jsonl(rows + [Example("", 1)] * 100, tmp_path / "empty-texts.jsonl")
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    get_settings.cache_clear()
+    try:
+        assert run("train", train_main, ["--dataset", str(path)]) == 1
+    finally:
+        get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    assert re.findall(r"^train: FAILED (\S+)", out, re.M) == ["text.empty_share"]
+    assert (
+        err
+        == "train: error: the data gates stopped it: text.empty_share failed (report: "
+        + str(tmp_path / "artifacts" / "reports")
+        + ")\n"
+    )
+    assert "architecture" not in out and not (tmp_path / "artifacts" / "candidate").exists()

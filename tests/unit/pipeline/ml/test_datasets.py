@@ -39,7 +39,7 @@ def test_every_format_reads_the_same_examples_and_records_its_lineage(tmp_path, 
     lineage = dataset.lineage
     assert lineage["source"] == str(path) and lineage["format"] == suffix[1:] and lineage["version"] is None
     assert len(lineage["sha256"]) == 64 and lineage["labels"] == {"pos": 1, "neg": 0}
-    record = dataset.record(dataset.splits())
+    record = dataset.record()
     assert record["sizes"] and sum(record["sizes"].values()) == 2  # the empty text is not trained on
     assert DatasetSpec.from_lineage(record) == DatasetSpec(str(path), **SPEC)
 
@@ -52,8 +52,8 @@ def test_the_builtin_corpus_as_jsonl_has_the_builtin_fingerprint(builtin_dataset
             for ex in builtin_dataset.examples
         )
     )
-    ours = datasets.load(DatasetSpec(str(path))).splits()
-    assert ours.fingerprint == builtin_dataset.splits().fingerprint
+    ours = datasets.load(DatasetSpec(str(path))).splits
+    assert ours.fingerprint == builtin_dataset.splits.fingerprint
 
 
 @pytest.mark.parametrize(
