@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     log(STAGE, f"report: {page}")
     if report.champion_version:
         print(format_comparison(report.champion_version, report.champion_comparison))
+        log(STAGE, f"compared with the champion on {report.champion_compared_on['note']}")
     if report.passed:
         log(STAGE, f"PASSED: model {report.model_version} is blessed ({len(checks)} checks)")
         return 0

@@ -36,10 +36,11 @@ def _comparison(report: ModelReport) -> str:
          page.number(v.get("allowed_drop"))]
         for metric, v in report.report.champion_comparison.items()
     ]  # fmt: skip
-    examples = f"{len(report.test_labels)} held-out and {len(report.candidate.sanity_scores)} sanity examples"
+    compared_on = report.report.champion_compared_on
+    examples = f"{compared_on.get('examples', 0)} held-out and {len(report.candidate.sanity_scores)} sanity examples"
     return (
         f"<p>Candidate {page.text(report.candidate.version)} against champion {page.text(report.champion.version)},"
-        f" both scored on the same {examples}.</p>"
+        f" both scored on the same {examples}: {page.text(compared_on.get('note', ''))}.</p>"
         + page.table(["metric", "candidate", "champion", "delta", "allowed drop"], rows, numeric=[1, 2, 3, 4])
     )
 

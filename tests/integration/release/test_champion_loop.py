@@ -57,6 +57,10 @@ def test_the_gate_blocks_a_candidate_that_loses_to_the_serving_champion(
     assert f"champion {champion} fetched" in out.stdout
     report = json.loads((reports / "gate.json").read_text())
     assert report["champion_version"] == champion and "champion.test_accuracy_drop" in report["failed"]
+    # compared on the held-out examples neither model trained on, and said on how many
+    compared_on = report["champion_compared_on"]
+    assert compared_on["examples"] > 1000 and compared_on["split"]
+    assert f"compared with the champion on the candidate's {compared_on['examples']} test examples" in out.stdout
     row = report["champion_comparison"]["test.accuracy"]
     assert row["delta"] == pytest.approx(row["candidate"] - row["champion"]) and row["allowed_drop"] == 0.01
     cases = {c.get("name"): c for c in ET.parse(reports / "gate.xml").getroot().iter("testcase")}
