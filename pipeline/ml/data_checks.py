@@ -37,10 +37,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 _SPACE = re.compile(r"\s")
 
 
-def near_key(text: str) -> str:
-    """Coarser than `normalise`: letters and digits only, so texts that differ only in punctuation,
-    spacing or case meet (a copy that `normalise` keeps apart, and the split may place elsewhere)."""
-    return _NON_ALNUM.sub(" ", normalise(text)).strip()
+def near_key(normalised: str) -> str:
+    """Coarser than `normalise` (whose output it takes): letters and digits only, so texts that differ only
+    in punctuation meet (a copy that `normalise` keeps apart, and the split may place elsewhere)."""
+    return _NON_ALNUM.sub(" ", normalised).strip()
 
 
 def _share(count: int, total: int) -> float:
@@ -78,9 +78,9 @@ def measure(rows: tuple[Example, ...], splits: Splits) -> tuple[dict[str, float]
 
     held_out = [*splits.val, *splits.test]
     train_keys = {keys[ex.text] for ex in splits.train}
-    train_near = {_NON_ALNUM.sub(" ", key).strip() for key in train_keys}
+    train_near = {near_key(key) for key in train_keys}
     exact_leaks = [ex.text for ex in held_out if keys[ex.text] in train_keys]
-    near_leaks = [ex.text for ex in held_out if _NON_ALNUM.sub(" ", keys[ex.text]).strip() in train_near]
+    near_leaks = [ex.text for ex in held_out if near_key(keys[ex.text]) in train_near]
     vocabulary = {token for ex in splits.train for token in tokenize(ex.text)}
     unknown = [ex.text for ex in held_out if _oov_share(ex.text, vocabulary) > OOV_OUTLIER_SHARE]
     lengths = sorted(len(ex.text) for ex in splits.train)
@@ -173,15 +173,16 @@ def run(
     splits = dataset.splits
     data_lineage = dataset.record()
     measurements, details = measure(dataset.examples, splits)
-    drift = label_drift(data_lineage, champion.get("data") if champion else None)
-    if drift is not None:
+    drift = label_drift(data_lineage, champion["data"]) if champion and "data" in champion else None
+    compared_with = str(champion["version"]) if champion and drift is not None else None
+    if compared_with is not None:
         measurements[DRIFT] = drift
-        details[DRIFT] = f"against champion {champion['version']}'s data"  # type: ignore[index]
+        details[DRIFT] = f"against champion {compared_with}'s data"
     checks = judge(thresholds, measurements, details)
     report = DataReport(
         passed=all(c.passed for c in checks),
         dataset=data_lineage,
-        champion_version=champion["version"] if champion and drift is not None else None,
+        champion_version=compared_with,
         measurements=measurements,
         checks=[c.to_dict() for c in checks],
         failed=[c.name for c in checks if not c.passed],

@@ -119,7 +119,7 @@ def load(spec: DatasetSpec, region: str | None = None) -> Dataset:
 
 
 def _format(source: str) -> str:
-    suffix = PurePosixPath(source.split("?", 1)[0]).suffix.lower()
+    suffix = PurePosixPath(source).suffix.lower()
     if suffix not in FORMATS:
         raise DataError(f"{source}: unknown format {suffix or '(no suffix)'!r}; use one of {', '.join(FORMATS)}")
     return FORMATS[suffix]
