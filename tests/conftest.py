@@ -73,7 +73,7 @@ def bilstm_dir(bilstm_params, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A copy of the trained model that passed the real gate, and its reports directory."""
-    from pipeline.gate import main as gate_main
+    from pipeline.stages.gate import main as gate_main
 
     def make(root: Path) -> None:
         shutil.copytree(trained_dir, root / "candidate")

@@ -15,11 +15,11 @@ import pytest
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
-from pipeline.gate import main as gate_main
 from pipeline.ml.training import train
-from pipeline.publish import publishable_files
 from pipeline.records import Blessing
 from pipeline.registry import RegistryWriter
+from pipeline.stages.gate import main as gate_main
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
 from sentiment.registry import s3_client
 from sentiment.runtime import SentimentModel

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.gate import main as gate_main
 from pipeline.ml import blessing
 from pipeline.records import Blessing
+from pipeline.stages.gate import main as gate_main
 from sentiment import artifact
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_malformed_thresholds_exit_2_with_one_line(candidate, tmp_path, capsys, 
 
 def test_missing_artifact_and_corrupt_sanity_set_exit_2(tmp_path, capsys):
     from pipeline.cli import run
-    from pipeline.gate import main
+    from pipeline.stages.gate import main
 
     assert run("gate", main, ["--model", str(tmp_path / "none"), "--reports", str(tmp_path)]) == 2
     assert "no model artifact" in capsys.readouterr().err

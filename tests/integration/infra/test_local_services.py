@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.commands.local import SERVICES
 from pipeline.environments import emulator, local_registry, prometheus
 from pipeline.environments.local_service import LocalService
-from pipeline.local import SERVICES
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish import publishable_files
 from pipeline.registry import PromotionConflict, RegistryWriter
 from pipeline.release import promotion
+from pipeline.stages.publish import publishable_files
 from sentiment.registry import CHAMPION_KEY, version_prefix
 
 pytestmark = pytest.mark.slow
@@ -168,7 +168,7 @@ def test_promotions_record_who_when_which_build_and_the_gate_report(registry, bl
 def test_models_diff_shows_two_versions_side_by_side(
     registry, blessed, zeroed_dir, relaxed_thresholds, clean_env, tmp_path
 ):
-    from pipeline.gate import main as gate_main
+    from pipeline.stages.gate import main as gate_main
 
     good = publish(registry, *blessed)
     reports = tmp_path / "zeroed-reports"

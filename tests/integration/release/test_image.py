@@ -22,9 +22,9 @@ import pytest
 from pipeline.environments import container_engine, local_release, processes
 from pipeline.environments import emulator as localaws
 from pipeline.environments import local_registry as image_registry
-from pipeline.publish import publishable_files
 from pipeline.records import PublishedVersion
 from pipeline.registry import RegistryWriter
+from pipeline.stages.publish import publishable_files
 from sentiment.registry import s3_client
 from sentiment.service import release_id
 

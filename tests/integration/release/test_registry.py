@@ -11,8 +11,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from pipeline.cli import StageError
-from pipeline.publish import publishable_files
 from pipeline.registry import RegistryWriter
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
 from sentiment.loader import load_model
 from sentiment.registry import ModelRegistry, RegistryError, version_prefix

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments.processes import gunicorn_command
-from pipeline.publish import publishable_files
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
 from sentiment.registry import version_prefix
 
