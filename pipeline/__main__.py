@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from pipeline import STAGES
-from pipeline.cli import run
+from pipeline.errors import run
 from pipeline.settings import get_settings
 
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli import StageError, run
 from pipeline.environments import emulator, local_registry, prometheus
 from pipeline.environments.local_service import LocalService
+from pipeline.errors import StageError, run
 from pipeline.records import Deployment, RecordError
 from pipeline.settings import PipelineSettings, get_settings
 

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, run
+from pipeline.errors import StageError, run
 from pipeline.registry import RegistryWriter
 from pipeline.release import promotion
 from pipeline.settings import get_settings

@@ -32,8 +32,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
 from pipeline.environments import prometheus
+from pipeline.errors import StageError, log, run
 from pipeline.ml import drift
 from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
 from pipeline.release import cloudwatch_window, live_metrics

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import log, run
+from pipeline.errors import log, run
 from pipeline.release import promotion
 from pipeline.release.promotion import SmokeOptions
 from pipeline.settings import get_settings

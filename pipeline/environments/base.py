@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError
 from pipeline.records import Release, ReleaseRef
 from pipeline.registry import RegistryWriter
 from pipeline.settings import PipelineSettings

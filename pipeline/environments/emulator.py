@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.cli import StageError
 from pipeline.environments.local_service import HOST, LocalService, program
+from pipeline.errors import StageError
 
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -9,7 +9,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.cli import StageError, log
 from pipeline.environments import container_engine, emulator, local_registry, local_release, prometheus
 from pipeline.environments.base import (
     Environment,
@@ -21,6 +20,7 @@ from pipeline.environments.base import (
 )
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
+from pipeline.errors import StageError, log
 from pipeline.records import Release
 from sentiment.registry import s3_client
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments import Environment, Serving
+from pipeline.errors import StageError
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
 from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments import Environment
 from pipeline.environments.base import CapabilityError
+from pipeline.errors import StageError
 from pipeline.ml.gate_config import GateConfigError, load_thresholds
 from pipeline.provenance import git_sha
 from pipeline.records import Deployment, Release, SmokeReport

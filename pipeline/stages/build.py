@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
 from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError, log, run
 from pipeline.provenance import git_sha
 from pipeline.records import ImageRecord, PublishedVersion
 from pipeline.release import wheelhouse

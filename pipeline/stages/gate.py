@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.html_report import model_page
 from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
 from pipeline.records import Blessing, Candidate, GateReport, PublishedVersion

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import log, run
+from pipeline.errors import log, run
 from pipeline.records import Deployment, SmokeReport
 from pipeline.release import promotion
 from pipeline.release.promotion import SmokeOptions

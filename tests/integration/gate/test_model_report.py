@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from browser import serving
 
-from pipeline.cli import run
+from pipeline.errors import run
 from pipeline.stages import gate
 
 REPO = Path(__file__).resolve().parents[3]

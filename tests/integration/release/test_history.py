@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.cli import run
 from pipeline.commands import models
+from pipeline.errors import run
 from pipeline.registry import TamperedHistory
 from pipeline.settings import get_settings
 from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, version_prefix

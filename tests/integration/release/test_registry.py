@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.registry import RegistryWriter
 from pipeline.stages.publish import publishable_files
 from sentiment import artifact

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.cli import run
+from pipeline.errors import run
 from pipeline.ml.architectures import ARCHITECTURES
 from pipeline.ml.hyperparameters import PARAMETERS
 from pipeline.stages.train import main as train_main

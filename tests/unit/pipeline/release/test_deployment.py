@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.release import deployment, promotion
 from pipeline.release.promotion import SmokeOptions
 
