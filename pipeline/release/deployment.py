@@ -54,7 +54,7 @@ def release_for(
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
     if version == "champion":
-        version = environment.registry().resolve("champion")
+        version = environment.model_registry().resolve("champion")
     if image is None:
         if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
             image, built = ImageRecord.read(artifacts).pinned, True

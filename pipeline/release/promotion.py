@@ -86,7 +86,7 @@ def who(settings: PipelineSettings) -> dict[str, str | None]:
 def is_champion(environment: Environment, record: Deployment) -> bool:
     """True when the champion already is this deployment's release (model version, image and deploy time):
     a rerun that deployed nothing new promotes nothing again."""
-    champion = environment.registry().champion() or {}
+    champion = environment.model_registry().champion() or {}
     release = record.release
     return (champion.get("version"), champion.get("image"), champion.get("deployed")) == (
         release.model_version, release.image, release.deployed,
@@ -105,14 +105,14 @@ def promote(environment: Environment, record: Deployment, kind: str = "release",
         "kind": kind,
         **extra,
     }
-    return environment.registry().promote(release.model_version, details)
+    return environment.model_registry().promote(release.model_version, details)
 
 
 def target_release(environment: Environment, to: str | None) -> dict[str, Any] | None:
     """The champion, or the newest successful release of model version `to` (checked first: it is printed)."""
     if to is not None:
         to = deployment.checked_version(to)
-    registry = environment.registry()
+    registry = environment.model_registry()
     if to is None or to == "champion":
         return registry.champion()
     releases = [e for e in registry.history() if e["version"] == to and e.get("image")]

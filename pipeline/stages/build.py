@@ -51,7 +51,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
     if model_version == "champion":
-        model_version = environment.registry().resolve("champion")
+        model_version = environment.model_registry().resolve("champion")
     sha = git_sha()
     tag = image_tag(sha, model_version)
     destination = environment.image_destination(engine)

@@ -20,7 +20,7 @@ class Environment:
     def image_repository(self):
         return self.own
 
-    def registry(self):
+    def model_registry(self):
         environment = self
 
         class Registry:

@@ -7,7 +7,7 @@ from pipeline.release import promotion
 
 
 class NoRegistry:
-    def registry(self):
+    def model_registry(self):
         raise AssertionError("the registry was read before the version was checked")
 
 
