@@ -159,14 +159,14 @@ def _schema_text(schema: object) -> str:
 
 
 def http_api_page() -> str:
-    from sentiment import openapi, service
+    from sentiment import app, openapi
 
     doc = openapi.document(
-        service.MAX_TEXT_CHARS,
-        service.MAX_BATCH,
-        service.MAX_BODY_BYTES,
-        service.MAX_TOTAL_CHARS,
-        service.MAX_NORMALIZED_CHARS,
+        app.MAX_TEXT_CHARS,
+        app.MAX_BATCH,
+        app.MAX_BODY_BYTES,
+        app.MAX_TOTAL_CHARS,
+        app.MAX_NORMALIZED_CHARS,
     )
     lines = [
         "# HTTP API\n",

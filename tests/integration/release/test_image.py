@@ -24,8 +24,8 @@ from pipeline.environments import emulator as localaws
 from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import PublishedVersion
 from pipeline.stages.publish import publishable_files
+from sentiment.app import release_id
 from sentiment.model_registry import s3_client
-from sentiment.service import release_id
 
 ENGINE = container_engine.find()
 pytestmark = [
@@ -139,7 +139,7 @@ def test_the_image_holds_the_service_and_not_the_pipeline(built):
         command = [ENGINE.path, "run", "--rm", "--network=none", built["reference"], "python3", "-c", code]
         return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
-    assert python("import sentiment.service").returncode == 0
+    assert python("import sentiment.app").returncode == 0
     no_pipeline = python("import pipeline")
     assert no_pipeline.returncode != 0 and "No module named 'pipeline'" in no_pipeline.stderr
 
