@@ -123,7 +123,7 @@ def _release_url(settings: PipelineSettings) -> str:
 def _cloudwatch_window(settings: PipelineSettings, since: str, version: str | None) -> tuple[str, live_metrics.Window]:
     """(where, window) of the environment's release in CloudWatch (the emulator's, locally)."""
     environments.current(settings).connect()
-    service = settings.emf_dimension or f"{settings.project_name}-{settings.project_env}"
+    service = cloudwatch_window.service_dimension(settings)
     client = boto3.client("cloudwatch", region_name=settings.aws_default_region)
     try:
         window = cloudwatch_window.read(client, service, cloudwatch_window.duration_seconds(since), version)
