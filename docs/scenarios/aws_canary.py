@@ -42,8 +42,8 @@ from moto.ec2.utils import Base64EncodedString, parse_user_data  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from pipeline import environments  # noqa: E402
-from pipeline.cli import StageError  # noqa: E402
 from pipeline.environments import emulator, processes  # noqa: E402
+from pipeline.errors import StageError  # noqa: E402
 from pipeline.records import Release  # noqa: E402
 from pipeline.release import cloudwatch_window, scale_out, stacks  # noqa: E402
 from pipeline.release.terraform import Terraform  # noqa: E402

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments.local_service import HOST, LocalService, program
+from pipeline.errors import StageError
 
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments.base import Rollout, ServerCounters, TrafficControl
+from pipeline.errors import StageError
 from pipeline.html_report import delivery_page
 from pipeline.ml import drift
 from pipeline.ml.drift import Key

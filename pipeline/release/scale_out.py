@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.records import DeliveryReport, Release
 from pipeline.release import cloudwatch_judge, cloudwatch_window
 from pipeline.release.progressive import DeliveryConfig, Step, load_config, write_report

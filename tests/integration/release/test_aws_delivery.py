@@ -8,7 +8,7 @@ in order (each test starts from the state the previous one left):
 3. an alarm already in ALARM (on the serving group) refuses the next rollout at plan time, naming it;
 4. release C: its candidate 5xx alarm set to ALARM at 10% (set_alarm_state) aborts: weights 100/0 read back,
    its group at 0 servers, delivery.json/xml with the value that tripped it;
-5. release D: a SIGTERM at 10%, through pipeline.cli, puts the weights back and exits 130;
+5. release D: a SIGTERM at 10%, through pipeline.errors, puts the weights back and exits 130;
 6. release E: no traffic at 10% is inconclusive: held up to max_hold_s, then aborted, saying so.
 The emulator's instances never boot and nothing sends requests: see docs/how-to/deploy-to-aws.md.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from pipeline import cli
-from pipeline.cli import StageError
+from pipeline import errors
+from pipeline.errors import StageError
 from pipeline.release import scale_out
 
 pytestmark = [
@@ -148,7 +148,7 @@ def test_a_sigterm_at_ten_percent_puts_the_weights_back_and_exits_130(stack):
         return 0
 
     try:
-        assert cli.run("deploy", deploy) == 130
+        assert errors.run("deploy", deploy) == 130
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
