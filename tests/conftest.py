@@ -56,8 +56,12 @@ def builtin_dataset():
 
 @pytest.fixture(scope="session")
 def corpus_jsonl(builtin_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built-in corpus written out as a user's JSONL file (every row, in the corpus' order)."""
-    return write_jsonl(builtin_dataset.examples, tmp_path_factory.mktemp("corpus") / "corpus.jsonl")
+    """The built-in corpus written out as a user's JSONL file (every row, in the corpus' order); one file for
+    every worker, as the model trained from it names it in its lineage."""
+    made = made_once(
+        tmp_path_factory, "corpus", lambda out: write_jsonl(builtin_dataset.examples, out / "corpus.jsonl")
+    )
+    return made / "corpus.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -65,14 +69,14 @@ def trained_dir(corpus_jsonl: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """The default model, trained from the built-in corpus written out as JSONL (a user's dataset): every test
     of a trained model is also a test that a JSONL dataset trains, gates and serves like the built-in one."""
     from pipeline.ml import datasets
-    from pipeline.ml.hyperparameters import HyperParameters
+    from pipeline.ml.hyperparameters import NgramParameters
     from pipeline.ml.training import train
 
     def make(out: Path) -> None:
         # With its anchors recorded, as `python -m pipeline.train` records them: every gate run over a copy
         # then reads the TF-IDF + logistic regression accuracy instead of fitting it again (tens of seconds
         # each on a busy machine). The zeroed, NaN and BiLSTM models keep the gate's fallback covered.
-        train(out / "candidate", HyperParameters(), datasets.load(datasets.DatasetSpec(str(corpus_jsonl))))
+        train(out / "candidate", NgramParameters(), datasets.load(datasets.DatasetSpec(str(corpus_jsonl))))
 
     return made_once(tmp_path_factory, "model", make) / "candidate"
 
@@ -98,7 +102,7 @@ def bilstm_dir(bilstm_params, builtin_dataset, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="session")
 def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A copy of the trained model that passed the real gate, and its reports directory."""
-    from pipeline.gate import main as gate_main
+    from pipeline.stages.gate import main as gate_main
 
     def make(root: Path) -> None:
         shutil.copytree(trained_dir, root / "candidate")

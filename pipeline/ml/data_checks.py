@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.ml.data import Example, Splits, normalise
 from pipeline.ml.datasets import Dataset
 from pipeline.ml.gate_config import GateConfigError, Threshold, load_thresholds

@@ -137,7 +137,7 @@ def _read_file(path: Path) -> bytes:
 def _read_s3(spec: DatasetSpec, region: str | None) -> tuple[bytes, str | None]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from sentiment.registry import s3_client
+    from sentiment.model_registry import s3_client
 
     bucket, _, key = spec.source.removeprefix("s3://").partition("/")
     if not bucket or not key:

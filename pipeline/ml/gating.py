@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.ml import anchors, blessing, data, datasets, evaluation, gate_config
 from pipeline.ml.gate_config import GateConfig, GateConfigError, Threshold
 from pipeline.records import GateReport

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.ml import datasets, evaluation, gate_config, gating
-from pipeline.ml.hyperparameters import HyperParameters
+from pipeline.ml.hyperparameters import NgramParameters
 from pipeline.ml.training import train
 from pipeline.provenance import library_versions
 from sentiment import artifact
@@ -35,8 +35,8 @@ def test_same_seed_gives_the_same_version_and_the_corpus_as_jsonl_trains_the_sam
 ):
     """The version depends on the rows, not on where they were read from."""
     from_jsonl = datasets.load(datasets.DatasetSpec(str(corpus_jsonl)))
-    a = train(tmp_path / "a", HyperParameters.from_flat(SMALL), builtin_dataset, with_anchors=False).metadata
-    b = train(tmp_path / "b", HyperParameters.from_flat(SMALL), from_jsonl, with_anchors=False).metadata
+    a = train(tmp_path / "a", NgramParameters.from_flat(SMALL), builtin_dataset, with_anchors=False).metadata
+    b = train(tmp_path / "b", NgramParameters.from_flat(SMALL), from_jsonl, with_anchors=False).metadata
     # model.tflite holds the weights; model.keras is a zip with timestamps, so it is not compared
     for name in SERVING_FILES:
         assert a["files"][name] == b["files"][name], name
@@ -49,22 +49,22 @@ def test_same_seed_gives_the_same_version_and_the_corpus_as_jsonl_trains_the_sam
 
 
 def test_unchanged_inputs_reuse_the_candidate_and_force_retrains(builtin_dataset, tmp_path, capsys):
-    params = HyperParameters.from_flat(SMALL)
+    params = NgramParameters.from_flat(SMALL)
     first = train(tmp_path / "c", params, builtin_dataset, with_anchors=False)
     again = train(tmp_path / "c", params, builtin_dataset, with_anchors=False)
     assert not first.reused and again.reused and again.metadata["version"] == first.metadata["version"]
     # An unchanged rerun is quick because it never starts TensorFlow.
     reuse = (
-        "import sys; from pathlib import Path; from pipeline.ml.hyperparameters import HyperParameters;"
+        "import sys; from pathlib import Path; from pipeline.ml.hyperparameters import NgramParameters;"
         "from pipeline.ml import datasets; from pipeline.ml.training import train;"
-        f"assert train(Path(sys.argv[1]), HyperParameters.from_flat({SMALL!r}), datasets.load(datasets.DatasetSpec()),"
+        f"assert train(Path(sys.argv[1]), NgramParameters.from_flat({SMALL!r}), datasets.load(datasets.DatasetSpec()),"
         " with_anchors=False).reused;"
         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported to reuse a candidate'"
     )
     subprocess.run([sys.executable, "-c", reuse, str(tmp_path / "c")], check=True, timeout=120)
     assert not train(tmp_path / "c", params, builtin_dataset, force=True, with_anchors=False).reused
     champion = shutil.copytree(tmp_path / "c", tmp_path / "champion")
-    other = train(tmp_path / "c", HyperParameters.from_flat({**SMALL, "seed": 7}), builtin_dataset, with_anchors=False)
+    other = train(tmp_path / "c", NgramParameters.from_flat({**SMALL, "seed": 7}), builtin_dataset, with_anchors=False)
     assert not other.reused and other.metadata["version"] != first.metadata["version"]
 
     # The seed-7 candidate against the seed-42 champion: of equal quality, compared on the test examples

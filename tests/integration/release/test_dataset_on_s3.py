@@ -6,12 +6,12 @@ import shutil
 import pytest
 
 from pipeline import environments
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.ml import datasets, gating
-from pipeline.ml.hyperparameters import HyperParameters
+from pipeline.ml.hyperparameters import NgramParameters
 from pipeline.ml.training import train
 from sentiment import artifact
-from sentiment.registry import s3_client
+from sentiment.model_registry import s3_client
 from sentiment.runtime import SentimentModel
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def test_the_corpus_on_s3_trains_the_same_version_and_the_gate_reads_the_pinned_
     # trained_dir was trained from the same rows as a local JSONL file: the inputs are unchanged, so the
     # candidate is reused as is (same version) and records where its data now comes from.
     candidate = shutil.copytree(trained_dir, tmp_path / "candidate")
-    result = train(candidate, HyperParameters(), dataset, log=lambda m: None)
+    result = train(candidate, NgramParameters(), dataset, log=lambda m: None)
     assert result.reused and result.metadata["version"] == artifact.verify(trained_dir)["version"]
     lineage = artifact.read_metadata(candidate)["data"]
     assert lineage["source"] == spec.source and lineage["version"] == first

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import run
-from pipeline.data import main as data_main
+from pipeline.commands.data import main as data_main
+from pipeline.errors import run
 from pipeline.ml import data, data_checks
 from pipeline.ml.data import Example
 from pipeline.ml.datasets import Dataset
@@ -107,7 +107,7 @@ def test_near_key_meets_what_normalise_keeps_apart():
 
 def test_train_stops_before_fitting_with_one_line_per_failed_check(builtin_dataset, tmp_path, monkeypatch, capsys):
     from pipeline.settings import get_settings
-    from pipeline.train import main as train_main
+    from pipeline.stages.train import main as train_main
 
     rows = list(builtin_dataset.examples[:SAMPLE])
     path = jsonl(rows + [Example("", 1)] * 100, tmp_path / "empty-texts.jsonl")

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from pipeline import environments
-from pipeline.cli import log, run
+from pipeline.errors import log, run
 from pipeline.ml import data_checks, datasets
 from pipeline.settings import get_settings
 

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.ml import data_checks, datasets
 from pipeline.ml.hyperparameters import PARAMETERS, OutputDirError, check_output_dir
 from pipeline.records import Candidate
