@@ -230,10 +230,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\n== release {c.model_version}: its 5xx alarm fires at 10%")
 
+        fired: list[str] = []
+
         def alarm_at_ten(step: str, slot: str) -> None:
             stack.healthy_traffic(step, slot)
             if step == "10%":
-                stack.set_alarm(f"{stack.settings.project_name}-local-{slot}-5xx-rate", "ALARM")
+                fired.append(f"{stack.settings.project_name}-local-{slot}-5xx-rate")
+                stack.set_alarm(fired[-1], "ALARM")
 
         stack.approve(c)
         try:
@@ -242,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         except StageError as exc:
             print(f"deploy: error: {exc}")
         print("\n".join(decided(reports / "delivery.json")))
+        # In AWS the alarm goes back to OK at its next evaluation without traffic; until then no rollout starts.
+        stack.set_alarm(fired[-1], "OK")
         print(f"\n== release {d.model_version}: its model calls 95% of texts positive (the champion's: half)")
         stack.approve(d)
         try:
