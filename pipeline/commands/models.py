@@ -17,12 +17,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline import environments
 from pipeline.errors import StageError, run
 from pipeline.model_registry import ModelRegistryWriter
+from pipeline.records import Stage
 from pipeline.release import promotion
 from pipeline.settings import get_settings
 from sentiment import artifact
 from sentiment.model_registry import ModelRegistryError, published_version, version_prefix
 
 STAGE = "models"
+DECLARATION = Stage(STAGE, inputs="the model registry", outputs="the champion (promote)")
 
 
 def format_versions(manifests: list[dict], champion: str | None) -> str:

@@ -36,14 +36,17 @@ from pipeline.environments import prometheus
 from pipeline.errors import StageError, log, run
 from pipeline.live_metrics import cloudwatch_window, health, samples, windows
 from pipeline.ml import drift
-from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
+from pipeline.records import Candidate, Deployment, MonitorReport, Stage, write_json_atomic
 from pipeline.reports import CheckResult, format_table, write_junit
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment import buckets
 from sentiment.model_registry import version_prefix
 
 STAGE = "monitor"
-WRITES = MonitorReport
+DECLARATION = Stage(
+    STAGE, reads=(Deployment,), writes=(MonitorReport,),
+    inputs="live metrics, the version's `profile.json`, `quality_gates/monitor.toml`",
+)  # fmt: skip
 REPO = Path(__file__).resolve().parents[2]
 WINDOW_START = "monitor/window-start.json"
 

@@ -20,14 +20,17 @@ from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
 from pipeline.errors import StageError, log, run
 from pipeline.provenance import git_sha
-from pipeline.records import ImageRecord, PublishedVersion
+from pipeline.records import ImageRecord, ProvisionedStack, PublishedVersion, Stage
 from pipeline.release import wheelhouse
 from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
 from pipeline.settings import PipelineSettings, get_settings
 
 STAGE = "build"
-WRITES = ImageRecord
+DECLARATION = Stage(
+    STAGE, reads=(PublishedVersion, ProvisionedStack), writes=(ImageRecord,),
+    inputs="the source tree", outputs="the image (signed, with its SBOM), pushed",
+)  # fmt: skip
 
 
 def build_image(settings: PipelineSettings, engine: Engine, reference: str, labels: dict[str, str]) -> None:

@@ -28,13 +28,16 @@ from pipeline.errors import StageError, log, run
 from pipeline.html_report import model_page
 from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate
-from pipeline.records import Blessing, Candidate, GateReport
+from pipeline.records import Blessing, Candidate, GateReport, Stage
 from pipeline.reports import CheckResult, print_checks
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment.model_registry import ModelRegistryError
 
 STAGE = "gate"
-WRITES = GateReport
+DECLARATION = Stage(
+    STAGE, reads=(Candidate,), writes=(GateReport, Blessing),
+    inputs="`quality_gates/`, the champion from the model registry", outputs="`reports/gate.xml`, `reports/model.html`",
+)  # fmt: skip
 
 
 def serving_champion(settings: PipelineSettings) -> tuple[Path | None, list[dict[str, Any]]]:

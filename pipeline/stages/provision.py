@@ -10,12 +10,12 @@ import argparse
 
 from pipeline import environments
 from pipeline.errors import StageError, log, run
-from pipeline.records import ProvisionedStack
+from pipeline.records import ProvisionedStack, Stage
 from pipeline.release import stacks
 from pipeline.settings import get_settings
 
 STAGE = "provision"
-WRITES = ProvisionedStack
+DECLARATION = Stage(STAGE, writes=(ProvisionedStack,), inputs="`infra/shared`", outputs="model bucket, image registry")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,14 +22,18 @@ from pipeline import environments
 from pipeline.errors import StageError, log, run
 from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
-from pipeline.records import Blessing, Candidate, GateReport, PublishedVersion
+from pipeline.records import Blessing, Candidate, GateReport, ProvisionedStack, PublishedVersion, Stage
 from pipeline.settings import get_settings
 from sentiment import artifact
 from sentiment.artifact import sha256_file
 from sentiment.model_registry import ModelRegistryError, version_prefix
 
 STAGE = "publish"
-WRITES = PublishedVersion
+# ProvisionedStack: the model bucket it publishes to is the provisioned stack's.
+DECLARATION = Stage(
+    STAGE, reads=(Candidate, GateReport, Blessing, ProvisionedStack), writes=(PublishedVersion,),
+    outputs="the version in the model registry",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from pipeline.errors import StageError, log, run
 from pipeline.ml.hyperparameters import PARAMETERS, OutputDirError, check_output_dir
-from pipeline.records import Candidate
+from pipeline.records import Candidate, Stage
 from pipeline.settings import get_settings
 
 STAGE = "train"
-WRITES = Candidate
+DECLARATION = Stage(
+    STAGE, writes=(Candidate,), inputs="the corpus (built in, a file or s3:// URI), settings",
+)
 
 
 def _defaults() -> dict[str, dict[str, object]]:
