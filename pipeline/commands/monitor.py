@@ -4,7 +4,7 @@ Reads the live metrics of the environment's release (locally deploy.json's relea
 endpoint; or --url; or --prometheus; in dev/qa/prod, or with --cloudwatch, the CloudWatch metrics
 the service's EMF lines become, see pipeline.live_metrics.cloudwatch_window), the reference profile of
 the model version it serves (profile.json: the candidate's when it is that version, else the
-registry's copy, or --profile), and the limits in quality_gates/monitor.toml. Prints a table, one
+model registry's copy, or --profile), and the limits in quality_gates/monitor.toml. Prints a table, one
 `DRIFT <feature> ...` or `BREACH <metric> ...` line per failed check, and writes
 reports/monitor.json (records.MonitorReport) + monitor.xml.
 Exit 0 healthy, 1 drift or breach, 2 bad setup. A health check without data to judge (too little
@@ -101,14 +101,14 @@ def reference_profile(version: str, explicit: Path | None, settings: PipelineSet
             return _check_profile(local.read_text(encoding="utf-8"), version, str(local)), str(local)
     environment = environments.current(settings)
     environment.connect()
-    registry = environment.existing_model_registry()
-    if registry is None:
-        raise StageError(f"no profile of {version}: no candidate of that version and no registry", exit_code=2)
-    body = registry.published_file(version, buckets.PROFILE_FILE)
+    model_registry = environment.existing_model_registry()
+    if model_registry is None:
+        raise StageError(f"no profile of {version}: no candidate of that version and no model registry", exit_code=2)
+    body = model_registry.published_file(version, buckets.PROFILE_FILE)
     if body is None:
-        raise StageError(f"version {version} has no {buckets.PROFILE_FILE} in the registry "
+        raise StageError(f"version {version} has no {buckets.PROFILE_FILE} in the model registry "
                          "(published before profiles existed: retrain and publish)", exit_code=2)  # fmt: skip
-    where = f"s3://{registry.bucket}/{version_prefix(version)}{buckets.PROFILE_FILE}"
+    where = f"s3://{model_registry.bucket}/{version_prefix(version)}{buckets.PROFILE_FILE}"
     return _check_profile(body, version, where), where
 
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
     parser.add_argument("--advance", action="store_true", help="after judging, start the next window now")
-    parser.add_argument("--profile", type=Path, help="reference profile file (default: candidate, else registry)")
+    parser.add_argument("--profile", type=Path, help="reference profile file (default: candidate, else model registry)")
     parser.add_argument("--config", type=Path, default=REPO / "quality_gates" / "monitor.toml")
     args = parser.parse_args(argv)
     say = lambda message: log(STAGE, message)  # noqa: E731

@@ -1,7 +1,7 @@
 """The reference profile of a model version: what its held-out texts and their scores look like.
 
 Written at training into the artifact (`sentiment.buckets.PROFILE_FILE`, listed with its
-sha256 in the metadata's `files`, so it is published to the registry with the version) and
+sha256 in the metadata's `files`, so it is published to the model registry with the version) and
 read by `python -m pipeline.monitor`, which compares live traffic with it. It uses only the
 serving model's public interface (`scores`, `token_stats`, `threshold`), whatever the
 architecture, and the bucket edges of `sentiment.buckets`, which /metrics uses too.

@@ -3,7 +3,7 @@
 Reads the published version (`records.PublishedVersion`, or --model-version) and the
 source tree; writes `records.ImageRecord`. The tag is `<git-sha12>-<model-version>`
 (`pipeline.release.image_tag`), never `latest`. The environment says where images go
-(ECR in dev/qa/prod, a local registry in `local`). A tag the registry already holds is
+(ECR in dev/qa/prod, a local image registry in `local`). A tag the image registry already holds is
 reused, not rebuilt: the tag names the code and the model, and ECR's tags are immutable.
 Without a container engine, `local` goes on without an image (deploy then serves from this
 checkout) and the other environments stop.
@@ -63,7 +63,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     digest = environment.image_digest(destination, tag)
     reused = digest is not None
     if digest is not None:
-        log(STAGE, f"{reference} is already in the registry ({digest}); reusing it")
+        log(STAGE, f"{reference} is already in the image registry ({digest}); reusing it")
     else:
         build_image(settings, engine, reference, {"GIT_SHA": sha, "MODEL_VERSION": model_version})
         log(STAGE, f"pushing {reference}")

@@ -80,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     upload = publishable_files(args.model, args.reports, args.thresholds, args.quality_gates)
     version = upload.candidate.version
     try:
-        registry = environments.current(settings).model_registry()
-        log(STAGE, f"publishing {version} to s3://{registry.bucket}/{version_prefix(version)}")
-        manifest, new = registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
+        model_registry = environments.current(settings).model_registry()
+        log(STAGE, f"publishing {version} to s3://{model_registry.bucket}/{version_prefix(version)}")
+        manifest, new = model_registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
     except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"publishing {version} to s3://{settings.model_bucket} failed: {exc}") from exc
     log(STAGE, f"published {version}" if new else f"{version} is already published; nothing to do")
     PublishedVersion(
         version=version,
-        bucket=registry.bucket,
+        bucket=model_registry.bucket,
         prefix=version_prefix(version),
         manifest_sha256=hashlib.sha256(json.dumps(manifest).encode()).hexdigest(),
         published=manifest["published"],
