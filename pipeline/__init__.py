@@ -46,5 +46,3 @@ class _CommandFinder(importlib.abc.MetaPathFinder):
 
 if not any(isinstance(finder, _CommandFinder) for finder in sys.meta_path):
     sys.meta_path.append(_CommandFinder())
-
-STAGES: tuple[str, ...] = ("train", "gate", "provision", "publish", "build", "deploy", "smoke")

@@ -8,9 +8,11 @@ import sys
 import time
 from dataclasses import dataclass
 
-from pipeline import STAGES
 from pipeline.errors import run
 from pipeline.settings import get_settings
+from pipeline.stages import names
+
+STAGES = names()  # from the stages' declarations (pipeline.stages)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def run_stages(stages: list[str]) -> list[Outcome]:
         module = importlib.import_module(f"pipeline.stages.{stage}")
         started = time.monotonic()
         code = run(stage, module.main, [])
-        written = str(module.WRITES.path(get_settings().artifacts_dir))
+        written = str(module.DECLARATION.writes[0].path(get_settings().artifacts_dir))
         outcomes.append(Outcome(stage, code, time.monotonic() - started, written))
         if code != 0:
             break

@@ -49,7 +49,7 @@ def run(stage: str, main: Callable[[list[str] | None], int], argv: list[str] | N
     except (BotoCoreError, ClientError) as exc:
         print(f"{stage}: error: AWS: {exc}", file=sys.stderr)
         return 1
-    except ArtifactError as exc:  # includes the registry's errors
+    except ArtifactError as exc:  # includes the model registry's errors
         print(f"{stage}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """The pipeline's HTTP client: `requests`, with retries by urllib3's Retry (never a hand-written loop).
 
-Probes, smoke checks and the local registry's lookups call `fetch`; a caller that waits for a
+Probes, smoke checks and the local image registry's lookups call `fetch`; a caller that waits for a
 service to come up passes `patient(deadline_s)`, whose exponential backoff (urllib3's) fits the deadline.
 """
 

@@ -1,23 +1,14 @@
-"""The records that flow between stages: one frozen dataclass per file under ARTIFACTS_DIR.
+"""The records that flow between stages: one frozen dataclass per file under ARTIFACTS_DIR, and the
+`Stage` declaration that says which ones a stage (or an operations command) reads and writes.
 
-Each record names its file (relative to ARTIFACTS_DIR), the stage that writes it and a
+Each record names its file (relative to ARTIFACTS_DIR), the stage that writes it (PRODUCER) and a
 schema version. `read` fails with one line and exit 2 when the file is missing, unreadable
 or of another schema ("run `python -m pipeline.<stage>` first"); `write` is atomic (a temp
 file renamed over the old one), so a reader never sees half a record.
 
-  record            file                           written by   read by
-  DataReport        reports/data.json              train        (Jenkins, people)
-  Candidate         candidate/metadata.json        train        gate, publish
-  GateReport        reports/gate.json              gate         publish
-  Blessing          <model dir>/blessing.json      gate         publish
-  ProvisionedStack  provision.json                 provision    build, deploy
-  PublishedVersion  publish.json                   publish      build, deploy
-  ImageRecord       image.json                     build        deploy
-  PlannedRelease    terraform/planned-release.json deploy       deploy --apply-plan
-  Deployment        deploy.json                    deploy       smoke, rollback
-  SmokeReport       reports/smoke.json             smoke        (Jenkins, people)
-  MonitorReport     reports/monitor.json           monitor      (Jenkinsfile.monitor, people)
-  DeliveryReport    reports/delivery.json          deploy       (Jenkins, people)
+Who writes and reads which record is declared in each stage and command module (`DECLARATION = Stage(...)`) and
+tabled in docs/reference/records.md (generated); tests/unit/pipeline/test_stage_declarations.py
+holds PRODUCER, the stage order, the Jenkinsfile and the import contracts to those declarations.
 """
 
 from __future__ import annotations
@@ -258,7 +249,7 @@ class ImageRecord(Record):
 class Release(Record):
     """What one deploy ships: an image, a model version, and the shared stack it runs against."""
 
-    FILE: ClassVar[str] = "terraform/planned-release.json"  # as PlannedRelease: saved beside the plan
+    FILE: ClassVar[str] = "terraform/planned-release.json"  # saved beside the plan
     PRODUCER: ClassVar[str] = "deploy --plan-only"
     image: str
     image_built: bool
@@ -337,3 +328,20 @@ class MonitorReport(Record):
     checks: list[CheckDoc] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stage: str = "monitor"
+
+
+RecordType = type[Record] | type[Candidate]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a stage of the chain, or an operations command, reads and writes (its module's `DECLARATION`).
+
+    `python -m pipeline` runs the stages so that each runs after the producers of what it reads, in
+    the order it lists them (`pipeline.stages.in_order`)."""
+
+    name: str  # the module's name: `python -m pipeline.<name>`
+    reads: tuple[RecordType, ...] = ()
+    writes: tuple[RecordType, ...] = ()
+    inputs: str = ""  # what else it reads (files, services), for the flow table
+    outputs: str = ""  # what else it changes, for the flow table

@@ -44,12 +44,13 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from pipeline import environments  # noqa: E402
 from pipeline.environments import emulator, processes  # noqa: E402
 from pipeline.errors import StageError  # noqa: E402
+from pipeline.live_metrics import cloudwatch_window  # noqa: E402
 from pipeline.records import Release  # noqa: E402
-from pipeline.release import cloudwatch_window, scale_out, stacks  # noqa: E402
+from pipeline.release import scale_out, stacks  # noqa: E402
 from pipeline.release.terraform import Terraform  # noqa: E402
 from pipeline.settings import PipelineSettings  # noqa: E402
+from sentiment.buckets import TextFeatures  # noqa: E402
 from sentiment.emf import Recorder  # noqa: E402
-from sentiment.monitoring import TextFeatures  # noqa: E402
 
 REGION = "eu-west-1"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-local:{tag}"

@@ -14,9 +14,14 @@ from pathlib import Path
 from pipeline import environments
 from pipeline.errors import log, run
 from pipeline.ml import data_checks, datasets
+from pipeline.records import DataReport, Stage
 from pipeline.settings import get_settings
 
 STAGE = "data"
+DECLARATION = Stage(
+    STAGE, writes=(DataReport,),
+    inputs="the dataset (`--dataset` or `DATASET`), `quality_gates/data.toml`, the champion's data (`--baseline`)",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

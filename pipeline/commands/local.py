@@ -22,10 +22,11 @@ from pathlib import Path
 from pipeline.environments import emulator, image_registry, prometheus
 from pipeline.environments.local_service import LocalService
 from pipeline.errors import StageError, run
-from pipeline.records import Deployment, RecordError
+from pipeline.records import Deployment, RecordError, Stage
 from pipeline.settings import PipelineSettings, get_settings
 
 STAGE = "local"
+DECLARATION = Stage(STAGE, reads=(Deployment,), outputs="the local servers: emulator, image registry, Prometheus")
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline import environments
 from pipeline.errors import StageError, run
 from pipeline.model_registry import ModelRegistryWriter
+from pipeline.records import Stage
 from pipeline.release import promotion
 from pipeline.settings import get_settings
 from sentiment import artifact
 from sentiment.model_registry import ModelRegistryError, published_version, version_prefix
 
 STAGE = "models"
+DECLARATION = Stage(STAGE, inputs="the model registry", outputs="the champion (promote)")
 
 
 def format_versions(manifests: list[dict], champion: str | None) -> str:
@@ -37,12 +39,12 @@ def format_versions(manifests: list[dict], champion: str | None) -> str:
     return "\n".join(lines)
 
 
-def published(registry: ModelRegistryWriter, version: str) -> dict[str, Any]:
+def published(model_registry: ModelRegistryWriter, version: str) -> dict[str, Any]:
     """A published version's manifest and training metadata."""
-    manifest = registry.manifest(published_version(version, "the version"))
+    manifest = model_registry.manifest(published_version(version, "the version"))
     if manifest is None:
-        raise StageError(f"version {version} is not published in bucket {registry.bucket}")
-    metadata = registry.get_json(version_prefix(version) + artifact.METADATA_FILE) or {}
+        raise StageError(f"version {version} is not published in bucket {model_registry.bucket}")
+    metadata = model_registry.get_json(version_prefix(version) + artifact.METADATA_FILE) or {}
     return {"manifest": manifest, "metadata": metadata}
 
 
@@ -109,27 +111,27 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("promote", help="make a published version the champion").add_argument("version")
     history = commands.add_parser("history", help="every promotion and rollback, oldest first, with who and when")
     history.add_argument("--at", type=parse_time, help="only the version that served at this ISO 8601 time")
-    parser.add_argument("--env", choices=["local", "dev", "qa", "prod"], help="another environment's registry")
+    parser.add_argument("--env", choices=["local", "dev", "qa", "prod"], help="another environment's model registry")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.env:
         settings = settings.model_copy(update={"project_env": args.env})
     try:
-        registry = environments.current(settings).model_registry()
+        model_registry = environments.current(settings).model_registry()
         if args.command == "list":
-            champion = registry.champion()
-            print(format_versions(registry.versions(), champion["version"] if champion else None))
+            champion = model_registry.champion()
+            print(format_versions(model_registry.versions(), champion["version"] if champion else None))
         elif args.command == "show":
-            print(json.dumps(published(registry, args.version)["manifest"], indent=2))
+            print(json.dumps(published(model_registry, args.version)["manifest"], indent=2))
         elif args.command == "diff":
-            print(format_diff(args.a, args.b, published(registry, args.a), published(registry, args.b)))
+            print(format_diff(args.a, args.b, published(model_registry, args.a), published(model_registry, args.b)))
         elif args.command == "promote":
-            champion = registry.promote(args.version, {"kind": "manual", **promotion.who(settings)})
+            champion = model_registry.promote(args.version, {"kind": "manual", **promotion.who(settings)})
             print(f"champion is now {champion['version']} (was {champion['previous']})")
         elif args.at is None:
-            print(format_history(registry.history()))
+            print(format_history(model_registry.history()))
         else:
-            entry = serving_at(registry.history(), args.at)
+            entry = serving_at(model_registry.history(), args.at)
             if entry is None:
                 raise StageError(f"no version served {settings.project_env} at {args.at.isoformat()}")
             print(format_history([entry]))

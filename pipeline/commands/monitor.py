@@ -2,9 +2,9 @@
 
 Reads the live metrics of the environment's release (locally deploy.json's release_url, else its
 endpoint; or --url; or --prometheus; in dev/qa/prod, or with --cloudwatch, the CloudWatch metrics
-the service's EMF lines become, see pipeline.release.cloudwatch_window), the reference profile of
+the service's EMF lines become, see pipeline.live_metrics.cloudwatch_window), the reference profile of
 the model version it serves (profile.json: the candidate's when it is that version, else the
-registry's copy, or --profile), and the limits in quality_gates/monitor.toml. Prints a table, one
+model registry's copy, or --profile), and the limits in quality_gates/monitor.toml. Prints a table, one
 `DRIFT <feature> ...` or `BREACH <metric> ...` line per failed check, and writes
 reports/monitor.json (records.MonitorReport) + monitor.xml.
 Exit 0 healthy, 1 drift or breach, 2 bad setup. A health check without data to judge (too little
@@ -34,17 +34,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline import environments
 from pipeline.environments import prometheus
 from pipeline.errors import StageError, log, run
+from pipeline.live_metrics import cloudwatch_window, health, samples, windows
 from pipeline.ml import drift
-from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
-from pipeline.release import cloudwatch_window, live_metrics
+from pipeline.records import Candidate, Deployment, MonitorReport, Stage, write_json_atomic
 from pipeline.reports import CheckResult, format_table, write_junit
 from pipeline.settings import PipelineSettings, get_settings
-from sentiment import monitoring
+from sentiment import buckets
 from sentiment.model_registry import version_prefix
 
 STAGE = "monitor"
-WRITES = MonitorReport
-REPO = Path(__file__).resolve().parents[1]
+DECLARATION = Stage(
+    STAGE, reads=(Deployment,), writes=(MonitorReport,),
+    inputs="live metrics, the version's `profile.json`, `quality_gates/monitor.toml`",
+)  # fmt: skip
+REPO = Path(__file__).resolve().parents[2]
 WINDOW_START = "monitor/window-start.json"
 
 
@@ -69,11 +72,11 @@ def _check_profile(body: bytes | str, version: str, where: str) -> dict[str, Any
     """The profile in `body`, if it is a profile of `version` at the service's bucket edges (else exit 2)."""
     try:
         profile = json.loads(body)
-        if profile.get("schema") != monitoring.PROFILE_SCHEMA or profile.get("model_version") != version:
-            raise ValueError(f"not a schema-{monitoring.PROFILE_SCHEMA} profile of {version}")
-        for name, edges in monitoring.FEATURE_EDGES.items():
+        if profile.get("schema") != buckets.PROFILE_SCHEMA or profile.get("model_version") != version:
+            raise ValueError(f"not a schema-{buckets.PROFILE_SCHEMA} profile of {version}")
+        for name, edges in buckets.FEATURE_EDGES.items():
             if tuple(float(e) for e in profile["features"][name]["edges"]) != tuple(float(e) for e in edges):
-                raise ValueError(f"{name} edges differ from the service's (sentiment.monitoring)")
+                raise ValueError(f"{name} edges differ from the service's (sentiment.buckets)")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StageError(f"{where}: {exc}", exit_code=2) from None
     return profile
@@ -88,7 +91,7 @@ def reference_profile(version: str, explicit: Path | None, settings: PipelineSet
             raise StageError(f"cannot read the profile {explicit}: {exc}", exit_code=2) from None
         return _check_profile(body, version, str(explicit)), str(explicit)
     candidate_dir = settings.artifacts_dir / "candidate"
-    local = candidate_dir / monitoring.PROFILE_FILE
+    local = candidate_dir / buckets.PROFILE_FILE
     if local.is_file():
         try:
             candidate = Candidate.read_dir(candidate_dir)
@@ -98,14 +101,14 @@ def reference_profile(version: str, explicit: Path | None, settings: PipelineSet
             return _check_profile(local.read_text(encoding="utf-8"), version, str(local)), str(local)
     environment = environments.current(settings)
     environment.connect()
-    registry = environment.existing_model_registry()
-    if registry is None:
-        raise StageError(f"no profile of {version}: no candidate of that version and no registry", exit_code=2)
-    body = registry.published_file(version, monitoring.PROFILE_FILE)
+    model_registry = environment.existing_model_registry()
+    if model_registry is None:
+        raise StageError(f"no profile of {version}: no candidate of that version and no model registry", exit_code=2)
+    body = model_registry.published_file(version, buckets.PROFILE_FILE)
     if body is None:
-        raise StageError(f"version {version} has no {monitoring.PROFILE_FILE} in the registry "
+        raise StageError(f"version {version} has no {buckets.PROFILE_FILE} in the model registry "
                          "(published before profiles existed: retrain and publish)", exit_code=2)  # fmt: skip
-    where = f"s3://{registry.bucket}/{version_prefix(version)}{monitoring.PROFILE_FILE}"
+    where = f"s3://{model_registry.bucket}/{version_prefix(version)}{buckets.PROFILE_FILE}"
     return _check_profile(body, version, where), where
 
 
@@ -120,7 +123,7 @@ def _release_url(settings: PipelineSettings) -> str:
     return record.release_url or record.endpoint_url
 
 
-def _cloudwatch_window(settings: PipelineSettings, since: str, version: str | None) -> tuple[str, live_metrics.Window]:
+def _cloudwatch_window(settings: PipelineSettings, since: str, version: str | None) -> tuple[str, windows.Window]:
     """(where, window) of the environment's release in CloudWatch (the emulator's, locally)."""
     environments.current(settings).connect()
     service = cloudwatch_window.service_dimension(settings)
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument(
         "--cloudwatch", action="store_true", help="read the window from CloudWatch (the default in dev/qa/prod)"
     )
-    parser.add_argument("--since", default="1h", metavar="DURATION", type=live_metrics.promql_duration,
+    parser.add_argument("--since", default="1h", metavar="DURATION", type=windows.promql_duration,
                         help="with --prometheus or CloudWatch: window, e.g. 30m, 1h, 1d (default 1h)")  # fmt: skip
     parser.add_argument(
         "--version", dest="model_version", help="with CloudWatch: the release's model version (default: the only one)"
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", help="with --prometheus: the scrape job of the release (default: all)")
     parser.add_argument("--mark", action="store_true", help="save the window start now and exit (no judging)")
     parser.add_argument("--advance", action="store_true", help="after judging, start the next window now")
-    parser.add_argument("--profile", type=Path, help="reference profile file (default: candidate, else registry)")
+    parser.add_argument("--profile", type=Path, help="reference profile file (default: candidate, else model registry)")
     parser.add_argument("--config", type=Path, default=REPO / "quality_gates" / "monitor.toml")
     args = parser.parse_args(argv)
     say = lambda message: log(STAGE, message)  # noqa: E731
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise StageError("no local Prometheus: start it with `python -m pipeline.local prometheus up`", 2)
             args.prometheus = prometheus.endpoint_of(local)
         try:
-            window = live_metrics.from_prometheus(args.prometheus, args.since, args.job)
+            window = windows.from_prometheus(args.prometheus, args.since, args.job)
         except (OSError, ValueError) as exc:
             raise StageError(f"cannot read Prometheus: {exc}", exit_code=2) from None
         where, current = args.prometheus, None
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         where = (args.url or _release_url(settings)).rstrip("/")
         try:
-            current = live_metrics.snapshot(where)
+            current = windows.snapshot(where)
         except (OSError, ValueError) as exc:
             raise StageError(f"cannot read the release's metrics: {exc}", exit_code=2) from None
         if args.mark:
@@ -199,32 +202,32 @@ def main(argv: list[str] | None = None) -> int:
         start = None
         if mark_path.is_file():
             try:
-                start = live_metrics.Snapshot.from_dict(json.loads(mark_path.read_text(encoding="utf-8")))
+                start = windows.Snapshot.from_dict(json.loads(mark_path.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise StageError(f"{mark_path} is unreadable ({exc}); delete it or run --mark", exit_code=2) from None
-        window = live_metrics.since(current, start)
-        is_ready = live_metrics.ready(where)
+        window = windows.since(current, start)
+        is_ready = windows.ready(where)
 
-    served = live_metrics.versions(window.samples)
+    served = windows.versions(window.samples)
     if len(served) != 1:
         raise StageError(f"{where} serves {sorted(served) or 'no'} model version(s); expected exactly one", 2)
     version = served.pop()
     profile, profile_from = reference_profile(version, args.profile, settings)
     age = (
-        drift.total(window.samples, "sentiment_model_age_seconds")
-        if drift.select(window.samples, "sentiment_model_age_seconds")
+        samples.total(window.samples, "sentiment_model_age_seconds")
+        if samples.select(window.samples, "sentiment_model_age_seconds")
         else None
     )
     try:
         checks = drift.drift_checks(window.samples, profile, config)
-        checks += drift.health_checks(window.samples, age, config)
+        checks += health.health_checks(window.samples, age, config)
     except ValueError as exc:
         raise StageError(f"cannot compare with the profile: {exc}", exit_code=2) from None
     if is_ready is not None:
         checks.append(CheckResult("health.ready", is_ready, "yes" if is_ready else "no", "yes", f"{where}/ready"))
 
-    texts = drift.total(window.samples, "sentiment_prediction_score_count")
-    requests = drift.total(window.samples, "sentiment_requests_total")
+    texts = samples.total(window.samples, "sentiment_prediction_score_count")
+    requests = samples.total(window.samples, "sentiment_requests_total")
     notes = [n for n in (window.note, f"reference profile: {profile_from}") if n]
     say(f"{where} serves {version}; window {_iso(window.start) or 'since start'} .. {_iso(window.end)}: "
         f"{texts:g} texts, {requests:g} requests")  # fmt: skip

@@ -14,11 +14,16 @@ import argparse
 
 from pipeline import environments
 from pipeline.errors import log, run
+from pipeline.records import Deployment, ProvisionedStack, Stage
 from pipeline.release.rollback import roll_back
 from pipeline.release.smoke import SmokeOptions
 from pipeline.settings import get_settings
 
 STAGE = "rollback"
+DECLARATION = Stage(
+    STAGE, reads=(ProvisionedStack,), writes=(Deployment,),
+    inputs="the model registry's champion and history", outputs="the champion (as a rollback)",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,9 +22,9 @@ from sentiment.model_registry import ModelRegistryError
 
 @dataclass(frozen=True)
 class ImageDestination:
-    registry: str  # host[:port]
+    registry: str  # the image registry: host[:port]
     repository: str
-    insecure: bool  # plain HTTP (a registry on loopback)
+    insecure: bool  # plain HTTP (an image registry on loopback)
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,11 @@ class Environment(ABC):
 
     @abstractmethod
     def image_destination(self, engine: Engine) -> ImageDestination:
-        """Where the build pushes images; logs the engine in where the registry needs it."""
+        """Where the build pushes images; logs the engine in where the image registry needs it."""
 
     @abstractmethod
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
-        """The digest the registry holds under the tag, or None."""
+        """The digest the image registry holds under the tag, or None."""
 
     @abstractmethod
     def image_repository(self) -> str | None:
@@ -195,21 +195,21 @@ class Environment(ABC):
         """The model registry if its bucket exists (None before the first provision); a bucket that
         exists but cannot be read (credentials, network) is a ModelRegistryError."""
         self.connect()
-        registry = ModelRegistryWriter.open(self.settings.model_bucket, self.settings.aws_default_region)
+        model_registry = ModelRegistryWriter.open(self.settings.model_bucket, self.settings.aws_default_region)
         try:
-            registry.s3.head_bucket(Bucket=registry.bucket)
+            model_registry.s3.head_bucket(Bucket=model_registry.bucket)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
                 return None
-            raise ModelRegistryError(f"model bucket {registry.bucket} cannot be read ({exc})") from exc
+            raise ModelRegistryError(f"model bucket {model_registry.bucket} cannot be read ({exc})") from exc
         except BotoCoreError as exc:
-            raise ModelRegistryError(f"model bucket {registry.bucket} is not reachable ({exc})") from exc
-        return registry
+            raise ModelRegistryError(f"model bucket {model_registry.bucket} is not reachable ({exc})") from exc
+        return model_registry
 
     def model_registry(self) -> ModelRegistryWriter:
-        """The model registry in this environment's bucket, which the provision stage creates."""
-        registry = self.existing_model_registry()
-        if registry is None:
+        """The model model_registry in this environment's bucket, which the provision stage creates."""
+        model_registry = self.existing_model_registry()
+        if model_registry is None:
             bucket = self.settings.model_bucket
             raise ModelRegistryError(f"model bucket {bucket} does not exist: run `python -m pipeline.provision` first")
-        return registry
+        return model_registry

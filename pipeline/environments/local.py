@@ -1,4 +1,4 @@
-"""The `local` environment: AWS is the emulator on loopback, images go to a local registry, and
+"""The `local` environment: AWS is the emulator on loopback, images go to a local image registry, and
 releases run on this machine (the emulated EC2 instances never boot) behind a local load balancer
 on a fixed port, the stable endpoint."""
 

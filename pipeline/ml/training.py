@@ -29,7 +29,7 @@ from pipeline.ml.data import Splits
 from pipeline.ml.datasets import Dataset
 from pipeline.ml.hyperparameters import DECISION_THRESHOLD, Parameters, check_output_dir, replace_dir
 from pipeline.provenance import git_sha, library_versions, source_hash
-from sentiment import artifact, featurizers, monitoring, text
+from sentiment import artifact, buckets, featurizers, text
 from sentiment.artifact import ArtifactError
 from sentiment.runtime import SentimentModel
 
@@ -154,7 +154,7 @@ def train(
             name: summary(y, served.scores(texts), served.threshold)
             for name, (texts, y) in (("val", val_xy), ("test", test_xy))
         }
-        metadata["files"][monitoring.PROFILE_FILE] = profile.write(work, served, test_xy[0], metadata)
+        metadata["files"][buckets.PROFILE_FILE] = profile.write(work, served, test_xy[0], metadata)
         if with_anchors:
             log("scoring the anchors (VADER, TF-IDF + logistic regression) on the same test split")
             metadata["anchors"] = anchors.anchors(splits, params.seed)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.release import cloudwatch_window, progressive
+from pipeline.live_metrics import cloudwatch_window
+from pipeline.release import progressive
 from pipeline.reports import CheckResult
 
 NAMESPACE = "AWS/ApplicationELB"

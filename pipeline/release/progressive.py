@@ -27,14 +27,14 @@ from typing import Any
 from pipeline.environments.base import Rollout, ServerCounters, TrafficControl
 from pipeline.errors import StageError
 from pipeline.html_report import delivery_page
-from pipeline.ml import drift
-from pipeline.ml.drift import Key
+from pipeline.live_metrics import samples, windows
+from pipeline.live_metrics.samples import Key
 from pipeline.ml.gate_config import GateConfigError, load_jsonl
 from pipeline.records import DeliveryReport
-from pipeline.release import live_metrics, probe
+from pipeline.release import probe
 from pipeline.reports import CheckResult, write_junit
 from pipeline.settings import PipelineSettings
-from sentiment import monitoring
+from sentiment import buckets
 
 ROUTE = "/predict"
 METRICS = ("error_rate", "p99_ms", "positive_share_delta", "score_distance", "disagreement")
@@ -99,13 +99,13 @@ def load_config(path: Path, hold_override: float | None = None) -> DeliveryConfi
     return config
 
 
-# --- one release's /metrics: a step's numbers are the deltas of its counters (live_metrics.since) ----
+# --- one release's /metrics: a step's numbers are the deltas of its counters (windows.since) ----
 
 
-def scrape(url: str) -> live_metrics.Snapshot:
+def scrape(url: str) -> windows.Snapshot:
     """Read a release's own /metrics (all its workers)."""
     try:
-        return live_metrics.snapshot(url)
+        return windows.snapshot(url)
     except OSError as exc:
         raise StageError(f"{url}/metrics is unreachable ({exc})") from None
 
@@ -125,16 +125,16 @@ def summary(window: Mapping[Key, float]) -> dict[str, Any]:
         return {"requests": 0, "errors_5xx": 0, "predictions": 0, "timed": 0, **empty,
                 "invalid": f"its /metrics hold {bad[0][0]} = {bad[0][1]}, which is no count"}  # fmt: skip
     # Every method on the route: a 5xx filed under another method label is still a 5xx of /predict.
-    answers = drift.select(window, "sentiment_requests_total", route=ROUTE)
+    answers = samples.select(window, "sentiment_requests_total", route=ROUTE)
     requests = sum(value for _, value in answers)
     errors = sum(value for labels, value in answers if labels.get("status", "").startswith("5"))
-    latency = drift.cumulative(window, "sentiment_request_seconds", route=ROUTE)
-    p99 = drift.quantile(latency, 0.99)
-    scores = drift.cumulative(window, "sentiment_prediction_score")
+    latency = samples.cumulative(window, "sentiment_request_seconds", route=ROUTE)
+    p99 = samples.quantile(latency, 0.99)
+    scores = samples.cumulative(window, "sentiment_prediction_score")
     scored = scores.get(math.inf, 0.0)
     # Both from one counter: a scrape can land between a request's updates of two metrics.
-    labelled = drift.total(window, "sentiment_predictions_total")
-    positive = drift.total(window, "sentiment_predictions_total", label="positive")
+    labelled = samples.total(window, "sentiment_predictions_total")
+    positive = samples.total(window, "sentiment_predictions_total", label="positive")
     return {
         "requests": int(requests),
         "errors_5xx": int(errors),
@@ -143,7 +143,7 @@ def summary(window: Mapping[Key, float]) -> dict[str, Any]:
         "error_rate": errors / requests if requests else None,
         "p99_ms": None if p99 is None else p99 * 1000.0,
         "positive_share": positive / labelled if labelled else None,
-        "score_histogram": drift.per_bucket(scores, monitoring.SCORE_EDGES) if scored else None,
+        "score_histogram": samples.per_bucket(scores, buckets.SCORE_EDGES) if scored else None,
     }
 
 
@@ -189,7 +189,7 @@ def replay(champion_url: str, candidate_url: str, texts: list[str]) -> dict[str,
 
     def side(role: str) -> dict[str, Any]:
         ok = [a for a in answers[role] if a]
-        histogram = monitoring.bucket_counts([float(a["score"]) for a in ok], monitoring.SCORE_EDGES)
+        histogram = buckets.bucket_counts([float(a["score"]) for a in ok], buckets.SCORE_EDGES)
         return {
             "requests": len(texts),
             "errors": len(texts) - len(ok),
@@ -369,7 +369,7 @@ class Progressive:
         probes = 0
         while True:
             measured: dict[str, Any] = {
-                role: summary(live_metrics.since(scrape(url), before[role]).samples)
+                role: summary(windows.since(scrape(url), before[role]).samples)
                 for role, url in (("champion", champion_url), ("candidate", candidate_url))
             }
             if counted_before is not None:

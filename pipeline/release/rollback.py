@@ -25,12 +25,12 @@ def target_release(environment: Environment, to: str | None) -> dict[str, Any] |
     """The champion, or the newest successful release of model version `to` (checked first: it is printed)."""
     if to is not None:
         to = deployment.checked_version(to)
-    registry = environment.model_registry()
+    model_registry = environment.model_registry()
     if to is None or to == "champion":
-        return registry.champion()
-    releases = [e for e in registry.history() if e["version"] == to and e.get("image")]
+        return model_registry.champion()
+    releases = [e for e in model_registry.history() if e["version"] == to and e.get("image")]
     if not releases:
-        raise StageError(f"no successful release of model {to} in the history of {registry.bucket}", exit_code=2)
+        raise StageError(f"no successful release of model {to} in the history of {model_registry.bucket}", exit_code=2)
     return releases[-1]
 
 
@@ -47,7 +47,7 @@ def roll_back(
         stopped = environment.stop_release()
         left = "was stopped" if stopped else "is still deployed"
         return f"no previous successful release to roll back to; the failed release {left}"
-    if target.get("image_built", True):  # the registry's word on what to run is checked like any deploy's
+    if target.get("image_built", True):  # the model registry's word on what to run is checked like any deploy's
         deployment.checked_image(environment, str(target.get("image")))
     record = _restore_parked(environment, target, log)
     if record is None:

@@ -33,8 +33,9 @@ from typing import Any
 import boto3
 
 from pipeline.errors import StageError
+from pipeline.live_metrics import cloudwatch_window
 from pipeline.records import DeliveryReport, Release
-from pipeline.release import cloudwatch_judge, cloudwatch_window
+from pipeline.release import cloudwatch_judge
 from pipeline.release.progressive import DeliveryConfig, Step, load_config, write_report
 from pipeline.release.terraform import Terraform
 from pipeline.reports import CheckResult

@@ -3,7 +3,7 @@
 Reads the published version (`records.PublishedVersion`, or --model-version) and the
 source tree; writes `records.ImageRecord`. The tag is `<git-sha12>-<model-version>`
 (`pipeline.release.image_tag`), never `latest`. The environment says where images go
-(ECR in dev/qa/prod, a local registry in `local`). A tag the registry already holds is
+(ECR in dev/qa/prod, a local image registry in `local`). A tag the image registry already holds is
 reused, not rebuilt: the tag names the code and the model, and ECR's tags are immutable.
 Without a container engine, `local` goes on without an image (deploy then serves from this
 checkout) and the other environments stop.
@@ -20,14 +20,17 @@ from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
 from pipeline.errors import StageError, log, run
 from pipeline.provenance import git_sha
-from pipeline.records import ImageRecord, PublishedVersion
+from pipeline.records import ImageRecord, ProvisionedStack, PublishedVersion, Stage
 from pipeline.release import wheelhouse
 from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
 from pipeline.settings import PipelineSettings, get_settings
 
 STAGE = "build"
-WRITES = ImageRecord
+DECLARATION = Stage(
+    STAGE, reads=(PublishedVersion, ProvisionedStack), writes=(ImageRecord,),
+    inputs="the source tree", outputs="the image (signed, with its SBOM), pushed",
+)  # fmt: skip
 
 
 def build_image(settings: PipelineSettings, engine: Engine, reference: str, labels: dict[str, str]) -> None:
@@ -60,7 +63,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     digest = environment.image_digest(destination, tag)
     reused = digest is not None
     if digest is not None:
-        log(STAGE, f"{reference} is already in the registry ({digest}); reusing it")
+        log(STAGE, f"{reference} is already in the image registry ({digest}); reusing it")
     else:
         build_image(settings, engine, reference, {"GIT_SHA": sha, "MODEL_VERSION": model_version})
         log(STAGE, f"pushing {reference}")

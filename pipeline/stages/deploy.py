@@ -15,12 +15,16 @@ import argparse
 from pipeline import environments
 from pipeline.errors import log, run
 from pipeline.provenance import git_sha
-from pipeline.records import Deployment
+from pipeline.records import DeliveryReport, Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release, Stage
 from pipeline.release import deployment
 from pipeline.settings import get_settings
 
 STAGE = "deploy"
-WRITES = Deployment
+DECLARATION = Stage(
+    STAGE, reads=(ImageRecord, PublishedVersion, ProvisionedStack, Release),
+    writes=(Deployment, Release, DeliveryReport),
+    inputs="`infra/service`, `quality_gates/delivery.toml`", outputs="the release behind the endpoint, in judged steps",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ Reads the candidate (`records.Candidate`), quality_gates/ (thresholds, sanity se
 and the environment's champion from the model registry (fetched and verified by the
 service's own loader; --baseline DIR instead, or --no-champion to skip, logged). Measures
 both on the same data and applies the `champion.*` thresholds; before the first release
-there is no champion ("no champion yet"). A registry that exists but cannot be read, or a
+there is no champion ("no champion yet"). A model registry that exists but cannot be read, or a
 champion that fails verification, stops the gate (exit 2): it never blesses without the
 comparison it was asked for. Writes `records.GateReport` (+ gate.xml, JUnit, and
 model.html: `pipeline.html_report`) and, on a pass, `records.Blessing` beside the model.
@@ -28,22 +28,25 @@ from pipeline.errors import StageError, log, run
 from pipeline.html_report import model_page
 from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate
-from pipeline.records import Blessing, Candidate, GateReport
+from pipeline.records import Blessing, Candidate, GateReport, Stage
 from pipeline.reports import CheckResult, print_checks
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment.model_registry import ModelRegistryError
 
 STAGE = "gate"
-WRITES = GateReport
+DECLARATION = Stage(
+    STAGE, reads=(Candidate,), writes=(GateReport, Blessing),
+    inputs="`quality_gates/`, the champion from the model registry", outputs="`reports/gate.xml`, `reports/model.html`",
+)  # fmt: skip
 
 
 def serving_champion(settings: PipelineSettings) -> tuple[Path | None, list[dict[str, Any]]]:
     """A verified local copy of the environment's champion (None when there is none yet) and the
     promotion history that put it there (for the report)."""
     try:
-        registry = environments.current(settings).existing_model_registry()
-        found = registry.fetch_champion(settings.artifacts_dir / "champion-cache") if registry else None
-        history = registry.history() if found else []
+        model_registry = environments.current(settings).existing_model_registry()
+        found = model_registry.fetch_champion(settings.artifacts_dir / "champion-cache") if model_registry else None
+        history = model_registry.history() if found else []
     except (ModelRegistryError, BotoCoreError, ClientError) as exc:
         raise StageError(f"cannot compare with the champion: {exc} (--no-champion skips the comparison)", 2) from exc
     if found is None:
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quality-gates", type=Path, default=settings.quality_gates_dir, help="sanity set and suites directory"
     )
-    parser.add_argument("--baseline", type=Path, help="compare with this artifact instead of the registry's champion")
+    parser.add_argument("--baseline", type=Path, help="compare with this artifact instead of the champion")
     parser.add_argument("--no-champion", action="store_true", help="do not compare with the serving champion")
     parser.add_argument("--reports", type=Path, default=settings.reports_dir, help="where gate.json/.xml go")
     parser.add_argument(
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     previous = blessing.read(args.model)
     blessing.remove(args.model)  # whatever happens next, a stale blessing must not survive
-    # The inputs first, so a bad one is one line before anything talks to the registry.
+    # The inputs first, so a bad one is one line before anything talks to the model registry.
     config = load_config(args.quality_gates, args.thresholds)
     candidate = Candidate.read_dir(args.model)
     if str(candidate.metadata.get("data", {}).get("source", "")).startswith("s3://"):

@@ -1,4 +1,4 @@
-"""Stage `provision`: apply infra/shared (model bucket + container registry) for PROJECT_ENV.
+"""Stage `provision`: apply infra/shared (model bucket + image registry) for PROJECT_ENV.
 
 Reads infra/shared and the settings; writes `records.ProvisionedStack` (the stack's
 outputs plus "changed"). Idempotent: when the plan has no changes nothing is applied.
@@ -10,12 +10,12 @@ import argparse
 
 from pipeline import environments
 from pipeline.errors import StageError, log, run
-from pipeline.records import ProvisionedStack
+from pipeline.records import ProvisionedStack, Stage
 from pipeline.release import stacks
 from pipeline.settings import get_settings
 
 STAGE = "provision"
-WRITES = ProvisionedStack
+DECLARATION = Stage(STAGE, writes=(ProvisionedStack,), inputs="`infra/shared`", outputs="model bucket, image registry")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         log(STAGE, "infra/shared is up to date; nothing to change")
     outputs = tf.outputs()
     ProvisionedStack.from_dict({**outputs, "changed": changed}).write(settings.artifacts_dir)
-    log(STAGE, f"model bucket {outputs['model_bucket_name']}, registry {outputs['repository_url']}")
+    log(STAGE, f"model bucket {outputs['model_bucket_name']}, image registry {outputs['repository_url']}")
     return 0
 
 

@@ -22,14 +22,18 @@ from pipeline import environments
 from pipeline.errors import StageError, log, run
 from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
-from pipeline.records import Blessing, Candidate, GateReport, PublishedVersion
+from pipeline.records import Blessing, Candidate, GateReport, ProvisionedStack, PublishedVersion, Stage
 from pipeline.settings import get_settings
 from sentiment import artifact
 from sentiment.artifact import sha256_file
 from sentiment.model_registry import ModelRegistryError, version_prefix
 
 STAGE = "publish"
-WRITES = PublishedVersion
+# ProvisionedStack: the model bucket it publishes to is the provisioned stack's.
+DECLARATION = Stage(
+    STAGE, reads=(Candidate, GateReport, Blessing, ProvisionedStack), writes=(PublishedVersion,),
+    outputs="the version in the model registry",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     upload = publishable_files(args.model, args.reports, args.thresholds, args.quality_gates)
     version = upload.candidate.version
     try:
-        registry = environments.current(settings).model_registry()
-        log(STAGE, f"publishing {version} to s3://{registry.bucket}/{version_prefix(version)}")
-        manifest, new = registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
+        model_registry = environments.current(settings).model_registry()
+        log(STAGE, f"publishing {version} to s3://{model_registry.bucket}/{version_prefix(version)}")
+        manifest, new = model_registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
     except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"publishing {version} to s3://{settings.model_bucket} failed: {exc}") from exc
     log(STAGE, f"published {version}" if new else f"{version} is already published; nothing to do")
     PublishedVersion(
         version=version,
-        bucket=registry.bucket,
+        bucket=model_registry.bucket,
         prefix=version_prefix(version),
         manifest_sha256=hashlib.sha256(json.dumps(manifest).encode()).hexdigest(),
         published=manifest["published"],

@@ -15,13 +15,16 @@ import argparse
 
 from pipeline import environments
 from pipeline.errors import log, run
-from pipeline.records import Deployment, SmokeReport
+from pipeline.records import Deployment, SmokeReport, Stage
 from pipeline.release import promotion, rollback, smoke
 from pipeline.release.smoke import SmokeOptions
 from pipeline.settings import get_settings
 
 STAGE = "smoke"
-WRITES = SmokeReport
+DECLARATION = Stage(
+    STAGE, reads=(Deployment,), writes=(SmokeReport,),
+    inputs="canaries, `smoke.p99_ms`", outputs="the champion + history in the model registry, or a rollback",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

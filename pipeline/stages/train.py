@@ -17,11 +17,15 @@ from pipeline import environments
 from pipeline.errors import StageError, log, run
 from pipeline.ml import data_checks, datasets
 from pipeline.ml.hyperparameters import PARAMETERS, OutputDirError, check_output_dir
-from pipeline.records import Candidate
+from pipeline.records import Candidate, DataReport, Stage
 from pipeline.settings import get_settings
 
 STAGE = "train"
-WRITES = Candidate
+DECLARATION = Stage(
+    STAGE,
+    writes=(DataReport, Candidate),
+    inputs="the dataset (`DATASET`: built-in corpus, JSONL/CSV/Parquet, s3://), `quality_gates/data.toml`, settings",
+)
 
 
 def _defaults() -> dict[str, dict[str, object]]:

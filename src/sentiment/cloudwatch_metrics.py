@@ -9,7 +9,7 @@ a unit test keeps the two equal).
 Every metric has the dimensions Service (`<project>-<environment>`, the Terraform server
 module's name) and ModelVersion (the release's model). Histograms are per-bucket counts with
 one more dimension, UpperBound: bucket `e` counts the values v with previous edge < v <= e, and
-"+Inf" the rest, at the edges of sentiment.monitoring (the reference profile's) so the monitor
+"+Inf" the rest, at the edges of sentiment.buckets (the reference profile's) so the monitor
 judges CloudWatch windows exactly as it judges /metrics. Counts add up over a window (Sum);
 ModelAgeSeconds is a gauge (Maximum). No metric holds any request text.
 """
@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from sentiment import monitoring
+from sentiment import buckets
 
 NAMESPACE = "SentimentService"
 SERVICE = "Service"
@@ -66,12 +66,12 @@ REJECTED_INPUTS = Metric("RejectedInputs", "Count", "Sum", "Prediction requests 
 MODEL_AGE = Metric("ModelAgeSeconds", "Seconds", "Maximum", "Seconds since the served model was trained")
 
 HISTOGRAMS: tuple[Histogram, ...] = (
-    _histogram("score", "Score", "None", "P(positive) of each scored text", monitoring.SCORE_EDGES),
-    _histogram("text_chars", "TextChars", "Count", "Characters of each scored text", monitoring.TEXT_CHARS_EDGES),
-    _histogram("text_tokens", "TextTokens", "Count", "Tokens of each scored text", monitoring.TEXT_TOKENS_EDGES),
-    _histogram("oov_share", "OovShare", "None", "Out-of-vocabulary share of each text", monitoring.OOV_SHARE_EDGES),
+    _histogram("score", "Score", "None", "P(positive) of each scored text", buckets.SCORE_EDGES),
+    _histogram("text_chars", "TextChars", "Count", "Characters of each scored text", buckets.TEXT_CHARS_EDGES),
+    _histogram("text_tokens", "TextTokens", "Count", "Tokens of each scored text", buckets.TEXT_TOKENS_EDGES),
+    _histogram("oov_share", "OovShare", "None", "Out-of-vocabulary share of each text", buckets.OOV_SHARE_EDGES),
     _histogram("predict_seconds", "PredictSeconds", "Seconds", "In-application time to answer /predict",
-               monitoring.LATENCY_EDGES),
+               buckets.LATENCY_EDGES),
 )  # fmt: skip
 HISTOGRAM_OF: dict[str, Histogram] = {h.feature: h for h in HISTOGRAMS}
 

@@ -26,7 +26,7 @@ from typing import Any
 import falcon
 
 from sentiment import cloudwatch_metrics as cw
-from sentiment.monitoring import TextFeatures
+from sentiment.buckets import TextFeatures
 
 INTERVAL_S = 60.0
 PIPE_BUF = 4096

@@ -19,8 +19,8 @@ def fetch_from_model_registry(settings: Settings, version: str) -> Path:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region)
-        return registry.fetch(registry.resolve(version), settings.model_cache_dir)
+        model_registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region)
+        return model_registry.fetch(model_registry.resolve(version), settings.model_cache_dir)
     except (BotoCoreError, ClientError) as exc:
         if version == "champion":
             raise ModelRegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc

@@ -1,6 +1,6 @@
 """Prometheus metrics at /metrics: requests and latency by route and status, prediction scores, model version,
 and the live counterparts of the model's reference profile (text length, out-of-vocabulary share) at the
-bucket edges of `sentiment.monitoring`, rejected inputs by reason, non-finite scores and the model's age.
+bucket edges of `sentiment.buckets`, rejected inputs by reason, non-finite scores and the model's age.
 
 Every label has a fixed, small set of values (routes, methods, status codes, reasons, labels, the model
 version); no request text is stored, only bucket counts.
@@ -31,24 +31,24 @@ from prometheus_client import (
     multiprocess,
 )
 
-from sentiment import monitoring
+from sentiment import buckets
 
 REQUESTS = Counter("sentiment_requests_total", "HTTP requests answered", ["route", "method", "status"])
 LATENCY = Histogram(
     "sentiment_request_seconds",
     "Time to answer an HTTP request once its body has been read, in the application",
     ["route", "status"],
-    buckets=monitoring.LATENCY_EDGES,
+    buckets=buckets.LATENCY_EDGES,
 )
-SCORES = Histogram("sentiment_prediction_score", "P(positive) of each scored text", buckets=monitoring.SCORE_EDGES)
+SCORES = Histogram("sentiment_prediction_score", "P(positive) of each scored text", buckets=buckets.SCORE_EDGES)
 LABELS = Counter("sentiment_predictions_total", "Scored texts by the label given", ["label"])
 NON_FINITE = Counter("sentiment_nonfinite_scores_total", "Scores that were NaN or infinite (a broken model)")
-TEXT_CHARS = Histogram("sentiment_text_chars", "Characters of each scored text", buckets=monitoring.TEXT_CHARS_EDGES)
-TEXT_TOKENS = Histogram("sentiment_text_tokens", "Tokens of each scored text", buckets=monitoring.TEXT_TOKENS_EDGES)
+TEXT_CHARS = Histogram("sentiment_text_chars", "Characters of each scored text", buckets=buckets.TEXT_CHARS_EDGES)
+TEXT_TOKENS = Histogram("sentiment_text_tokens", "Tokens of each scored text", buckets=buckets.TEXT_TOKENS_EDGES)
 OOV_SHARE = Histogram(
     "sentiment_text_oov_share",
     "Share of each scored text's tokens outside the model's vocabulary (1 for a text without tokens)",
-    buckets=monitoring.OOV_SHARE_EDGES,
+    buckets=buckets.OOV_SHARE_EDGES,
 )
 REJECTED = Counter("sentiment_rejected_inputs_total", "Prediction requests refused as bad input", ["reason"])
 MODEL_CREATED = Gauge("sentiment_model_created_timestamp_seconds", "When the served model was trained (Unix time)",
@@ -109,9 +109,9 @@ def observe_predictions(results: Iterable[dict[str, Any]]) -> None:
         LABELS.labels(result["label"]).inc()
 
 
-def observe_texts(texts: Sequence[str], stats: monitoring.TokenStats) -> list[monitoring.TextFeatures]:
+def observe_texts(texts: Sequence[str], stats: buckets.TokenStats) -> list[buckets.TextFeatures]:
     """Observes each text's features, and returns them (for sentiment.emf, which must not compute them again)."""
-    observed = [monitoring.text_features(text, stats) for text in texts]
+    observed = [buckets.text_features(text, stats) for text in texts]
     for features in observed:
         TEXT_CHARS.observe(features.chars)
         TEXT_TOKENS.observe(features.tokens)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import STAGES
 from pipeline.environments.processes import gunicorn_command
+from pipeline.stages import declared, names
 
 REPO = Path(__file__).resolve().parents[3]
+STAGES = names()
+COMMANDS = [command.name for command in declared("pipeline.commands")]
 
 
 def run(args, env=None, cwd=REPO, timeout=120):
@@ -25,12 +27,8 @@ def run(args, env=None, cwd=REPO, timeout=120):
     [
         "sentiment",
         "pipeline",
-        "pipeline.local",
-        "pipeline.models",
-        "pipeline.rollback",
-        "pipeline.monitor",
         "bench",
-        *(f"pipeline.{s}" for s in STAGES),
+        *(f"pipeline.{s}" for s in STAGES + COMMANDS),
     ],
 )
 def test_every_cli_has_help(module):

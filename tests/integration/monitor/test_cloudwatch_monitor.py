@@ -22,10 +22,11 @@ import boto3
 import pytest
 
 from pipeline.environments import emulator as localaws
-from pipeline.release import cloudwatch_judge, cloudwatch_window, progressive
-from sentiment import monitoring
+from pipeline.live_metrics import cloudwatch_window
+from pipeline.release import cloudwatch_judge, progressive
+from sentiment import buckets
+from sentiment.buckets import TextFeatures
 from sentiment.emf import Recorder
-from sentiment.monitoring import TextFeatures
 
 REPO = Path(__file__).resolve().parents[3]
 VERSION = "0123456789ab"
@@ -58,16 +59,16 @@ def profile_of(texts: list[tuple[TextFeatures, float]]) -> dict:
         "score": [s for _, s in texts],
     }
     return {
-        "schema": monitoring.PROFILE_SCHEMA,
+        "schema": buckets.PROFILE_SCHEMA,
         "model_version": VERSION,
         "positive_share": sum(s >= 0.5 for _, s in texts) / len(texts),
         "features": {
             name: {
                 "edges": list(edges),
-                "counts": monitoring.bucket_counts(columns[name], edges),
+                "counts": buckets.bucket_counts(columns[name], edges),
                 "mean": sum(columns[name]) / len(texts),
             }
-            for name, edges in monitoring.FEATURE_EDGES.items()
+            for name, edges in buckets.FEATURE_EDGES.items()
         },
     }
 

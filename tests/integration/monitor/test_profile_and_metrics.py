@@ -7,7 +7,7 @@ import pytest
 from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from sentiment import artifact, monitoring
+from sentiment import artifact, buckets
 from sentiment.app import create_app
 from sentiment.artifact import ArtifactError
 
@@ -22,14 +22,14 @@ def samples(text):
 
 def test_the_artifact_lists_its_profile_with_a_checksum(trained_dir, tmp_path):
     metadata = artifact.verify(trained_dir)
-    assert monitoring.PROFILE_FILE in metadata["files"]
-    profile = json.loads((trained_dir / monitoring.PROFILE_FILE).read_text())
+    assert buckets.PROFILE_FILE in metadata["files"]
+    profile = json.loads((trained_dir / buckets.PROFILE_FILE).read_text())
     assert profile["model_version"] == metadata["version"]
     assert profile["data_fingerprint"] == metadata["data"]["fingerprint"]
     assert profile["created"] == metadata["created"]
     assert profile["examples"] == metadata["data"]["sizes"]["test"]
     assert 0.3 < profile["positive_share"] < 0.7
-    for name, edges in monitoring.FEATURE_EDGES.items():
+    for name, edges in buckets.FEATURE_EDGES.items():
         feature = profile["features"][name]
         assert tuple(feature["edges"]) == edges
         assert sum(feature["counts"]) == profile["examples"], name
@@ -42,7 +42,7 @@ def test_the_artifact_lists_its_profile_with_a_checksum(trained_dir, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(trained_dir, copy)
-    (copy / monitoring.PROFILE_FILE).write_text(json.dumps({**profile, "positive_share": 0.0}))
+    (copy / buckets.PROFILE_FILE).write_text(json.dumps({**profile, "positive_share": 0.0}))
     with pytest.raises(ArtifactError, match="checksum mismatch"):
         artifact.verify(copy)
 

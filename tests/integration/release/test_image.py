@@ -206,7 +206,7 @@ def test_rebuilding_the_same_tree_and_model_reuses_the_tag(workspace, built):
     env, _, _ = workspace
     again = build(env)
     assert again.returncode == 0, again.stderr
-    assert "already in the registry" in again.stdout
+    assert "already in the image registry" in again.stdout
     record = image_record(env)
     assert record["reused"] is True and record["digest"] == built["digest"]
 

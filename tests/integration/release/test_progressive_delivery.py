@@ -20,8 +20,9 @@ from pipeline.environments import processes
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.environments.local import LocalTraffic
 from pipeline.errors import StageError
+from pipeline.live_metrics import windows
 from pipeline.records import DeliveryReport
-from pipeline.release import live_metrics, progressive
+from pipeline.release import progressive
 from pipeline.settings import PipelineSettings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -155,9 +156,9 @@ def test_a_release_answering_5xx_is_aborted_at_its_first_live_step(endpoint, tmp
     assert error.exit_code == 1 and "\n" not in message
     assert message.startswith("release aborted at step 10%: error_rate = "), message
     assert balancer.serving().port == a_port and balancer.slots()[traffic.candidate_slot].state == "MAINT"
-    answered = progressive.summary(
-        live_metrics.since(progressive.scrape(f"http://127.0.0.1:{bad_port}"), before).samples
-    )["requests"]
+    answered = progressive.summary(windows.since(progressive.scrape(f"http://127.0.0.1:{bad_port}"), before).samples)[
+        "requests"
+    ]
     assert 0 < answered <= 0.15 * requests, f"the bad release answered {answered} of {requests}"
     report = json.loads((settings.reports_dir / "delivery.json").read_text())
     assert not report["passed"] and report["aborted_at"] == "10%" and report["breach"].startswith("error_rate")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pipeline.release import live_metrics
+from pipeline.live_metrics import windows
 
 
 @pytest.fixture
@@ -43,12 +43,12 @@ def trickling():
 
 
 def test_a_trickling_metrics_answer_fails_at_the_total_deadline(trickling, monkeypatch):
-    monkeypatch.setattr(live_metrics, "DEADLINE_S", 3.0, raising=False)
+    monkeypatch.setattr(windows, "DEADLINE_S", 3.0, raising=False)
     outcome = []
 
     def scrape():
         try:
-            outcome.append(live_metrics.snapshot(trickling))
+            outcome.append(windows.snapshot(trickling))
         except OSError as exc:
             outcome.append(exc)
 

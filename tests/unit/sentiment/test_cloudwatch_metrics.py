@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sentiment import buckets
 from sentiment import cloudwatch_metrics as cw
-from sentiment import monitoring
 
 TERRAFORM_COPY = Path(__file__).resolve().parents[3] / "infra" / "modules" / "server" / "emf_metrics.json"
 
@@ -20,7 +20,7 @@ def test_terraform_reads_the_same_definition():
 def test_names_are_unique_and_histograms_use_the_profiles_edges():
     names = [m.name for m in cw.METRICS]
     assert len(names) == len(set(names))
-    for feature, edges in monitoring.FEATURE_EDGES.items():
+    for feature, edges in buckets.FEATURE_EDGES.items():
         assert cw.HISTOGRAM_OF[feature].buckets.edges == edges
 
 

@@ -11,7 +11,7 @@ from emf_spec import EMF_SCHEMA, references, valid_lines
 
 from sentiment import cloudwatch_metrics as cw
 from sentiment import emf
-from sentiment.monitoring import TextFeatures
+from sentiment.buckets import TextFeatures
 from sentiment.settings import Settings
 
 

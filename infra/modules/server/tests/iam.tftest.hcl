@@ -1,5 +1,5 @@
 # The instance role reads only what the service reads: models/<version>/* and
-# registry/champion.json (src/sentiment/registry.py). Offline, mock provider: `terraform test`.
+# registry/champion.json (src/sentiment/model_registry.py). Offline, mock provider: `terraform test`.
 
 mock_provider "aws" {
   source = "./tests/mocks"

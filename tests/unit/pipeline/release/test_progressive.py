@@ -16,15 +16,16 @@ import pytest
 
 from pipeline.environments.base import ServerCounters, TrafficControl
 from pipeline.errors import StageError
-from pipeline.release import live_metrics, progressive
-from pipeline.release.live_metrics import Snapshot
+from pipeline.live_metrics import windows
+from pipeline.live_metrics.windows import Snapshot
+from pipeline.release import progressive
 from pipeline.settings import PipelineSettings
-from sentiment import monitoring
+from sentiment import buckets
 
 ROOT = Path(__file__).resolve().parents[4]
 CONFIG = progressive.load_config(ROOT / "quality_gates" / "delivery.toml")
 LIVE = next(s for s in CONFIG.steps if not s.shadow and s.weight < 100)
-EDGES = [str(e) for e in monitoring.SCORE_EDGES]
+EDGES = [str(e) for e in buckets.SCORE_EDGES]
 
 POST = """wrk.method = "POST"
 wrk.body = '{"text": "a warm and funny film"}'
@@ -71,7 +72,7 @@ def _page(answers: dict[str, int], latency: dict[str, int], labels: dict[str, in
 
 
 def test_p99_and_shares_come_from_bucket_deltas():
-    edges = [str(e) for e in monitoring.SCORE_EDGES]
+    edges = [str(e) for e in buckets.SCORE_EDGES]
     before = _page(
         {"200": 10},
         {"0.001": 10, "0.01": 10, "+Inf": 10},
@@ -84,7 +85,7 @@ def test_p99_and_shares_come_from_bucket_deltas():
         {"positive": 75, "negative": 35},
         dict.fromkeys([*edges, "+Inf"], 110),
     )
-    measured = progressive.summary(live_metrics.since(after, before).samples)
+    measured = progressive.summary(windows.since(after, before).samples)
     assert measured["requests"] == 100 and measured["error_rate"] == 0.05
     assert measured["p99_ms"] == 10.0  # 98 of 100 within 10 ms: the 99th is beyond the last finite bound
     assert measured["positive_share"] == 0.7 and measured["score_histogram"][0] == 100

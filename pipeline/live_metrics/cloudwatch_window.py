@@ -2,7 +2,7 @@
 
 The service's EMF lines (sentiment.emf) become the CloudWatch metrics of sentiment.cloudwatch_metrics;
 `read` adds up the last `duration_s` of one release's (one Service and ModelVersion) with
-get_metric_data and returns them as the same samples a /metrics window holds (live_metrics), so the
+get_metric_data and returns them as the same samples a /metrics window holds (`windows`), so the
 monitor judges CloudWatch and Prometheus windows with the same code and the same limits:
 
     Requests, ServerErrors        sentiment_requests_total{status="5xx"|"other"}
@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.ml.drift import FEATURE_METRICS, Key
-from pipeline.release.live_metrics import Window
+from pipeline.live_metrics.samples import FEATURE_METRICS, Key
+from pipeline.live_metrics.windows import Window
 from pipeline.settings import PipelineSettings
 from sentiment import cloudwatch_metrics as cw
 

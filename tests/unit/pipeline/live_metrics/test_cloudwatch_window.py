@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from pipeline.ml import drift
-from pipeline.release import cloudwatch_window
+from pipeline.live_metrics import cloudwatch_window
+from pipeline.live_metrics import samples as window_samples
 from sentiment import cloudwatch_metrics as cw
 
 
@@ -29,11 +29,11 @@ def test_samples_are_what_the_drift_and_health_checks_read():
             values[(histogram.buckets.name, (service, version, cw.bound(edge)))] = 1.0 if math.isinf(edge) else None
         values[(histogram.buckets.name, (service, version, cw.bound(histogram.buckets.edges[0])))] = 2.0
     samples = cloudwatch_window._samples(values, service, version, ["positive"])
-    assert drift.total(samples, "sentiment_requests_total") == 40
-    assert drift.total(samples, "sentiment_requests_total", status="5xx") == 4
-    assert drift.total(samples, "sentiment_predictions_total", label="positive") == 30
-    score = drift.cumulative(samples, "sentiment_prediction_score")
+    assert window_samples.total(samples, "sentiment_requests_total") == 40
+    assert window_samples.total(samples, "sentiment_requests_total", status="5xx") == 4
+    assert window_samples.total(samples, "sentiment_predictions_total", label="positive") == 30
+    score = window_samples.cumulative(samples, "sentiment_prediction_score")
     assert score[0.1] == 2 and score[math.inf] == 3  # cumulative, as Prometheus' le buckets
-    assert drift.per_bucket(score, cw.HISTOGRAM_OF["score"].buckets.edges)[0] == 2
-    assert drift.cumulative(samples, "sentiment_request_seconds", route="/predict")[math.inf] == 3
-    assert not drift.select(samples, "sentiment_model_age_seconds")  # no datapoints: absent, never 0
+    assert window_samples.per_bucket(score, cw.HISTOGRAM_OF["score"].buckets.edges)[0] == 2
+    assert window_samples.cumulative(samples, "sentiment_request_seconds", route="/predict")[math.inf] == 3
+    assert not window_samples.select(samples, "sentiment_model_age_seconds")  # no datapoints: absent, never 0

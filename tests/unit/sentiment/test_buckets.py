@@ -2,7 +2,7 @@
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from sentiment import metrics, monitoring
+from sentiment import buckets, metrics
 
 
 def samples(text):
@@ -16,11 +16,11 @@ def samples(text):
 def test_buckets_follow_prometheus_le():
     edges = (0, 2, 4)
     # value == edge falls in that edge's bucket; above every edge goes to the open last bucket
-    assert monitoring.bucket_counts([0, 1, 2, 3, 4, 5, 100], edges) == [1, 2, 2, 2]
+    assert buckets.bucket_counts([0, 1, 2, 3, 4, 5, 100], edges) == [1, 2, 2, 2]
 
 
 def test_a_text_without_tokens_is_all_unknown():
-    features = monitoring.text_features("日本語のテキスト", lambda text: (0, 0))
+    features = buckets.text_features("日本語のテキスト", lambda text: (0, 0))
     assert features.tokens == 0 and features.oov_share == 1.0 and features.chars == 8
 
 
@@ -31,7 +31,7 @@ def test_the_live_histograms_use_the_profile_edges():
         (metrics.OOV_SHARE, "oov_share"),
         (metrics.SCORES, "score"),
     ):
-        assert tuple(histogram._upper_bounds[:-1]) == tuple(float(e) for e in monitoring.FEATURE_EDGES[name])
+        assert tuple(histogram._upper_bounds[:-1]) == tuple(float(e) for e in buckets.FEATURE_EDGES[name])
 
 
 def test_non_finite_scores_are_counted_not_observed():

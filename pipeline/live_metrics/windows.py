@@ -27,7 +27,7 @@ import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 from requests.adapters import HTTPAdapter
 
-from pipeline.ml.drift import Key
+from pipeline.live_metrics.samples import Key
 
 GAUGE_PREFIXES = ("sentiment_model_", "sentiment_worker_")
 DEADLINE_S = 10.0  # for a whole answer: connect, headers and body
