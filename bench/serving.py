@@ -200,14 +200,14 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 def format_serve(results: dict[str, Any]) -> str:
     lines = [
         f"machine: {results['machine']}; {results['workers']} workers each; {results['seconds_per_run']} s per run; "
-        f"{results['method']}; the round with the median req/s of {results['rounds']}",
+        f"{results['method']}; the round with the median req/s of {results['rounds']}, CPU the median of the rounds",
         f"texts: short {results['texts']['short']!r}, long {len(results['texts']['long'])} characters",
         f"{'run':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}{'errors':>8}{'cpu us/req':>12}",
     ]
     for name, r in results["runs"].items():
         lines.append(
             f"{name:<26}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
-            f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}{r['cpu_us_per_request']:>12.0f}"
+            f"{r['non_2xx']:>9.0f}{r['errors']:>8.0f}{results['cpu_us_per_request'][name]:>12.0f}"
         )
     for name, how in results["servers"].items():
         lines.append(
@@ -219,7 +219,8 @@ def format_serve(results: dict[str, Any]) -> str:
         test = model["test"]
         quality = f"test accuracy {test['accuracy']:.4f}, ROC AUC {test['roc_auc']:.4f}" if test else "no metrics"
         lines.append(f"model of {name}: {model['architecture']} {model['version']}, {quality}")
-    lines.append(f"image {results['image_size_mb'] or 'not built'} MB")
+    size = results["image_size_mb"]
+    lines.append(f"service image {size} MB" if size else "service image not built (python -m pipeline.build)")
     lines.append("ratios (medians of per-round ratios): " + ", ".join(f"{k} {v}" for k, v in results["ratios"].items()))
     for target in results["targets"]:
         sign = ">=" if target["at_least"] else "<="
