@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments import Environment, Serving
+from pipeline.errors import StageError
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
 from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
@@ -54,7 +54,7 @@ def release_for(
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
     if version == "champion":
-        version = environment.registry().resolve("champion")
+        version = environment.model_registry().resolve("champion")
     if image is None:
         if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
             image, built = ImageRecord.read(artifacts).pinned, True

@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
 from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError, log, run
 from pipeline.provenance import git_sha
 from pipeline.records import ImageRecord, PublishedVersion
 from pipeline.release import wheelhouse
@@ -51,7 +51,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
     if model_version == "champion":
-        model_version = environment.registry().resolve("champion")
+        model_version = environment.model_registry().resolve("champion")
     sha = git_sha()
     tag = image_tag(sha, model_version)
     destination = environment.image_destination(engine)

@@ -19,14 +19,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
 from pipeline.records import Blessing, Candidate, GateReport, PublishedVersion
 from pipeline.settings import get_settings
 from sentiment import artifact
 from sentiment.artifact import sha256_file
-from sentiment.registry import RegistryError, version_prefix
+from sentiment.model_registry import ModelRegistryError, version_prefix
 
 STAGE = "publish"
 WRITES = PublishedVersion
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     upload = publishable_files(args.model, args.reports, args.thresholds, args.quality_gates)
     version = upload.candidate.version
     try:
-        registry = environments.current(settings).registry()
+        registry = environments.current(settings).model_registry()
         log(STAGE, f"publishing {version} to s3://{registry.bucket}/{version_prefix(version)}")
         manifest, new = registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
-    except (BotoCoreError, ClientError, RegistryError) as exc:
+    except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"publishing {version} to s3://{settings.model_bucket} failed: {exc}") from exc
     log(STAGE, f"published {version}" if new else f"{version} is already published; nothing to do")
     PublishedVersion(
