@@ -37,4 +37,5 @@ def test_the_live_histograms_use_the_profile_edges():
 def test_non_finite_scores_are_counted_not_observed():
     before = metrics.NON_FINITE._value.get()
     metrics.observe_predictions([{"score": float("nan"), "label": "negative"}])
+    metrics.PENDING.flush()
     assert metrics.NON_FINITE._value.get() == before + 1
