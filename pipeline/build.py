@@ -50,8 +50,10 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     settings = environment.settings
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
+    registry = environment.registry()
     if model_version == "champion":
-        model_version = environment.registry().resolve("champion")
+        model_version = registry.resolve("champion")
+    registry.verified_manifest(model_version)  # an image is built only for a version that verifies
     sha = git_sha()
     tag = image_tag(sha, model_version)
     destination = environment.image_destination(engine)

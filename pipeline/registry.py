@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.artifact import SERVING_FILES
+from sentiment.model_signature import SIGNATURE_FILE
 from sentiment.registry import (
     CHAMPION_KEY,
     HISTORY_PREFIX,
@@ -59,10 +60,19 @@ class RegistryWriter(ModelRegistry):
             raise RegistryError(f"s3://{self.bucket}/{key} does not read back as uploaded")
         return {"sha256": digest.hexdigest(), "size": len(body)}
 
+    def put_signature(self, version: str, signature: bytes) -> None:
+        """Store (or, re-signing, replace) the signature of `version` (sentiment.model_signature)."""
+        self._put_verified(version_prefix(version) + SIGNATURE_FILE, signature)
+
     def publish(
-        self, files: dict[str, Path], metadata: dict[str, Any], progress: Callable[[str], None] = print
+        self,
+        files: dict[str, Path],
+        metadata: dict[str, Any],
+        progress: Callable[[str], None] = print,
+        signature: bytes | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Upload `files` under models/<version>/ and write the manifest last. Returns (manifest, newly_published)."""
+        """Upload `files` under models/<version>/, then their `signature`, and write the manifest last.
+        Returns (manifest, newly_published)."""
         version = metadata["version"]
         local = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
         existing = self.manifest(version)
@@ -77,6 +87,8 @@ class RegistryWriter(ModelRegistry):
         for number, (name, path) in enumerate(sorted(files.items()), 1):
             progress(f"uploading {name} ({number}/{len(files)})")
             entries[name] = self._put_verified(version_prefix(version) + name, path.read_bytes())
+        if signature is not None:
+            self.put_signature(version, signature)
         manifest = {
             "schema": 1,
             "version": version,
@@ -96,7 +108,7 @@ class RegistryWriter(ModelRegistry):
         except self.s3.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
                 raise
-            return self.publish(files, metadata, progress)  # published concurrently: compare and return
+            return self.publish(files, metadata, progress, signature)  # published concurrently: compare and return
         return manifest, True
 
     def promote(self, version: str, record: dict[str, Any] | None = None) -> dict[str, Any]:

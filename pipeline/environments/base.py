@@ -183,7 +183,9 @@ class Environment(ABC):
         """The model registry if its bucket exists (None before the first provision); a bucket that
         exists but cannot be read (credentials, network) is a RegistryError."""
         self.connect()
-        registry = RegistryWriter.open(self.settings.model_bucket, self.settings.aws_default_region)
+        registry = RegistryWriter.open(
+            self.settings.model_bucket, self.settings.aws_default_region, self.settings.trusted_model_key()
+        )
         try:
             registry.s3.head_bucket(Bucket=registry.bucket)
         except ClientError as exc:

@@ -19,13 +19,14 @@ def fetch_from_registry(settings: Settings, version: str) -> Path:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region)
+        trusted_key = settings.trusted_model_key()
+        registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region, trusted_key)
         return registry.fetch(registry.resolve(version), settings.model_cache_dir)
     except (BotoCoreError, ClientError) as exc:
         if version == "champion":
             raise RegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc
         try:
-            directory = cached_copy(settings.model_cache_dir, version)
+            directory = cached_copy(settings.model_cache_dir, version, trusted_key)
         except RegistryError:
             reason = f"model bucket {settings.model_bucket} is unreachable ({exc})"
             raise RegistryError(f"{reason} and no verified copy of {version} is cached") from exc
