@@ -27,6 +27,8 @@ from sentiment.registry import (
     version_prefix,
 )
 
+SBOM_DIR = "sboms/"  # models/<version>/sboms/<image digest>.cdx.json: the images that serve the version
+
 
 class PromotionConflict(RegistryError):
     """Another promotion won the race for the champion pointer."""
@@ -63,6 +65,22 @@ class RegistryWriter(ModelRegistry):
     def put_signature(self, version: str, signature: bytes) -> None:
         """Store (or, re-signing, replace) the signature of `version` (sentiment.model_signature)."""
         self._put_verified(version_prefix(version) + SIGNATURE_FILE, signature)
+
+    def sbom_key(self, version: str, image_digest: str) -> str:
+        return f"{version_prefix(version)}{SBOM_DIR}{image_digest.replace(':', '-')}.cdx.json"
+
+    def sbom(self, version: str, image_digest: str) -> bytes | None:
+        """The SBOM of the image (by digest) that serves `version`, if build stored one."""
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=self.sbom_key(version, image_digest))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def put_sbom(self, version: str, image_digest: str, sbom: bytes) -> str:
+        """Store the SBOM of an image that serves `version` beside the version; returns its key."""
+        key = self.sbom_key(version, image_digest)
+        self._put_verified(key, sbom)
+        return key
 
     def publish(
         self,
@@ -119,9 +137,7 @@ class RegistryWriter(ModelRegistry):
         wins, and the other changes nothing and raises PromotionConflict. The history entry is
         written after the pointer, so it only ever records promotions that happened.
         """
-        manifest = self.manifest(published_version(version, "the version to promote"))
-        if manifest is None:
-            raise RegistryError(f"cannot promote {version}: it is not published in bucket {self.bucket}")
+        manifest, _ = self.verified_manifest(published_version(version, "the version to promote"))
         previous, etag = self._champion_and_etag()
         entries = self._history_entries()
         champion = {

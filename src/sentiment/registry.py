@@ -5,6 +5,8 @@ Bucket layout:
                    blessing.json, gate.json       the files of one version
   models/<version>/model.sig                      the version's signature (sentiment.model_signature):
                                                   every file the manifest lists; replaced only by a re-signing
+  models/<version>/sboms/<digest>.cdx.json         the CycloneDX SBOM of each image built to serve the
+                                                  version (written by build; not part of the manifest)
   models/<version>/manifest.json                  written last: a version exists only once
                                                   its manifest does. schema 1:
                                                   {"schema", "version", "files": {name: {"sha256", "size"}},

@@ -44,8 +44,6 @@ def test_the_local_keys_are_ignored_by_git_and_no_private_key_is_in_the_tree():
         path
         for top in ("src", "pipeline", "infra", "tests", "docs")
         for path in (REPO / top).rglob("*")
-        if path.is_file()
-        and "__pycache__" not in path.parts
-        and PEM_PRIVATE_KEY.search(path.read_bytes())
+        if path.is_file() and "__pycache__" not in path.parts and PEM_PRIVATE_KEY.search(path.read_bytes())
     ]
     assert found == [], f"private keys in the repository: {found}"
