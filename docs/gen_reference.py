@@ -159,14 +159,14 @@ def _schema_text(schema: object) -> str:
 
 
 def http_api_page() -> str:
-    from sentiment import openapi, service
+    from sentiment import app, openapi
 
     doc = openapi.document(
-        service.MAX_TEXT_CHARS,
-        service.MAX_BATCH,
-        service.MAX_BODY_BYTES,
-        service.MAX_TOTAL_CHARS,
-        service.MAX_NORMALIZED_CHARS,
+        app.MAX_TEXT_CHARS,
+        app.MAX_BATCH,
+        app.MAX_BODY_BYTES,
+        app.MAX_TOTAL_CHARS,
+        app.MAX_NORMALIZED_CHARS,
     )
     lines = [
         "# HTTP API\n",
@@ -243,11 +243,9 @@ def _cli_modules() -> list[str]:
     import pipeline
 
     modules = ["pipeline"]
-    for info in pkgutil.iter_modules(pipeline.__path__):
-        if not info.ispkg and info.name != "__main__":
-            source = (Path(pipeline.__path__[0]) / f"{info.name}.py").read_text()
-            if "def main(" in source and '__name__ == "__main__"' in source:
-                modules.append(f"pipeline.{info.name}")
+    for home in pipeline.COMMAND_PACKAGES:
+        directory = Path(pipeline.__path__[0]) / home
+        modules += [f"pipeline.{info.name}" for info in pkgutil.iter_modules([str(directory)]) if not info.ispkg]
     return [*modules, "sentiment", "bench"]
 
 

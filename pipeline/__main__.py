@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from pipeline import STAGES
-from pipeline.cli import run
+from pipeline.errors import run
 from pipeline.settings import get_settings
 
 
@@ -39,7 +39,7 @@ def run_stages(stages: list[str]) -> list[Outcome]:
     outcomes = []
     for stage in stages:
         print(f"\n=== {stage} ===", flush=True)
-        module = importlib.import_module(f"pipeline.{stage}")
+        module = importlib.import_module(f"pipeline.stages.{stage}")
         started = time.monotonic()
         code = run(stage, module.main, [])
         written = str(module.WRITES.path(get_settings().artifacts_dir))

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, NotRequired, Self, TypedDict
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from sentiment import artifact
 from sentiment.artifact import ArtifactError
 

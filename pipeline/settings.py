@@ -36,7 +36,7 @@ class PipelineSettings(Settings):
         description="Credentials `local` sends the emulator: `dummy` (its own), or `bound` (the AWS-like mode: "
         "the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY its caller bound, as Jenkins binds them per stage; none stops)",
     )
-    local_registry_port: int = Field(
+    local_image_registry_port: int = Field(
         0, ge=0, lt=65536, description="Port for the local image registry; 0 = its previous port, else any free one"
     )
     local_endpoint_port: int = Field(
@@ -93,8 +93,8 @@ class PipelineSettings(Settings):
         return self.artifacts_dir / "localaws"
 
     @property
-    def local_registry_dir(self) -> Path:
-        return self.artifacts_dir / "registry"
+    def local_image_registry_dir(self) -> Path:
+        return self.artifacts_dir / "image-registry"
 
     @property
     def local_release_dir(self) -> Path:

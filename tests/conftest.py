@@ -40,14 +40,14 @@ def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callabl
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipeline.ml.hyperparameters import HyperParameters
+    from pipeline.ml.hyperparameters import NgramParameters
     from pipeline.ml.training import train
 
     def make(out: Path) -> None:
         # With its anchors recorded, as `python -m pipeline.train` records them: every gate run over a copy
         # then reads the TF-IDF + logistic regression accuracy instead of fitting it again (tens of seconds
         # each on a busy machine). The zeroed, NaN and BiLSTM models keep the gate's fallback covered.
-        train(out / "candidate", HyperParameters())
+        train(out / "candidate", NgramParameters())
 
     return made_once(tmp_path_factory, "model", make) / "candidate"
 
@@ -73,7 +73,7 @@ def bilstm_dir(bilstm_params, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def blessed(trained_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A copy of the trained model that passed the real gate, and its reports directory."""
-    from pipeline.gate import main as gate_main
+    from pipeline.stages.gate import main as gate_main
 
     def make(root: Path) -> None:
         shutil.copytree(trained_dir, root / "candidate")

@@ -1,4 +1,4 @@
-"""AWS scale-out delivery against the emulator: one release promoted through every step, one aborted at 10%.
+"""AWS scale-out delivery against the emulator: one release promoted through every step, two aborted at 10%.
 
     .venv/bin/python docs/scenarios/aws_canary.py [--keep DIR]
 
@@ -8,11 +8,14 @@ two target groups, the alarms of both), and the pipeline's own delivery code
 (pipeline.release.scale_out): the plan a prod approver would approve, one apply per step, weights
 read back from ELBv2, bakes judged from CloudWatch. What is played: the emulator's
 instances never boot and nothing sends requests, so this script puts the metrics the load balancer
-would publish (AWS/ApplicationELB, per TargetGroup and LoadBalancer) during each bake, and sets the
-candidate's 5xx alarm to ALARM with set_alarm_state, as AWS documents for testing rollback alarms.
+would publish (AWS/ApplicationELB, per TargetGroup and LoadBalancer) and the EMF lines the servers
+would write (sentiment.emf, per ModelVersion: the model's behaviour) during each bake, as CloudWatch
+extracts them, and sets the candidate's 5xx alarm to ALARM with set_alarm_state, as AWS documents for
+testing rollback alarms.
 Bakes are 2 seconds (DELIVERY_HOLD_S); the moto CloudWatch computes no percentiles, so TargetResponseTime
-is read as its Maximum (an upper bound of its p99). It prints the values that decided each step
-(reports/delivery.json). About five minutes, most of it Terraform.
+is read as its Maximum (an upper bound of its p99). The third release's model labels
+almost every text positive: its EMF metrics, not an alarm, abort it. It prints the values that
+decided each step (reports/delivery.json). About five minutes, most of it Terraform.
 """
 
 from __future__ import annotations
@@ -39,12 +42,14 @@ from moto.ec2.utils import Base64EncodedString, parse_user_data  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from pipeline import environments  # noqa: E402
-from pipeline.cli import StageError  # noqa: E402
 from pipeline.environments import emulator, processes  # noqa: E402
+from pipeline.errors import StageError  # noqa: E402
 from pipeline.records import Release  # noqa: E402
-from pipeline.release import scale_out, stacks  # noqa: E402
+from pipeline.release import cloudwatch_window, scale_out, stacks  # noqa: E402
 from pipeline.release.terraform import Terraform  # noqa: E402
 from pipeline.settings import PipelineSettings  # noqa: E402
+from sentiment.emf import Recorder  # noqa: E402
+from sentiment.monitoring import TextFeatures  # noqa: E402
 
 REGION = "eu-west-1"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-local:{tag}"
@@ -108,12 +113,28 @@ class EmulatedStack:
             data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimensions, "Value": errors})
         self.cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
 
-    def healthy_traffic(self, step: str, candidate: str, total: int = 400) -> None:
-        """Requests split as the weights say, no 5xx, 40 ms: what a good release looks like."""
+    def predictions(self, slot: str, count: int, positive_share: float) -> None:
+        """The EMF lines the slot's servers write for `count` scored texts, as CloudWatch extracts them."""
+        release = self.layout().slots[slot]
+        assert release is not None, f"the {slot} slot holds no release"
+        service = cloudwatch_window.service_dimension(self.settings)
+        recorder = Recorder(service, release.model_version, model_created=0.0)
+        positives = round(count * positive_share)
+        for i in range(count):
+            score = 0.8 if i < positives else 0.2
+            recorder.request("/predict", 200, 0.04)
+            recorder.scored([TextFeatures(40, 8, 0.1)], [{"score": score, "label": "positive" if score > 0.5 else
+                                                                           "negative"}])  # fmt: skip
+        emulator.put_as_extracted(self.cloudwatch, recorder.lines())
+
+    def healthy_traffic(self, step: str, candidate: str, total: int = 400, candidate_positive: float = 0.5) -> None:
+        """Requests split as the weights say, no 5xx, 40 ms, and the candidate's model labelling texts as the
+        champion's does (half positive) unless `candidate_positive` says otherwise."""
         weights = scale_out.listener_weights(boto3.client("elbv2", region_name=REGION), self.layout())
         for slot, weight in weights.items():
             if weight:
                 self.publish(slot, total * weight // 100)
+                self.predictions(slot, total * weight // 100, candidate_positive if slot == candidate else 0.5)
 
     def set_alarm(self, name: str, state: str) -> None:
         self.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"scenario: {state}")
@@ -198,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.keep or Path(tempfile.mkdtemp(prefix="aws-canary-"))
     root.mkdir(parents=True, exist_ok=True)
-    a, b, c = release("aaaaaaaaaaaa"), release("bbbbbbbbbbbb"), release("cccccccccccc")
+    a, b, c, d = (release(letter * 12) for letter in "abcd")
     with emulated_stack(root, a) as stack:
         reports = stack.settings.reports_dir
         print(f"\n== release {b.model_version}: healthy traffic at every step")
@@ -208,15 +229,28 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\n== release {c.model_version}: its 5xx alarm fires at 10%")
 
+        fired: list[str] = []
+
         def alarm_at_ten(step: str, slot: str) -> None:
             stack.healthy_traffic(step, slot)
             if step == "10%":
-                stack.set_alarm(f"{stack.settings.project_name}-local-{slot}-5xx-rate", "ALARM")
+                fired.append(f"{stack.settings.project_name}-local-{slot}-5xx-rate")
+                stack.set_alarm(fired[-1], "ALARM")
 
         stack.approve(c)
         try:
             stack.deliver(c, alarm_at_ten)
             raise SystemExit("the candidate's alarm did not abort the release")
+        except StageError as exc:
+            print(f"deploy: error: {exc}")
+        print("\n".join(decided(reports / "delivery.json")))
+        # In AWS the alarm goes back to OK at its next evaluation without traffic; until then no rollout starts.
+        stack.set_alarm(fired[-1], "OK")
+        print(f"\n== release {d.model_version}: its model calls 95% of texts positive (the champion's: half)")
+        stack.approve(d)
+        try:
+            stack.deliver(d, lambda step, slot: stack.healthy_traffic(step, slot, candidate_positive=0.95))
+            raise SystemExit("the candidate's model behaviour did not abort the release")
         except StageError as exc:
             print(f"deploy: error: {exc}")
         print("\n".join(decided(reports / "delivery.json")))

@@ -4,7 +4,7 @@
                    releases run on this machine (containers, or processes without an engine)
   dev / qa / prod  real AWS (credentials from Jenkins' binding), ECR, EC2 instances
 
-Stages ask the object (`connect`, `image_destination`, `serve`, `registry`, ...) and never
+Stages ask the object (`connect`, `image_destination`, `serve`, `model_registry`, ...) and never
 branch on the environment's name.
 """
 

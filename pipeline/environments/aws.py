@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from pipeline.cli import StageError, log
 from pipeline.environments import aws_blue_green
 from pipeline.environments.aws_blue_green import BlueGreen, Slots
 from pipeline.environments.base import Environment, ImageDestination, Rollout, Serving
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError, log
 from pipeline.records import ProvisionedStack, Release
 
 # An EC2 instance takes minutes to boot, pull the image and fetch the model.

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import http_client
-from pipeline.cli import StageError
 from pipeline.environments.base import ServiceStack
+from pipeline.errors import StageError
 
 SLOTS = ("blue", "green")
 

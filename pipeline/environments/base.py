@@ -9,12 +9,12 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import Release, ReleaseRef
-from pipeline.registry import RegistryWriter
 from pipeline.settings import PipelineSettings
-from sentiment.registry import RegistryError
+from sentiment.model_registry import ModelRegistryError
 
 
 @dataclass(frozen=True)
@@ -179,11 +179,11 @@ class Environment(ABC):
     def before_destroying_bucket(self, bucket: str) -> None:  # noqa: B027 - most kinds need nothing here
         """Prepare the model bucket for `terraform destroy`."""
 
-    def existing_registry(self) -> RegistryWriter | None:
+    def existing_model_registry(self) -> ModelRegistryWriter | None:
         """The model registry if its bucket exists (None before the first provision); a bucket that
-        exists but cannot be read (credentials, network) is a RegistryError."""
+        exists but cannot be read (credentials, network) is a ModelRegistryError."""
         self.connect()
-        registry = RegistryWriter.open(
+        registry = ModelRegistryWriter.open(
             self.settings.model_bucket, self.settings.aws_default_region, self.settings.trusted_model_key()
         )
         try:
@@ -191,15 +191,15 @@ class Environment(ABC):
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
                 return None
-            raise RegistryError(f"model bucket {registry.bucket} cannot be read ({exc})") from exc
+            raise ModelRegistryError(f"model bucket {registry.bucket} cannot be read ({exc})") from exc
         except BotoCoreError as exc:
-            raise RegistryError(f"model bucket {registry.bucket} is not reachable ({exc})") from exc
+            raise ModelRegistryError(f"model bucket {registry.bucket} is not reachable ({exc})") from exc
         return registry
 
-    def registry(self) -> RegistryWriter:
+    def model_registry(self) -> ModelRegistryWriter:
         """The model registry in this environment's bucket, which the provision stage creates."""
-        registry = self.existing_registry()
+        registry = self.existing_model_registry()
         if registry is None:
             bucket = self.settings.model_bucket
-            raise RegistryError(f"model bucket {bucket} does not exist: run `python -m pipeline.provision` first")
+            raise ModelRegistryError(f"model bucket {bucket} does not exist: run `python -m pipeline.provision` first")
         return registry

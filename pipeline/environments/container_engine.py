@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 
 ENGINES = ("docker", "podman")
 

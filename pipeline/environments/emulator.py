@@ -6,12 +6,15 @@ everything in memory: stopping it forgets all buckets.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments.local_service import HOST, LocalService, program
+from pipeline.errors import StageError
 
 # Dummy credentials: the emulator accepts anything, and real ones must never reach it.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -61,3 +64,25 @@ def point_this_process_at(region: str, endpoint: str, *, bound: bool = False) ->
     for name in FOREIGN_CREDENTIALS:
         os.environ.pop(name, None)
     os.environ.update(environment(region, endpoint) | (keys if bound else {}))
+
+
+def put_as_extracted(cloudwatch: Any, lines: Iterable[str]) -> None:
+    """Put EMF lines (sentiment.emf) into CloudWatch as CloudWatch Logs extracts them in AWS: one datapoint per
+    metric and dimension set, at the line's timestamp. The emulator has no log extraction of its own."""
+    for line in lines:
+        document = json.loads(line)
+        when = document["_aws"]["Timestamp"] / 1000
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                dimensions = [{"Name": name, "Value": document[name]} for name in dimension_set]
+                data = [
+                    {
+                        "MetricName": metric["Name"],
+                        "Dimensions": dimensions,
+                        "Value": float(document[metric["Name"]]),
+                        "Unit": metric["Unit"],
+                        "Timestamp": when,
+                    }
+                    for metric in directive["Metrics"]
+                ]
+                cloudwatch.put_metric_data(Namespace=directive["Namespace"], MetricData=data)

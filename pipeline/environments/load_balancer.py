@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli import StageError
 from pipeline.environments import processes
+from pipeline.errors import StageError
 from sentiment.limits import MAX_BODY_BYTES
 
 HOST = processes.LOOPBACK

@@ -9,8 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.cli import StageError, log
-from pipeline.environments import container_engine, emulator, local_registry, local_release, prometheus
+from pipeline.environments import container_engine, emulator, image_registry, local_release, prometheus
 from pipeline.environments.base import (
     Environment,
     ImageDestination,
@@ -21,8 +20,9 @@ from pipeline.environments.base import (
 )
 from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
+from pipeline.errors import StageError, log
 from pipeline.records import Release
-from sentiment.registry import s3_client
+from sentiment.model_registry import s3_client
 
 
 class LocalTraffic(TrafficControl):
@@ -85,15 +85,15 @@ class LocalEnvironment(Environment):
         )
 
     def image_destination(self, engine: Engine) -> ImageDestination:
-        registry = local_registry.up(self.settings.local_registry_dir, self.settings.local_registry_port)
-        return ImageDestination(local_registry.address_of(registry), self.settings.ecr_repository, insecure=True)
+        registry = image_registry.up(self.settings.local_image_registry_dir, self.settings.local_image_registry_port)
+        return ImageDestination(image_registry.address_of(registry), self.settings.ecr_repository, insecure=True)
 
     def image_repository(self) -> str | None:
-        registry = local_registry.recorded(self.settings.local_registry_dir)  # its port is kept across restarts
-        return f"{local_registry.address_of(registry)}/{self.settings.ecr_repository}" if registry else None
+        registry = image_registry.recorded(self.settings.local_image_registry_dir)  # its port is kept across restarts
+        return f"{image_registry.address_of(registry)}/{self.settings.ecr_repository}" if registry else None
 
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
-        return local_registry.digest(destination.registry, destination.repository, tag)
+        return image_registry.digest(destination.registry, destination.repository, tag)
 
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:
         env = {

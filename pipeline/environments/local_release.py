@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments import processes
 from pipeline.environments.container_engine import ENGINES, Engine
+from pipeline.errors import StageError
 
 HOST = processes.LOOPBACK
 READY_TIMEOUT_S = 60

@@ -14,8 +14,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from pipeline.cli import StageError
 from pipeline.environments import processes
+from pipeline.errors import StageError
 
 HOST = processes.LOOPBACK
 

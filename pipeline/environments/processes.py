@@ -50,7 +50,7 @@ def serve_command(bind: str, server: str | None = None) -> list[str]:
     return [sys.executable, "-m", "sentiment", "serve", "--bind", bind, *(["--server", server] if server else [])]
 
 
-def gunicorn_command(bind: str, app: str = "sentiment.app:api") -> list[str]:
+def gunicorn_command(bind: str, app: str = "sentiment.wsgi:api") -> list[str]:
     """gunicorn with the repo's config, started directly (the supported alternative to `serve_command`)."""
     return [sys.executable, "-m", "gunicorn", "-c", "python:sentiment.gunicorn_conf", "--bind", bind, app]
 

@@ -18,10 +18,11 @@ SERIES = (
 
 
 def _value(step: dict[str, Any], role: str, metric: str) -> float | None:
-    """A release's number at a step; in the shadow step the model's numbers are the replay's."""
+    """A release's number at a step; the model's numbers are the shadow replay's, or in AWS its EMF metrics'."""
     measured = step.get("measurements", {})
-    if metric == "positive_share" and isinstance(measured.get("shadow"), dict):
-        value = measured["shadow"].get(role, {}).get(metric)
+    model_source = next((k for k in ("shadow", "behaviour") if isinstance(measured.get(k), dict)), None)
+    if metric == "positive_share" and model_source:
+        value = measured[model_source].get(role, {}).get(metric)
     else:
         value = measured.get(role, {}).get(metric) if isinstance(measured.get(role), dict) else None
     return value if isinstance(value, int | float) else None

@@ -37,7 +37,7 @@ def gate_code_hash() -> str:
     """The gate's code and libraries: a change to either judges a blessed model again."""
     # The code that measures and judges: the gate, the ML package, and the service it measures the model through.
     code = (
-        _PIPELINE / "gate.py",
+        _PIPELINE / "stages" / "gate.py",
         *sorted((_PIPELINE / "ml").rglob("*.py")),
         *sorted((_PIPELINE.parent / "src" / "sentiment").rglob("*.py")),
     )

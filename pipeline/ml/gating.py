@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.ml import anchors, blessing, data, evaluation, gate_config
 from pipeline.ml.gate_config import GateConfig, GateConfigError, Threshold
 from pipeline.records import GateReport

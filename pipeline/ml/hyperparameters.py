@@ -35,7 +35,7 @@ class Parameters(Protocol):
 
 
 @dataclass(frozen=True)
-class HyperParameters:
+class NgramParameters:
     """The n-gram model's (the default architecture)."""
 
     ARCHITECTURE: ClassVar[str] = "ngram"
@@ -56,7 +56,7 @@ class HyperParameters:
         }
 
     @classmethod
-    def from_flat(cls, values: dict[str, Any]) -> HyperParameters:
+    def from_flat(cls, values: dict[str, Any]) -> NgramParameters:
         """The inverse of as_dict; names that are neither a feature nor a training setting are refused."""
         feature_names = {f.name for f in fields(FeatureConfig)}
         features = FeatureConfig(**{k: v for k, v in values.items() if k in feature_names})
@@ -91,10 +91,10 @@ class BiLSTMParameters:
         return cls(**values)
 
 
-PARAMETERS: dict[str, type[HyperParameters] | type[BiLSTMParameters]] = {
-    cls.ARCHITECTURE: cls for cls in (HyperParameters, BiLSTMParameters)
+PARAMETERS: dict[str, type[NgramParameters] | type[BiLSTMParameters]] = {
+    cls.ARCHITECTURE: cls for cls in (NgramParameters, BiLSTMParameters)
 }
-DEFAULT_ARCHITECTURE = HyperParameters.ARCHITECTURE
+DEFAULT_ARCHITECTURE = NgramParameters.ARCHITECTURE
 
 
 class OutputDirError(Exception):

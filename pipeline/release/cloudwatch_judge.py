@@ -7,7 +7,10 @@ Two sources, both per target group (slot), never only the live one:
   5xx answered by the servers, response time. The candidate is judged against the serving group (the
   baseline) over the same window, with the thresholds of quality_gates/delivery.toml: its 5xx rate may
   exceed the baseline's by at most `error_rate.max`, and its p99 may exceed `p99_ms.max` only while
-  the baseline's is as slow (a slow backend slows both; that is not the candidate's fault).
+  the baseline's is as slow (a slow backend slows both; that is not the candidate's fault);
+- the model's behaviour per release, from the metrics the service's EMF lines put in CloudWatch
+  (sentiment.cloudwatch_metrics, by ModelVersion): the candidate's positive share and score histogram
+  against the champion's over the same window, with the same limits and code as the local judge.
 
 Fail closed, as the local judge: too few requests on either group, a missing latency series or a
 negative or non-finite value is *inconclusive*, which never passes (the step is held longer, up to a
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline.release import cloudwatch_window, progressive
 from pipeline.reports import CheckResult
 
 NAMESPACE = "AWS/ApplicationELB"
@@ -112,6 +116,19 @@ def summarize(values: dict[str, list[float]], latency_statistic: str = "p99") ->
     }
 
 
+def behaviour(cloudwatch: Any, service: str, version: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """One release's predictions, positive share and score histogram over [start, end), as its EMF metrics
+    add up (the same numbers the local judge reads of /metrics); `invalid` says why there are none."""
+    seconds = max(1, math.ceil((end - start).total_seconds()))
+    try:
+        window = cloudwatch_window.read(cloudwatch, service, seconds, version, now=end.timestamp())
+    except cloudwatch_window.NoMetrics as exc:
+        return {"predictions": 0, "positive_share": None, "score_histogram": None, "invalid": str(exc)}
+    measured = progressive.summary(window.samples)
+    kept = ("predictions", "positive_share", "score_histogram", "invalid")
+    return {key: measured[key] for key in kept if key in measured}
+
+
 def judge(
     step: str,
     candidate: dict[str, Any],
@@ -119,8 +136,10 @@ def judge(
     alarms: dict[str, str],
     limits: dict[str, Any],
     min_requests: int,
+    behaviours: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> Verdict:
-    """The step's checks; a breach names the first failed check, inconclusive says what was missing."""
+    """The step's checks; a breach names the first failed check, inconclusive says what was missing.
+    `behaviours`: (candidate, champion) as `behaviour` reads them; None when both serve one model version."""
     checks = [
         CheckResult(
             f"{step}.alarms",
@@ -163,6 +182,10 @@ def judge(
                 f"{baseline['p99_ms']:.1f}) ms",
             )
         )
+    if behaviours is not None:
+        found = progressive.behaviour_checks(step, *behaviours, limits, min_requests, "EMF metrics")
+        missing += [c.detail for c in found if c.inconclusive]
+        checks += [c for c in found if not c.inconclusive]
     breach = next((c for c in checks if not c.passed), None)
     if breach is not None:
         return Verdict("breach", checks, breach.line())

@@ -25,6 +25,7 @@ from typing import Any
 
 from pipeline.ml.drift import FEATURE_METRICS, Key
 from pipeline.release.live_metrics import Window
+from pipeline.settings import PipelineSettings
 from sentiment import cloudwatch_metrics as cw
 
 PROMETHEUS_NAME = {**FEATURE_METRICS, "predict_seconds": "sentiment_request_seconds"}
@@ -36,6 +37,12 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class NoMetrics(LookupError):
     """CloudWatch holds nothing to judge: the window cannot be measured."""
+
+
+def service_dimension(settings: PipelineSettings) -> str:
+    """The Service dimension of the environment's EMF metrics: what its releases are told (EMF_SERVICE), or the
+    name the Terraform server module gives them."""
+    return settings.emf_dimension or f"{settings.project_name}-{settings.project_env}"
 
 
 def duration_seconds(duration: str) -> int:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments import Environment, Serving
+from pipeline.errors import StageError
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
 from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
@@ -53,7 +53,7 @@ def release_for(
         model_version = checked_version(model_version)
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
-    registry = environment.registry()
+    registry = environment.model_registry()
     if version == "champion":
         version = registry.resolve("champion")
     registry.verified_manifest(version)  # nothing is deployed that does not verify

@@ -12,7 +12,7 @@ import numpy as np
 from pipeline import http_client
 from pipeline.ml.gate_config import load_jsonl
 from pipeline.reports import CheckResult
-from sentiment.service import MAX_BATCH, MAX_TEXT_CHARS, release_id
+from sentiment.app import MAX_BATCH, MAX_TEXT_CHARS, release_id
 
 BAD_INPUTS = {
     "malformed_json": (b"{not json", "application/json"),

@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
 from pipeline.environments.base import Rollout, ServerCounters, TrafficControl
+from pipeline.errors import StageError
 from pipeline.html_report import delivery_page
 from pipeline.ml import drift
 from pipeline.ml.drift import Key
@@ -286,18 +286,25 @@ def judge(step: Step, measured: dict[str, Any], config: DeliveryConfig) -> list[
     ]
     if step.weight >= 100:  # the champion gets nothing by design: there is nothing to compare with
         return checks
+    return checks + behaviour_checks(step.name, candidate, champion, limits, least, "/metrics")
+
+
+def behaviour_checks(
+    step: str, candidate: dict[str, Any], champion: dict[str, Any], limits: dict[str, Limit], least: int, source: str
+) -> list[CheckResult]:
+    """The candidate's model behaviour against the champion's over the same window (positive share, score
+    histogram), from what each release's `source` counted; too few predictions is inconclusive."""
     short = next((f"{role}: {m['invalid']}" if m.get("invalid") else
-                  f"{m['predictions']} predictions on the {role}'s /metrics (< {least})"
+                  f"{m['predictions']} predictions on the {role}'s {source} (< {least})"
                   for role, m in (("candidate", candidate), ("champion", champion))
                   if m.get("invalid") or m["predictions"] < least), None)  # fmt: skip
     share = None if short else abs(candidate["positive_share"] - champion["positive_share"])
     distance = None if short else _distance(champion["score_histogram"], candidate["score_histogram"])
-    checks += [
-        _check(step.name, "positive_share_delta", share, limits["positive_share_delta"], short),
-        _check(step.name, "score_distance", distance, limits["score_distance"],
+    return [
+        _check(step, "positive_share_delta", share, limits["positive_share_delta"], short),
+        _check(step, "score_distance", distance, limits["score_distance"],
                short or (None if distance is not None else "no score histogram")),
     ]  # fmt: skip
-    return checks
 
 
 # --- the rollout ----------------------------------------------------------------------------------

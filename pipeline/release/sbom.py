@@ -14,8 +14,8 @@ import tempfile
 import venv
 from pathlib import Path
 
-from pipeline.cli import StageError
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError
 
 SBOM_FILE = "sbom.cdx.json"
 # Where the Dockerfile's virtual environment keeps its packages.

@@ -32,9 +32,9 @@ from typing import Any
 
 import boto3
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.records import DeliveryReport, Release
-from pipeline.release import cloudwatch_judge
+from pipeline.release import cloudwatch_judge, cloudwatch_window
 from pipeline.release.progressive import DeliveryConfig, Step, load_config, write_report
 from pipeline.release.terraform import Terraform
 from pipeline.reports import CheckResult
@@ -335,8 +335,9 @@ class ScaleOutDelivery:
             # With all the traffic on the candidate the baseline is the serving group's previous window.
             if step.weight < 100 or baseline is None:
                 baseline = self._measure(layout, serving, window_start, end)
+            behaviours = self._behaviours(step, window_start, end)
             verdict = cloudwatch_judge.judge(
-                step.name, candidate, baseline, alarms, self.config.limits, self.config.min_requests
+                step.name, candidate, baseline, alarms, self.config.limits, self.config.min_requests, behaviours
             )
             now = time.monotonic()
             if verdict.outcome == "breach" or (verdict.outcome == "pass" and now >= bake_end) or now >= hold_end:
@@ -357,12 +358,30 @@ class ScaleOutDelivery:
             "bake_s": self.bake.bake_s,
             "seconds": round(time.monotonic() - step_started, 2),
             "weights": weights,
-            "measurements": {"candidate": candidate, "champion": baseline, "candidate_alarms": alarms},
+            "measurements": {
+                "candidate": candidate,
+                "champion": baseline,
+                "candidate_alarms": alarms,
+                "behaviour": None if behaviours is None else {"candidate": behaviours[0], "champion": behaviours[1]},
+            },
             "verdict": verdict.outcome,
             "checks": [c.__dict__ for c in verdict.checks],
         }
-        self.log(f"step {step.name}: {verdict.outcome}; candidate {_numbers(candidate)}; baseline {_numbers(baseline)}")
+        self.log(
+            f"step {step.name}: {verdict.outcome}; candidate {_numbers(candidate, behaviours, 0)}; "
+            f"baseline {_numbers(baseline, behaviours, 1)}"
+        )
         return record, verdict, baseline
+
+    def _behaviours(self, step: Step, start: datetime, end: datetime) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Both releases' model behaviour from their EMF metrics; None when there is nothing to compare: all
+        the traffic on the candidate, or one model version in both slots (the same model behaves the same)."""
+        versions = (self.candidate["model_version"], self.champion["model_version"])
+        if step.weight >= 100 or versions[0] == versions[1]:
+            return None
+        service = cloudwatch_window.service_dimension(self.settings)
+        candidate, champion = (cloudwatch_judge.behaviour(self.cloudwatch, service, v, start, end) for v in versions)
+        return candidate, champion
 
     def _measure(self, layout: Layout, slot: str, start: datetime, end: datetime) -> dict[str, Any]:
         return cloudwatch_judge.measure(
@@ -453,9 +472,13 @@ def _release_of(slot: Slot | None) -> dict[str, Any]:
     return {"image": slot.image, "model_version": slot.model_version}
 
 
-def _numbers(group: dict[str, Any]) -> str:
+def _numbers(group: dict[str, Any], behaviours: tuple[dict[str, Any], ...] | None, role: int) -> str:
     rate, p99 = group["error_rate"], group["p99_ms"]
-    return (
+    text = (
         f"{group['requests']} requests, 5xx rate {'-' if rate is None else f'{rate:.4f}'}, "
         f"{group['latency_statistic']} {'-' if p99 is None else f'{p99:.1f}'} ms"
     )
+    if behaviours is None:
+        return text
+    share = behaviours[role]["positive_share"]
+    return f"{text}, positive share {'-' if share is None else f'{share:.2f}'} of {behaviours[role]['predictions']}"

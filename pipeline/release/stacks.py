@@ -14,7 +14,7 @@ from typing import Any
 from pipeline.environments import Environment
 from pipeline.release.terraform import Terraform
 from pipeline.settings import PipelineSettings
-from sentiment.registry import s3_client
+from sentiment.model_registry import s3_client
 
 
 def tls_only_policy(bucket: str) -> str:

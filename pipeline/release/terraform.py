@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 DEFAULT_MIRROR = "/opt/tf-plugins"

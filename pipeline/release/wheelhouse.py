@@ -15,7 +15,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 
 PYTHON_VERSION = "3.11"
 # Newest glibc first: pip takes --platform literally, so every manylinux level is listed.

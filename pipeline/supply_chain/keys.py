@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.settings import PipelineSettings
 
 LOCAL_PRIVATE_KEY = "model-signing.key"

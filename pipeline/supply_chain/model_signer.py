@@ -10,9 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pipeline.registry import RegistryWriter
+from pipeline.model_registry import ModelRegistryWriter
+from sentiment.model_registry import ModelRegistry
 from sentiment.model_signature import SIGNATURE_FILE, SignatureError
-from sentiment.registry import ModelRegistry
 
 
 def sign_files(files: dict[str, Path], private_key: Path) -> bytes:
@@ -32,7 +32,7 @@ def sign_files(files: dict[str, Path], private_key: Path) -> bytes:
         return signature.read_bytes()
 
 
-def resign(registry: RegistryWriter, version: str, previous_key: bytes, private_key: Path) -> None:
+def resign(registry: ModelRegistryWriter, version: str, previous_key: bytes, private_key: Path) -> None:
     """Re-sign a published `version` with `private_key`, after a key rotation: only a version whose current
     signature verifies with `previous_key` (the retired public key), file for file as downloaded now."""
     previous = ModelRegistry(registry.s3, registry.bucket, previous_key)

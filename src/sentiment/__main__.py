@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
+    from sentiment.app import startup_error
     from sentiment.artifact import ArtifactError
     from sentiment.loader import load_model
-    from sentiment.service import startup_error
     from sentiment.settings import get_settings
 
     try:

@@ -1,6 +1,6 @@
 """What one request to the service may hold: the service's one set of input limits.
 
-The service refuses more (sentiment.service, with a 4xx saying which limit); the load balancers
+The service refuses more (sentiment.app, with a 4xx saying which limit); the load balancers
 in front of it size their request buffers from MAX_BODY_BYTES (pipeline.environments.load_balancer
 and the EC2 instance's HAProxy in infra/modules/server/templates/user_data.sh.tftpl, which tests
 hold to these numbers). Together they bound what one request costs: scoring time grows with

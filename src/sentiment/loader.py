@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 from sentiment.artifact import ArtifactError
-from sentiment.registry import ModelRegistry, RegistryError, cached_copy
+from sentiment.model_registry import ModelRegistry, ModelRegistryError, cached_copy
 from sentiment.runtime import SentimentModel
 from sentiment.settings import Settings
 
 
-def fetch_from_registry(settings: Settings, version: str) -> Path:
+def fetch_from_model_registry(settings: Settings, version: str) -> Path:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -24,20 +24,21 @@ def fetch_from_registry(settings: Settings, version: str) -> Path:
         return registry.fetch(registry.resolve(version), settings.model_cache_dir)
     except (BotoCoreError, ClientError) as exc:
         if version == "champion":
-            raise RegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc
+            raise ModelRegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc
         try:
             directory = cached_copy(settings.model_cache_dir, version, trusted_key)
-        except RegistryError:
+        except ModelRegistryError:
             reason = f"model bucket {settings.model_bucket} is unreachable ({exc})"
-            raise RegistryError(f"{reason} and no verified copy of {version} is cached") from exc
+            raise ModelRegistryError(f"{reason} and no verified copy of {version} is cached") from exc
         print(f"sentiment: bucket unreachable; serving the verified cached copy of {version}", file=sys.stderr)
         return directory
 
 
 def load_model(settings: Settings) -> SentimentModel:
-    directory = (
-        fetch_from_registry(settings, settings.model_version) if settings.model_version else settings.serving_model_dir
-    )
+    if settings.model_version:
+        directory = fetch_from_model_registry(settings, settings.model_version)
+    else:
+        directory = settings.serving_model_dir
     try:
         return SentimentModel(directory)
     except ArtifactError:

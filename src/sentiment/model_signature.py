@@ -8,7 +8,7 @@ would bring sigstore, tuf, rich and requests into the image for one ECDSA check 
 
 A version verifies when the signature is valid for the trusted key and the files it lists are exactly
 the files of the version's manifest, digest for digest; the manifest's digests are in turn checked
-against every downloaded file (sentiment.registry), so a changed, added or removed file is refused.
+against every downloaded file (sentiment.model_registry), so a changed, added or removed file is refused.
 """
 
 from __future__ import annotations

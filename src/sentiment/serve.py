@@ -6,7 +6,7 @@ Each setting is, in order: the flag, SERVE_<NAME>, GUNICORN_<NAME> (the names de
 image already set, read by both servers), the default. SERVE_SERVER picks the server.
 gunicorn runs with sentiment.gunicorn_conf (its other GUNICORN_* settings apply as before).
 
-Under Granian (the same Falcon WSGI app, `sentiment.app:api`), as under gunicorn:
+Under Granian (the same Falcon WSGI app, `sentiment.wsgi:api`), as under gunicorn:
 - the model loads in the worker processes, never in this (master) process (which imports only
   the heavy third-party libraries before forking them, see preload_libraries);
 - a worker that cannot start exits with WORKER_BOOT_ERROR after its one line,
@@ -41,7 +41,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-APP = "sentiment.app:api"
+APP = "sentiment.wsgi:api"
 SERVERS = ("granian", "gunicorn")
 DEFAULT_BIND = "127.0.0.1:8000"
 # gunicorn halts the whole server (instead of respawning forever) when a worker exits with this code;

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import environments
-from pipeline.cli import StageError, run
 from pipeline.environments.aws import AwsEnvironment
 from pipeline.environments.local import LocalEnvironment
+from pipeline.errors import StageError, run
 from pipeline.records import Deployment, GateReport, PublishedVersion, RecordError, Release
 from pipeline.settings import PipelineSettings
 

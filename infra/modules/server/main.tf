@@ -145,7 +145,7 @@ resource "aws_iam_role" "this" {
 }
 
 # Least privilege: read what the service reads of the model bucket (models/<version>/* and
-# registry/champion.json, see src/sentiment/registry.py), decrypt with its key through S3 only,
+# registry/champion.json, see src/sentiment/model_registry.py), decrypt with its key through S3 only,
 # pull from the one repository.
 data "aws_iam_policy_document" "this" {
   statement {

@@ -3,7 +3,7 @@
 An architecture is an object with
 
   name, version                 recorded in the artifact's metadata (`architecture`); the
-                                service's featurizer registry (`sentiment.featurizers`) is keyed
+                                service's featurizer table (`sentiment.featurizers.FEATURIZERS`) is keyed
                                 by the name and checks the version
   fit_state(texts, labels, p)   the feature/tokenizer state learned from the training texts: an
                                 object with `save(path)` writing JSON (never pickle), read back

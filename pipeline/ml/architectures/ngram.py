@@ -13,13 +13,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.ml.hyperparameters import HyperParameters
+from pipeline.ml.hyperparameters import NgramParameters
 from pipeline.ml.model import fit_keras, seed_everything
 from sentiment.artifact import InputSpec
 from sentiment.text import Vocabulary
 
 
-def build(vocab_size: int, params: HyperParameters) -> keras.Model:
+def build(vocab_size: int, params: NgramParameters) -> keras.Model:
     """Logistic regression over NB-weighted n-gram features: small, fast, well calibrated."""
     inputs = keras.Input(shape=(vocab_size,), name="features")
     x = keras.layers.Dropout(params.dropout, seed=params.seed)(inputs) if params.dropout else inputs
@@ -97,7 +97,7 @@ class NGram:
     name = "ngram"
     version = 1
 
-    def fit_state(self, texts: Sequence[str], labels: np.ndarray, params: HyperParameters) -> Vocabulary:
+    def fit_state(self, texts: Sequence[str], labels: np.ndarray, params: NgramParameters) -> Vocabulary:
         return Vocabulary.fit(texts, labels.astype(int).tolist(), params.features)
 
     def load_state(self, path: Path) -> Vocabulary:
@@ -111,7 +111,7 @@ class NGram:
         state: Vocabulary,
         train: tuple[list[str], np.ndarray],
         val: tuple[list[str], np.ndarray],
-        params: HyperParameters,
+        params: NgramParameters,
         verbose: int = 2,
     ) -> keras.Model:
         seed_everything(params.seed)

@@ -35,8 +35,9 @@ def test_the_import_contracts_hold():
 @pytest.mark.parametrize(
     ("module", "planted", "broken"),
     [
-        ("pipeline/smoke.py", "import pipeline.deploy", "independent"),
-        ("pipeline/release/probe.py", "import pipeline.smoke", "import no stage"),
+        ("pipeline/stages/smoke.py", "import pipeline.stages.deploy", "independent"),
+        ("pipeline/commands/monitor.py", "import pipeline.stages.smoke", "independent"),
+        ("pipeline/release/probe.py", "import pipeline.stages.smoke", "import no stage"),
         ("src/sentiment/text.py", "import pipeline.settings", "never imports the pipeline"),
         ("pipeline/ml/evaluation.py", "import pipeline.release.probe", "Layers"),
         ("pipeline/records.py", "import pipeline.settings", "Layers"),

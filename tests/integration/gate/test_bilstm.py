@@ -15,13 +15,13 @@ import pytest
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
-from pipeline.gate import main as gate_main
 from pipeline.ml.training import train
-from pipeline.publish import publishable_files
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import Blessing
-from pipeline.registry import RegistryWriter
+from pipeline.stages.gate import main as gate_main
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
-from sentiment.registry import s3_client
+from sentiment.model_registry import s3_client
 from sentiment.runtime import SentimentModel
 
 pytestmark = pytest.mark.slow
@@ -133,7 +133,7 @@ def test_a_blessed_bilstm_is_published_and_served_by_the_unchanged_service(
         s3 = s3_client("eu-west-1")
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         files = publishable_files(candidate, reports, relaxed_thresholds, QUALITY_GATES)
-        manifest, _ = RegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
+        manifest, _ = ModelRegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
         version = manifest["version"]
         assert version == artifact.verify(candidate)["version"]
         port = processes.free_port()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.gate import main as gate_main
 from pipeline.ml import blessing
 from pipeline.records import Blessing
+from pipeline.stages.gate import main as gate_main
 from sentiment import artifact
 
 pytestmark = pytest.mark.slow
@@ -147,7 +147,7 @@ BAD_THRESHOLDS = [
 
 @pytest.mark.parametrize(("content", "message"), BAD_THRESHOLDS)
 def test_malformed_thresholds_exit_2_with_one_line(candidate, tmp_path, capsys, content, message):
-    from pipeline.cli import run
+    from pipeline.errors import run
 
     path = tmp_path / "t.toml"
     path.write_text(content)
@@ -157,8 +157,8 @@ def test_malformed_thresholds_exit_2_with_one_line(candidate, tmp_path, capsys, 
 
 
 def test_missing_artifact_and_corrupt_sanity_set_exit_2(tmp_path, capsys):
-    from pipeline.cli import run
-    from pipeline.gate import main
+    from pipeline.errors import run
+    from pipeline.stages.gate import main
 
     assert run("gate", main, ["--model", str(tmp_path / "none"), "--reports", str(tmp_path)]) == 2
     assert "no model artifact" in capsys.readouterr().err
@@ -172,7 +172,7 @@ def test_missing_artifact_and_corrupt_sanity_set_exit_2(tmp_path, capsys):
 
 
 def test_unknown_threshold_name_is_refused(candidate, tmp_path, capsys):
-    from pipeline.cli import run
+    from pipeline.errors import run
 
     typo = with_thresholds(tmp_path, lambda t: t + '\n[test.acurracy]\nmin = 0.5\nreason = "typo"\n')
     assert run("gate", lambda argv: gate(candidate, tmp_path, thresholds=typo)) == 2

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from browser import serving
 
-from pipeline import gate
-from pipeline.cli import run
+from pipeline.errors import run
+from pipeline.stages import gate
 
 REPO = Path(__file__).resolve().parents[3]
 JENKINS_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'self';"

@@ -26,9 +26,9 @@ from typing import ClassVar
 import boto3
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import emulator as localaws
 from pipeline.environments.aws import AwsEnvironment
+from pipeline.errors import StageError
 from pipeline.records import Deployment, ProvisionedStack, Release
 from pipeline.release import deployment
 from pipeline.settings import PipelineSettings

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.environments import emulator, local_registry, prometheus
+from pipeline.commands.local import SERVICES
+from pipeline.environments import emulator, image_registry, prometheus
 from pipeline.environments.local_service import LocalService
-from pipeline.local import SERVICES
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def local(artifacts: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOCAL_REGISTRY_PORT": "0"}
+    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOCAL_IMAGE_REGISTRY_PORT": "0"}
     command = [sys.executable, "-m", "pipeline.local", *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
 
 
 def test_the_three_local_servers_are_one_kind_and_one_command():
-    kinds = [emulator.EMULATOR, local_registry.IMAGE_REGISTRY, prometheus.PROMETHEUS]
+    kinds = [emulator.EMULATOR, image_registry.IMAGE_REGISTRY, prometheus.PROMETHEUS]
     assert all(isinstance(kind, LocalService) for kind in kinds)
     assert [service.kind for service in SERVICES.values()] == kinds
     out = local(Path("unused"), "--help")

@@ -26,8 +26,8 @@ import boto3
 import pytest
 
 from pipeline import environments
-from pipeline.cli import StageError
 from pipeline.environments import emulator as localaws
+from pipeline.errors import StageError
 from pipeline.release import stacks
 from pipeline.settings import PipelineSettings
 

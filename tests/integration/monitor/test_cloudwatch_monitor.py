@@ -15,13 +15,14 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 
 from pipeline.environments import emulator as localaws
-from pipeline.release import cloudwatch_window
+from pipeline.release import cloudwatch_judge, cloudwatch_window, progressive
 from sentiment import monitoring
 from sentiment.emf import Recorder
 from sentiment.monitoring import TextFeatures
@@ -71,9 +72,11 @@ def profile_of(texts: list[tuple[TextFeatures, float]]) -> dict:
     }
 
 
-def emf_lines(service: str, texts: list[tuple[TextFeatures, float]], server_errors: int = 0) -> list[str]:
+def emf_lines(
+    service: str, texts: list[tuple[TextFeatures, float]], server_errors: int = 0, version: str = VERSION
+) -> list[str]:
     """The lines one worker writes for an interval in which it answered `texts` one request each."""
-    recorder = Recorder(service, VERSION, model_created=time.time() - 5 * 86400)
+    recorder = Recorder(service, version, model_created=time.time() - 5 * 86400)
     for features, score in texts:
         recorder.request("/predict", 200, 0.004)
         recorder.scored([features], [{"score": score, "label": "positive" if score >= 0.5 else "negative"}])
@@ -83,25 +86,9 @@ def emf_lines(service: str, texts: list[tuple[TextFeatures, float]], server_erro
 
 
 def put_as_cloudwatch_extracts(endpoint: str, lines: list[str]) -> None:
-    """What CloudWatch Logs does with an EMF line: one datapoint per metric, per dimension set."""
     client = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="eu-west-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-    for line in lines:
-        doc = json.loads(line)
-        when = doc["_aws"]["Timestamp"] / 1000
-        for directive in doc["_aws"]["CloudWatchMetrics"]:
-            for dimension_set in directive["Dimensions"]:
-                data = [
-                    {
-                        "MetricName": metric["Name"],
-                        "Dimensions": [{"Name": name, "Value": doc[name]} for name in dimension_set],
-                        "Value": float(doc[metric["Name"]]),
-                        "Unit": metric["Unit"],
-                        "Timestamp": when,
-                    }
-                    for metric in directive["Metrics"]
-                ]
-                client.put_metric_data(Namespace=directive["Namespace"], MetricData=data)
+    localaws.put_as_extracted(client, lines)
 
 
 def monitor(endpoint: str, tmp_path: Path, service: str, profile: dict, *args: str):
@@ -182,3 +169,33 @@ def test_the_window_holds_the_datapoints_of_its_last_second(emulator):
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     window = cloudwatch_window.read(client, service, 900, now=second + 0.95)
     assert window.samples[("sentiment_requests_total", (("status", "other"),))] == 1
+
+
+def test_the_canary_judges_each_release_model_behaviour_from_its_emf_metrics(emulator):
+    """What a scale-out step reads of both releases' EMF metrics (by ModelVersion), judged with the local limits:
+    a candidate that calls every text positive breaches; the same behaviour passes; no metrics is inconclusive."""
+    rng, service, candidate_version = random.Random(6), service_name(), "fedcba987654"
+    texts = population(rng, 200)
+    put_as_cloudwatch_extracts(emulator, emf_lines(service, texts))
+    put_as_cloudwatch_extracts(emulator, emf_lines(service, [(f, 0.97) for f, _ in texts], version=candidate_version))
+    client = boto3.client("cloudwatch", endpoint_url=emulator, region_name="eu-west-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    end = datetime.now(UTC) + timedelta(seconds=60)
+    start = end - timedelta(minutes=5)
+    champion = cloudwatch_judge.behaviour(client, service, VERSION, start, end)
+    candidate = cloudwatch_judge.behaviour(client, service, candidate_version, start, end)
+    assert champion["predictions"] == candidate["predictions"] == 200
+    assert champion["positive_share"] == sum(s >= 0.5 for _, s in texts) / 200 and candidate["positive_share"] == 1.0
+
+    limits = progressive.load_config(REPO / "quality_gates" / "delivery.toml").limits
+    balancer = cloudwatch_judge.summarize({"requests": [200], "errors": [], "latency": [0.04]})
+
+    def verdict(behaviours):
+        return cloudwatch_judge.judge("10%", balancer, balancer, {}, limits, 20, behaviours)
+
+    flipped = verdict((candidate, champion))
+    assert flipped.outcome == "breach" and flipped.reason.startswith("10%.positive_share_delta = 0.")
+    assert verdict((champion, champion)).outcome == "pass"
+    lost = cloudwatch_judge.behaviour(client, service, "ffffffffffff", start, end)
+    inconclusive = verdict((lost, champion))
+    assert inconclusive.outcome == "inconclusive" and "no requests of model version ffffffffffff" in inconclusive.reason

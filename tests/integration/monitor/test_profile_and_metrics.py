@@ -8,8 +8,8 @@ from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
 from sentiment import artifact, monitoring
+from sentiment.app import create_app
 from sentiment.artifact import ArtifactError
-from sentiment.service import create_app
 
 
 def samples(text):

@@ -8,9 +8,9 @@ import pytest
 
 from pipeline import environments
 from pipeline.environments import emulator as localaws
-from pipeline.registry import RegistryWriter
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.settings import PipelineSettings
-from sentiment.registry import s3_client
+from sentiment.model_registry import s3_client
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,11 +42,11 @@ def settings(emulator, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def registry(settings) -> RegistryWriter:
+def registry(settings) -> ModelRegistryWriter:
     """A fresh bucket per test, made with boto3 (Terraform owns it in the pipeline)."""
     environment = environments.current(settings)
     environment.connect()
     s3_client(settings.aws_default_region).create_bucket(
         Bucket=settings.model_bucket, CreateBucketConfiguration={"LocationConstraint": settings.aws_default_region}
     )
-    return environment.registry()
+    return environment.model_registry()

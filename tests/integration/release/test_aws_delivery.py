@@ -2,12 +2,13 @@
 in order (each test starts from the state the previous one left):
 
 1. release B is promoted through 10% -> 50% -> 100%, each step one apply whose weights the ELBv2 API reads
-   back, judged on metrics put as the load balancer publishes them; A stays parked (weight 0, 1 server);
+   back, judged on metrics put as the load balancer publishes them and on each release's model behaviour
+   (EMF metrics put as CloudWatch extracts them); A stays parked (weight 0, 1 server);
 2. the rollback to A is one apply (its time is printed);
 3. an alarm already in ALARM (on the serving group) refuses the next rollout at plan time, naming it;
 4. release C: its candidate 5xx alarm set to ALARM at 10% (set_alarm_state) aborts: weights 100/0 read back,
    its group at 0 servers, delivery.json/xml with the value that tripped it;
-5. release D: a SIGTERM at 10%, through pipeline.cli, puts the weights back and exits 130;
+5. release D: a SIGTERM at 10%, through pipeline.errors, puts the weights back and exits 130;
 6. release E: no traffic at 10% is inconclusive: held up to max_hold_s, then aborted, saying so.
 The emulator's instances never boot and nothing sends requests: see docs/how-to/deploy-to-aws.md.
 """
@@ -24,8 +25,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from pipeline import cli
-from pipeline.cli import StageError
+from pipeline import errors
+from pipeline.errors import StageError
 from pipeline.release import scale_out
 
 pytestmark = [
@@ -79,7 +80,11 @@ def test_a_healthy_release_is_promoted_step_by_step_and_the_previous_stays_parke
     ten = delivered["steps"][0]
     assert ten["measurements"]["candidate"]["requests"] == 40 and ten["measurements"]["champion"]["requests"] == 360
     assert {c["name"]: c["value"] for c in ten["checks"]} == {"10%.alarms": "none", "10%.error_rate": 0.0,
-                                                              "10%.p99_ms": 40.0}  # fmt: skip
+                                                              "10%.p99_ms": 40.0, "10%.positive_share_delta": 0.0,
+                                                              "10%.score_distance": 0.0}  # fmt: skip
+    behaviour = ten["measurements"]["behaviour"]  # each release's own EMF metrics, by model version
+    assert (behaviour["candidate"]["predictions"], behaviour["champion"]["predictions"]) == (40, 360)
+    assert delivered["steps"][2]["measurements"]["behaviour"] is None, "at 100% there is no champion to compare"
 
 
 def test_the_rollback_to_the_parked_release_is_one_apply(stack, monkeypatch):
@@ -143,7 +148,7 @@ def test_a_sigterm_at_ten_percent_puts_the_weights_back_and_exits_130(stack):
         return 0
 
     try:
-        assert cli.run("deploy", deploy) == 130
+        assert errors.run("deploy", deploy) == 130
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

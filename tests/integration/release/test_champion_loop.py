@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish import publishable_files
-from pipeline.registry import PromotionConflict, RegistryWriter
+from pipeline.model_registry import ModelRegistryWriter, PromotionConflict
 from pipeline.release import promotion
-from sentiment.registry import CHAMPION_KEY, version_prefix
+from pipeline.stages.publish import publishable_files
+from sentiment.model_registry import CHAMPION_KEY, version_prefix
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
@@ -100,8 +100,8 @@ def test_a_registry_that_exists_but_cannot_be_read_stops_the_gate(registry, bles
 
 def test_of_two_promotions_racing_exactly_one_wins(registry, blessed):
     version = publish(registry, *blessed)
-    first = RegistryWriter(registry.s3, registry.bucket)
-    second = RegistryWriter(registry.s3, registry.bucket)
+    first = ModelRegistryWriter(registry.s3, registry.bucket)
+    second = ModelRegistryWriter(registry.s3, registry.bucket)
     registry.promote(version, {"racer": "earlier"})
     read_before = first._champion_and_etag()
     second.promote(version, {"racer": "second"})
@@ -116,7 +116,7 @@ def _racer(endpoint, bucket, version, name, start, results):
     import os
 
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    registry = RegistryWriter.open(bucket, "eu-west-1")
+    registry = ModelRegistryWriter.open(bucket, "eu-west-1")
     start.wait()
     try:
         registry.promote(version, {"racer": name})
@@ -168,7 +168,7 @@ def test_promotions_record_who_when_which_build_and_the_gate_report(registry, bl
 def test_models_diff_shows_two_versions_side_by_side(
     registry, blessed, zeroed_dir, relaxed_thresholds, clean_env, tmp_path
 ):
-    from pipeline.gate import main as gate_main
+    from pipeline.stages.gate import main as gate_main
 
     good = publish(registry, *blessed)
     reports = tmp_path / "zeroed-reports"

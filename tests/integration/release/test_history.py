@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline import models
-from pipeline.cli import run
-from pipeline.registry import TamperedHistory
+from pipeline.commands import models
+from pipeline.errors import run
+from pipeline.model_registry import TamperedHistory
 from pipeline.settings import get_settings
-from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, version_prefix
+from sentiment.model_registry import CHAMPION_KEY, HISTORY_PREFIX, version_prefix
 
 pytestmark = pytest.mark.slow
 A, B = "aaaaaaaaaaaa", "bbbbbbbbbbbb"

@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.environments import container_engine, local_release, processes
+from pipeline.environments import container_engine, image_registry, local_release, processes
 from pipeline.environments import emulator as localaws
-from pipeline.environments import local_registry as image_registry
-from pipeline.publish import publishable_files
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import PublishedVersion
-from pipeline.registry import RegistryWriter
-from sentiment.registry import s3_client
-from sentiment.service import release_id
+from pipeline.stages.publish import publishable_files
+from sentiment.app import release_id
+from sentiment.model_registry import s3_client
 
 ENGINE = container_engine.find()
 pytestmark = [
@@ -58,11 +57,11 @@ def workspace(blessed, tmp_path_factory):
     s3 = s3_client("eu-west-1")
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     files = publishable_files(*blessed, QUALITY_GATES / "thresholds.toml", QUALITY_GATES)
-    manifest, _ = RegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
+    manifest, _ = ModelRegistryWriter(s3, bucket).publish(files.files, files.metadata, progress=lambda m: None)
     published = {"version": manifest["version"], "bucket": bucket, "prefix": "", "manifest_sha256": ""}
     PublishedVersion(**published, published=manifest["published"], newly_published=True).write(root / "artifacts")
     yield env, manifest["version"], bucket
-    image_registry.down(root / "artifacts" / "registry")
+    image_registry.down(root / "artifacts" / "image-registry")
     localaws.down(root / "localaws")
 
 
@@ -157,7 +156,7 @@ def test_the_image_holds_the_service_and_not_the_pipeline(built):
         command = [ENGINE.path, "run", "--rm", "--network=none", built["reference"], "python3", "-c", code]
         return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
-    assert python("import sentiment.service").returncode == 0
+    assert python("import sentiment.app").returncode == 0
     no_pipeline = python("import pipeline")
     assert no_pipeline.returncode != 0 and "No module named 'pipeline'" in no_pipeline.stderr
 

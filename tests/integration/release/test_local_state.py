@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import local_release, processes
+from pipeline.errors import StageError
 
 SLEEPER = "import time; time.sleep(120)"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish import publishable_files
+from pipeline.stages.publish import publishable_files
 from pipeline.supply_chain.keys import generate_key_pair
 from pipeline.supply_chain.model_signer import resign, sign_files
 from sentiment.loader import load_model
+from sentiment.model_registry import MANIFEST_FILE, ModelRegistry, version_prefix
 from sentiment.model_signature import SIGNATURE_FILE, SignatureError
-from sentiment.registry import MANIFEST_FILE, ModelRegistry, version_prefix
 
 pytestmark = pytest.mark.slow
 QUALITY_GATES = Path(__file__).resolve().parents[3] / "quality_gates"

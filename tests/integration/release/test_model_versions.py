@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from pipeline.settings import PipelineSettings
 from sentiment.loader import load_model
-from sentiment.registry import CHAMPION_KEY, HISTORY_PREFIX, RegistryError
+from sentiment.model_registry import CHAMPION_KEY, HISTORY_PREFIX, ModelRegistryError
 
 REPO = Path(__file__).resolve().parents[3]
 HOSTILE = ["./../../../escape", "abcdef012345\nrm -rf /", "ABCDEF012345", "abcdef01234", "../abcdef0123"]
@@ -27,7 +27,7 @@ def test_a_hostile_champion_pointer_is_refused_and_nothing_is_written_outside_th
     registry.s3.put_object(Bucket=registry.bucket, Key=CHAMPION_KEY, Body=json.dumps({"version": version}).encode())
     before = sorted(p for p in tmp_path.rglob("*"))
     serving = settings.model_copy(update={"model_version": "champion"})
-    with pytest.raises(RegistryError, match="not a model version") as refused:
+    with pytest.raises(ModelRegistryError, match="not a model version") as refused:
         load_model(serving)
     assert "\n" not in str(refused.value)
     assert sorted(p for p in tmp_path.rglob("*")) == before, "something was written"
@@ -36,7 +36,7 @@ def test_a_hostile_champion_pointer_is_refused_and_nothing_is_written_outside_th
 def test_a_hostile_history_entry_is_refused_before_a_rollback_can_deploy_it(registry):
     entry = {"version": "x\nrm -rf /", "promoted": "2026-01-01T00:00:00", "image": "img:1"}
     registry.s3.put_object(Bucket=registry.bucket, Key=f"{HISTORY_PREFIX}1.json", Body=json.dumps(entry).encode())
-    with pytest.raises(RegistryError, match="not a model version"):
+    with pytest.raises(ModelRegistryError, match="not a model version"):
         registry.history()
 
 
@@ -73,6 +73,6 @@ def test_a_malformed_registry_document_is_one_clear_error(registry, settings, ke
     if version != "champion":  # the manifest names files that exist, so the shape is what fails
         for name in ("model.tflite", "vocabulary.json", "metadata.json"):
             registry.s3.put_object(Bucket=registry.bucket, Key=f"models/{version}/{name}", Body=b"x")
-    with pytest.raises(RegistryError) as refused:
+    with pytest.raises(ModelRegistryError) as refused:
         load_model(settings.model_copy(update={"model_version": version}))
     assert "\n" not in str(refused.value)

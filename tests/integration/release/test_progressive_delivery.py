@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import processes
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.environments.local import LocalTraffic
+from pipeline.errors import StageError
 from pipeline.records import DeliveryReport
 from pipeline.release import live_metrics, progressive
 from pipeline.settings import PipelineSettings

@@ -11,9 +11,9 @@ import pytest
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments.processes import gunicorn_command
-from pipeline.publish import publishable_files
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
-from sentiment.registry import version_prefix
+from sentiment.model_registry import version_prefix
 
 pytestmark = pytest.mark.slow
 QUALITY_GATES = Path(__file__).resolve().parents[3] / "quality_gates"

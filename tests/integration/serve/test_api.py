@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from falcon import testing
 
-from sentiment.service import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app, release_id
+from sentiment.app import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app, release_id
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_health_ready_version(client, model):
 def test_version_shows_no_code_revision_image_registry_or_model_date(model):
     import falcon.testing
 
-    from sentiment.service import create_app, image_without_registry, release_id
+    from sentiment.app import create_app, image_without_registry, release_id
 
     ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sentiment-api-prod:0123456789ab-aaaaaaaaaaaa"
     shown = falcon.testing.TestClient(create_app(model, image_ref=ecr)).simulate_get("/version")
@@ -154,7 +154,7 @@ def test_a_worker_freezes_what_it_loaded_so_full_collections_skip_the_model(trai
     import subprocess
     import sys
 
-    code = "import gc, sentiment.app; print(gc.get_freeze_count())"
+    code = "import gc, sentiment.wsgi; print(gc.get_freeze_count())"
     env = {**clean_env, "MODEL_DIR": str(trained_dir), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -6,7 +6,7 @@ import json
 import pytest
 from falcon import testing
 
-from sentiment.service import MAX_BATCH, MAX_TEXT_CHARS, create_app
+from sentiment.app import MAX_BATCH, MAX_TEXT_CHARS, create_app
 
 TOTAL_CHARS = 100_000  # per request, across a batch
 NORMALIZED_CHARS = 3 * MAX_TEXT_CHARS  # per text, after NFKD

@@ -8,7 +8,7 @@ from falcon import testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sentiment.service import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app
+from sentiment.app import MAX_BATCH, MAX_BODY_BYTES, MAX_TEXT_CHARS, create_app
 
 SENT = {"requests": 0}
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)

@@ -7,7 +7,7 @@ import pytest
 from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from sentiment.service import create_app
+from sentiment.app import create_app
 
 
 def samples(text):

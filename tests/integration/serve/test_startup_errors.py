@@ -82,7 +82,7 @@ def test_gunicorn_that_cannot_start_says_why_in_one_line(case, expected, clean_e
     command = [sys.executable, "-m", "gunicorn", "-c", "python:sentiment.gunicorn_conf"]
     try:
         out = subprocess.run(
-            [*command, "--bind", f"127.0.0.1:{free_port}", "sentiment.app:api"],
+            [*command, "--bind", f"127.0.0.1:{free_port}", "sentiment.wsgi:api"],
             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
@@ -104,7 +104,7 @@ def test_the_cli_that_cannot_start_says_why_in_one_line(case, expected, clean_en
 def test_the_wsgi_module_that_cannot_start_exits_with_gunicorns_boot_error_code(clean_env, tmp_path):
     env = {**clean_env, "PROJECT_ENV": "nonsense"}
     out = subprocess.run(
-        [sys.executable, "-c", "import sentiment.app"],
+        [sys.executable, "-c", "import sentiment.wsgi"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -118,7 +118,7 @@ def test_the_wsgi_module_that_cannot_start_exits_with_gunicorns_boot_error_code(
 def test_an_unknown_test_fault_stops_the_service_at_start_in_one_line(clean_env, tmp_path, trained_dir):
     env = {**clean_env, "MODEL_DIR": str(trained_dir), "SENTIMENT_TEST_FAULT": "error_share:2"}
     out = subprocess.run(
-        [sys.executable, "-c", "import sentiment.app"],
+        [sys.executable, "-c", "import sentiment.wsgi"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

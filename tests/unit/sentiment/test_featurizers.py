@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.cli import run
+from pipeline.errors import run
 from pipeline.ml.architectures import ARCHITECTURES
 from pipeline.ml.hyperparameters import PARAMETERS
-from pipeline.train import main as train_main
+from pipeline.stages.train import main as train_main
 from sentiment import artifact, featurizers
 from sentiment.artifact import ArtifactError
 from sentiment.featurizers.token_ids import OOV, TokenIdsFeaturizer, TokenVocabulary

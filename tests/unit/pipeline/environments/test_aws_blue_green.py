@@ -2,9 +2,9 @@
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import aws_blue_green
 from pipeline.environments.aws_blue_green import Slots
+from pipeline.errors import StageError
 
 A = {"image": "r.example.com/app:a-aaaaaaaaaaaa", "model_version": "aaaaaaaaaaaa"}
 B = {"image": "r.example.com/app:b-bbbbbbbbbbbb", "model_version": "bbbbbbbbbbbb"}

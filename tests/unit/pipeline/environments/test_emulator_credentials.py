@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import emulator
+from pipeline.errors import StageError
 
 ENDPOINT = "http://127.0.0.1:1"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.environments.base import CapabilityError, Environment
-from pipeline.release import promotion
+from pipeline.release import rollback
 from pipeline.settings import PipelineSettings
 
 
@@ -49,5 +49,5 @@ def test_a_missing_capability_raises_one_line_naming_the_environment(bare, capab
 def test_a_rollback_in_such_an_environment_redeploys_instead_and_says_why(bare):
     said = []
     target = {"version": "aaaaaaaaaaaa", "image": "r.example.com/app:a"}
-    assert promotion._restore_parked(bare, target, said.append) is None
+    assert rollback._restore_parked(bare, target, said.append) is None
     assert said == ["environment qa cannot keep a previous release parked: redeploying instead"]

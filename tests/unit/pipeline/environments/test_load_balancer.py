@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments.load_balancer import MAX_ADMIN_SOCKET_BYTES, check_admin_socket
+from pipeline.errors import StageError
 
 
 def socket_path(size: int) -> Path:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments import local_release, processes
 from pipeline.environments.local import LocalEnvironment
+from pipeline.errors import StageError
 from pipeline.records import Release
 from pipeline.settings import PipelineSettings
 

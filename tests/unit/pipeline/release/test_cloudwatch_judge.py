@@ -7,7 +7,8 @@ import pytest
 from pipeline.release.cloudwatch_judge import judge, summarize
 from pipeline.release.progressive import Limit
 
-LIMITS = {"error_rate": Limit(0.01, "5xx"), "p99_ms": Limit(250.0, "latency")}
+LIMITS = {"error_rate": Limit(0.01, "5xx"), "p99_ms": Limit(250.0, "latency"),
+          "positive_share_delta": Limit(0.15, "share"), "score_distance": Limit(0.25, "histogram")}  # fmt: skip
 
 
 def group(requests, errors=0, latency_s=0.05):
@@ -60,3 +61,22 @@ def test_missing_or_untrustworthy_data_is_inconclusive_and_never_passes(candidat
 def test_a_missing_5xx_series_with_requests_counts_as_zero_errors():
     # The load balancer publishes HTTPCode_Target_5XX_Count only for minutes that had one.
     assert summarize({"requests": [100, 50], "errors": [], "latency": [0.02, 0.03]})["error_rate"] == 0.0
+
+
+def behaviour(predictions, positive_share, histogram=(5, 5)):
+    return {"predictions": predictions, "positive_share": positive_share, "score_histogram": list(histogram)}
+
+
+def test_the_model_behaviour_of_both_releases_is_judged_when_given():
+    same = judge("10%", group(40), group(360), {}, LIMITS, 20, (behaviour(40, 0.5), behaviour(360, 0.55)))
+    assert same.outcome == "pass"
+    assert {c.name: c.value for c in same.checks}["10%.positive_share_delta"] == 0.05
+    flipped = judge("10%", group(40), group(360), {}, LIMITS, 20, (behaviour(40, 0.9, (1, 9)), behaviour(360, 0.5)))
+    assert flipped.outcome == "breach" and flipped.reason.startswith("10%.positive_share_delta = 0.4")
+
+
+def test_too_few_predictions_or_no_emf_metrics_are_inconclusive():
+    few = judge("10%", group(40), group(360), {}, LIMITS, 20, (behaviour(5, 1.0), behaviour(360, 0.5)))
+    assert few.outcome == "inconclusive" and "5 predictions on the candidate's EMF metrics (< 20)" in few.reason
+    lost = {"predictions": 0, "invalid": "CloudWatch has no requests of model version x"}
+    assert judge("10%", group(40), group(360), {}, LIMITS, 20, (lost, behaviour(360, 0.5))).outcome == "inconclusive"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from pipeline.cli import StageError
-from pipeline.release import deployment, promotion
-from pipeline.release.promotion import SmokeOptions
+from pipeline.errors import StageError
+from pipeline.release import deployment, promotion, rollback
+from pipeline.release.smoke import SmokeOptions
 
 OWN = "127.0.0.1:5000/sentiment-api-local"
 DIGEST = "sha256:" + "a" * 64
@@ -20,7 +20,7 @@ class Environment:
     def image_repository(self):
         return self.own
 
-    def registry(self):
+    def model_registry(self):
         environment = self
 
         class Registry:
@@ -64,7 +64,7 @@ def test_a_champion_naming_an_image_in_another_registry_is_refused_before_any_pl
     champion = {"version": "0123456789ab", "image": f"evil.example.com/sentiment@{DIGEST}", "image_built": True}
     options = SmokeOptions(1.0, 1, tmp_path / "smoke.toml", tmp_path)
     with pytest.raises(StageError, match=r"refusing image 'evil\.example\.com/sentiment@"):
-        promotion.roll_back(Environment(champion), None, None, options, print)
+        rollback.roll_back(Environment(champion), None, None, options, print)
 
 
 # --- an unchanged rerun ---------------------------------------------------------------------------

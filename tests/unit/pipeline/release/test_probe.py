@@ -3,7 +3,7 @@
 import json
 
 from pipeline.release.probe import BAD_INPUTS
-from sentiment.service import MAX_BATCH, MAX_TEXT_CHARS
+from sentiment.app import MAX_BATCH, MAX_TEXT_CHARS
 
 
 def test_the_over_limit_inputs_are_one_past_the_services_limits():

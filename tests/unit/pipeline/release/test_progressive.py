@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import StageError
 from pipeline.environments.base import ServerCounters, TrafficControl
+from pipeline.errors import StageError
 from pipeline.release import live_metrics, progressive
 from pipeline.release.live_metrics import Snapshot
 from pipeline.settings import PipelineSettings

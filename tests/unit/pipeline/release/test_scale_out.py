@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.release.scale_out import Layout, Slot, load_bake_config, variables, with_weight
 
 OUTPUTS = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import StageError
+from pipeline.errors import StageError
 from pipeline.settings import PipelineSettings
 from pipeline.supply_chain.keys import signing_key
 

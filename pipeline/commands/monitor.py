@@ -32,15 +32,15 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
 from pipeline.environments import prometheus
+from pipeline.errors import StageError, log, run
 from pipeline.ml import drift
 from pipeline.records import Candidate, Deployment, MonitorReport, write_json_atomic
 from pipeline.release import cloudwatch_window, live_metrics
 from pipeline.reports import CheckResult, format_table, write_junit
 from pipeline.settings import PipelineSettings, get_settings
 from sentiment import monitoring
-from sentiment.registry import version_prefix
+from sentiment.model_registry import version_prefix
 
 STAGE = "monitor"
 WRITES = MonitorReport
@@ -98,7 +98,7 @@ def reference_profile(version: str, explicit: Path | None, settings: PipelineSet
             return _check_profile(local.read_text(encoding="utf-8"), version, str(local)), str(local)
     environment = environments.current(settings)
     environment.connect()
-    registry = environment.existing_registry()
+    registry = environment.existing_model_registry()
     if registry is None:
         raise StageError(f"no profile of {version}: no candidate of that version and no registry", exit_code=2)
     body = registry.published_file(version, monitoring.PROFILE_FILE)
@@ -123,7 +123,7 @@ def _release_url(settings: PipelineSettings) -> str:
 def _cloudwatch_window(settings: PipelineSettings, since: str, version: str | None) -> tuple[str, live_metrics.Window]:
     """(where, window) of the environment's release in CloudWatch (the emulator's, locally)."""
     environments.current(settings).connect()
-    service = settings.emf_dimension or f"{settings.project_name}-{settings.project_env}"
+    service = cloudwatch_window.service_dimension(settings)
     client = boto3.client("cloudwatch", region_name=settings.aws_default_region)
     try:
         window = cloudwatch_window.read(client, service, cloudwatch_window.duration_seconds(since), version)

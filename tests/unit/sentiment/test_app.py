@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from sentiment.service import startup_error
+from sentiment.app import startup_error
 from sentiment.settings import Settings
 
 

@@ -2,7 +2,7 @@
 
     aws             the AWS emulator (moto_server): S3, ECR, EC2... in memory; `env` prints the
                     export lines a shell, the AWS CLI or boto3 need
-    image-registry  Debian's docker-registry: images under $ARTIFACTS_DIR/registry/data, the same
+    image-registry  Debian's docker-registry: images under $ARTIFACTS_DIR/image-registry/data, the same
                     port across restarts (dev/qa/prod push to ECR instead)
     prometheus      Debian's prometheus with the service's rules, scraping the release in
                     deploy.json and any --target; `targets` re-points it without a restart
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli import StageError, run
-from pipeline.environments import emulator, local_registry, prometheus
+from pipeline.environments import emulator, image_registry, prometheus
 from pipeline.environments.local_service import LocalService
+from pipeline.errors import StageError, run
 from pipeline.records import Deployment, RecordError
 from pipeline.settings import PipelineSettings, get_settings
 
@@ -39,7 +39,7 @@ class Service:
 SERVICES = {
     "aws": Service(emulator.EMULATOR, lambda s: s.local_aws_dir, lambda s: s.local_aws_port, ("env",)),
     "image-registry": Service(
-        local_registry.IMAGE_REGISTRY, lambda s: s.local_registry_dir, lambda s: s.local_registry_port
+        image_registry.IMAGE_REGISTRY, lambda s: s.local_image_registry_dir, lambda s: s.local_image_registry_port
     ),
     "prometheus": Service(
         prometheus.PROMETHEUS, lambda s: s.local_prometheus_dir, lambda s: s.local_prometheus_port, ("targets",)

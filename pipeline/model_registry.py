@@ -1,6 +1,6 @@
 """The S3 model registry, write side: publish a blessed version, promote a champion, read history.
 
-`RegistryWriter` extends the service's read side (`sentiment.registry.ModelRegistry`, which
+`ModelRegistryWriter` extends the service's read side (`sentiment.model_registry.ModelRegistry`, which
 documents the bucket layout and owns the S3 client). A version becomes visible only when
 its manifest is written, after every file is uploaded and read back verified.
 """
@@ -16,25 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.artifact import SERVING_FILES
-from sentiment.model_signature import SIGNATURE_FILE
-from sentiment.registry import (
+from sentiment.model_registry import (
     CHAMPION_KEY,
     HISTORY_PREFIX,
     MANIFEST_FILE,
     ModelRegistry,
-    RegistryError,
+    ModelRegistryError,
     published_version,
     version_prefix,
 )
+from sentiment.model_signature import SIGNATURE_FILE
 
 SBOM_DIR = "sboms/"  # models/<version>/sboms/<image digest>.cdx.json: the images that serve the version
 
 
-class PromotionConflict(RegistryError):
+class PromotionConflict(ModelRegistryError):
     """Another promotion won the race for the champion pointer."""
 
 
-class TamperedHistory(RegistryError):
+class TamperedHistory(ModelRegistryError):
     """The promotion history is not the chain the pipeline wrote: an entry was changed, removed or added."""
 
 
@@ -46,7 +46,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-class RegistryWriter(ModelRegistry):
+class ModelRegistryWriter(ModelRegistry):
     """The registry as the pipeline uses it: everything the service reads, plus publish and promote."""
 
     def _put_verified(self, key: str, body: bytes) -> dict[str, Any]:
@@ -59,7 +59,7 @@ class RegistryWriter(ModelRegistry):
         )
         stored = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         if hashlib.sha256(stored).hexdigest() != digest.hexdigest():
-            raise RegistryError(f"s3://{self.bucket}/{key} does not read back as uploaded")
+            raise ModelRegistryError(f"s3://{self.bucket}/{key} does not read back as uploaded")
         return {"sha256": digest.hexdigest(), "size": len(body)}
 
     def put_signature(self, version: str, signature: bytes) -> None:
@@ -99,7 +99,7 @@ class RegistryWriter(ModelRegistry):
             # training changes by itself (metadata's timestamps, the Keras zip's dates, a re-gated
             # report and blessing) does not matter: the first publication's copies stay.
             if any(existing["files"].get(name, {}).get("sha256") != local[name] for name in SERVING_FILES):
-                raise RegistryError(f"version {version} is already published with different model files")
+                raise ModelRegistryError(f"version {version} is already published with different model files")
             return existing, False
         entries = {}
         for number, (name, path) in enumerate(sorted(files.items()), 1):
@@ -172,7 +172,7 @@ class RegistryWriter(ModelRegistry):
         try:
             return json.loads(found["Body"].read()), found["ETag"]
         except ValueError as exc:
-            raise RegistryError(f"s3://{self.bucket}/{CHAMPION_KEY} is not valid JSON: {exc}") from None
+            raise ModelRegistryError(f"s3://{self.bucket}/{CHAMPION_KEY} is not valid JSON: {exc}") from None
 
     def _history_entries(self) -> list[tuple[str, bytes]]:
         """(key, body) of every history entry, oldest first (keys start with the promotion time)."""

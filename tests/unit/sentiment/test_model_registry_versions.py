@@ -6,7 +6,7 @@ import json
 import pytest
 
 from sentiment import artifact
-from sentiment.registry import MANIFEST_FILE, RegistryError, cached_copy, verify_against_manifest
+from sentiment.model_registry import MANIFEST_FILE, ModelRegistryError, cached_copy, verify_against_manifest
 
 ASKED = "0123456789ab"
 
@@ -32,10 +32,10 @@ def test_the_version_asked_for_is_served(tmp_path):
 
 def test_a_replacement_of_another_version_under_this_versions_prefix_is_refused(tmp_path):
     other, manifest = build(tmp_path / "copy", b"other weights")
-    with pytest.raises(RegistryError, match=f"of version '{other}', not {ASKED}"):
+    with pytest.raises(ModelRegistryError, match=f"of version '{other}', not {ASKED}"):
         verify_against_manifest(tmp_path / "copy", manifest, ASKED)
     # a manifest rewritten to name the asked version: the metadata still says what the model is
-    with pytest.raises(RegistryError, match=f"is version '{other}', not the {ASKED} asked for") as caught:
+    with pytest.raises(ModelRegistryError, match=f"is version '{other}', not the {ASKED} asked for") as caught:
         verify_against_manifest(tmp_path / "copy", {**manifest, "version": ASKED}, ASKED)
     assert "\n" not in str(caught.value)
 
@@ -43,5 +43,5 @@ def test_a_replacement_of_another_version_under_this_versions_prefix_is_refused(
 def test_a_cached_copy_of_another_version_is_refused(tmp_path):
     _, manifest = build(tmp_path / "cache" / ASKED, b"other weights")
     (tmp_path / "cache" / ASKED / MANIFEST_FILE).write_text(json.dumps({**manifest, "version": ASKED}))
-    with pytest.raises(RegistryError, match="asked for"):
+    with pytest.raises(ModelRegistryError, match="asked for"):
         cached_copy(tmp_path / "cache", ASKED)

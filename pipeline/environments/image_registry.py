@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import http_client
-from pipeline.cli import StageError
 from pipeline.environments import processes
 from pipeline.environments.local_service import HOST, LocalService, program
+from pipeline.errors import StageError
 
 # A lookup rides out a registry that is restarting or briefly busy (about 4 s of backoff).
 LOOKUP_RETRY = http_client.patient(4.0)

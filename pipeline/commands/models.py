@@ -2,7 +2,7 @@
 
 `history` answers which version served an environment when: every promotion and rollback with who
 promoted (and, in prod, approved) it and from which build; `--at TIME` names the one serving then.
-The history is a hash chain (`pipeline.registry`): a changed, removed or inserted entry stops it.
+The history is a hash chain (`pipeline.model_registry`): a changed, removed or inserted entry stops it.
 `resign` re-signs a version with the current signing key after a key rotation, only if its
 signature verifies with the retired public key (docs/explanation/supply-chain.md).
 """
@@ -18,14 +18,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, run
-from pipeline.registry import RegistryWriter
+from pipeline.errors import StageError, run
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.release import promotion
 from pipeline.settings import get_settings
 from pipeline.supply_chain import model_signer
 from pipeline.supply_chain.keys import signing_key
 from sentiment import artifact
-from sentiment.registry import RegistryError, published_version, version_prefix
+from sentiment.model_registry import ModelRegistryError, published_version, version_prefix
 
 STAGE = "models"
 
@@ -42,7 +42,7 @@ def format_versions(manifests: list[dict], champion: str | None) -> str:
     return "\n".join(lines)
 
 
-def published(registry: RegistryWriter, version: str) -> dict[str, Any]:
+def published(registry: ModelRegistryWriter, version: str) -> dict[str, Any]:
     """A published version's manifest and training metadata."""
     manifest = registry.manifest(published_version(version, "the version"))
     if manifest is None:
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.env:
         settings = settings.model_copy(update={"project_env": args.env})
     try:
-        registry = environments.current(settings).registry()
+        registry = environments.current(settings).model_registry()
         if args.command == "list":
             champion = registry.champion()
             print(format_versions(registry.versions(), champion["version"] if champion else None))
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             if entry is None:
                 raise StageError(f"no version served {settings.project_env} at {args.at.isoformat()}")
             print(format_history([entry]))
-    except (BotoCoreError, ClientError, RegistryError) as exc:
+    except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"model registry s3://{settings.model_bucket}: {exc}") from exc
     return 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.ml.hyperparameters import PARAMETERS, OutputDirError, check_output_dir
 from pipeline.records import Candidate
 from pipeline.settings import get_settings

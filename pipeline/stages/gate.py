@@ -24,14 +24,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.html_report import model_page
 from pipeline.ml import blessing, model_report
 from pipeline.ml.gating import format_comparison, load_config, run_gate
 from pipeline.records import Blessing, Candidate, GateReport
 from pipeline.reports import CheckResult, print_checks
 from pipeline.settings import PipelineSettings, get_settings
-from sentiment.registry import RegistryError
+from sentiment.model_registry import ModelRegistryError
 
 STAGE = "gate"
 WRITES = GateReport
@@ -41,10 +41,10 @@ def serving_champion(settings: PipelineSettings) -> tuple[Path | None, list[dict
     """A verified local copy of the environment's champion (None when there is none yet) and the
     promotion history that put it there (for the report)."""
     try:
-        registry = environments.current(settings).existing_registry()
+        registry = environments.current(settings).existing_model_registry()
         found = registry.fetch_champion(settings.artifacts_dir / "champion-cache") if registry else None
         history = registry.history() if found else []
-    except (RegistryError, BotoCoreError, ClientError) as exc:
+    except (ModelRegistryError, BotoCoreError, ClientError) as exc:
         raise StageError(f"cannot compare with the champion: {exc} (--no-champion skips the comparison)", 2) from exc
     if found is None:
         log(STAGE, f"no champion yet in s3://{settings.model_bucket}: the champion checks are not run")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import log, run
-from pipeline.release import promotion
-from pipeline.release.promotion import SmokeOptions
+from pipeline.errors import log, run
+from pipeline.release.rollback import roll_back
+from pipeline.release.smoke import SmokeOptions
 from pipeline.settings import get_settings
 
 STAGE = "rollback"
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     SmokeOptions.add_arguments(parser, environment)
     args = parser.parse_args(argv)
     options = SmokeOptions.from_arguments(args)
-    outcome = promotion.roll_back(environment, args.to, None, options, lambda m: log(STAGE, m))
+    outcome = roll_back(environment, args.to, None, options, lambda m: log(STAGE, m))
     log(STAGE, outcome)
     return 0 if outcome.startswith("OK") else 1
 

@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
 from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
+from pipeline.errors import StageError, log, run
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.provenance import git_sha
 from pipeline.records import ImageRecord, PublishedVersion
-from pipeline.registry import RegistryWriter
 from pipeline.release import wheelhouse
 from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
@@ -51,7 +51,13 @@ def build_image(settings: PipelineSettings, engine: Engine, reference: str, labe
 
 
 def stored_sbom(
-    registry: RegistryWriter, engine: Engine, reference: str, version: str, digest: str, insecure: bool, reports: Path
+    registry: ModelRegistryWriter,
+    engine: Engine,
+    reference: str,
+    version: str,
+    digest: str,
+    insecure: bool,
+    reports: Path,
 ) -> Path:
     """<reports>/sbom.cdx.json (Jenkins archives it): the image's SBOM, made once per image digest and kept
     beside the model version it serves."""
@@ -73,7 +79,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     settings = environment.settings
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
-    registry = environment.registry()
+    registry = environment.model_registry()
     if model_version == "champion":
         model_version = registry.resolve("champion")
     registry.verified_manifest(model_version)  # an image is built only for a version that verifies

@@ -7,7 +7,7 @@ def test_ctrl_c_gives_exit_130_even_when_sigint_was_inherited_ignored(capsys):
     took the signal back and failed, and the stage never saw the interrupt)."""
     import signal
 
-    from pipeline.cli import run as run_stage
+    from pipeline.errors import run as run_stage
 
     def interrupted(argv):
         signal.raise_signal(signal.SIGINT)

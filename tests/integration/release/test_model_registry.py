@@ -10,12 +10,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from pipeline.cli import StageError
-from pipeline.publish import publishable_files
-from pipeline.registry import RegistryWriter
+from pipeline.errors import StageError
+from pipeline.model_registry import ModelRegistryWriter
+from pipeline.stages.publish import publishable_files
 from sentiment import artifact
 from sentiment.loader import load_model
-from sentiment.registry import ModelRegistry, RegistryError, version_prefix
+from sentiment.model_registry import ModelRegistry, ModelRegistryError, version_prefix
 
 pytestmark = pytest.mark.slow
 QUALITY_GATES = Path(__file__).resolve().parents[3] / "quality_gates"
@@ -61,14 +61,14 @@ def test_tampered_object_and_tampered_cache_are_refused(registry, blessed, setti
     cached = registry.fetch(version, settings.model_cache_dir)
     with (cached / artifact.VOCABULARY_FILE).open("ab") as fh:
         fh.write(b" ")
-    with pytest.raises(RegistryError, match="does not match the registry manifest"):
+    with pytest.raises(ModelRegistryError, match="does not match the registry manifest"):
         registry.fetch(version, settings.model_cache_dir)
     shutil.rmtree(cached)
     key = version_prefix(version) + artifact.MODEL_FILE
     body = bytearray(registry.s3.get_object(Bucket=registry.bucket, Key=key)["Body"].read())
     body[100] ^= 1
     registry.s3.put_object(Bucket=registry.bucket, Key=key, Body=bytes(body))
-    with pytest.raises(RegistryError, match="does not match"):
+    with pytest.raises(ModelRegistryError, match="does not match"):
         registry.fetch(version, settings.model_cache_dir)
     assert not (settings.model_cache_dir / version).exists(), "a bad download must not land in the cache"
 
@@ -83,7 +83,7 @@ def test_one_published_file_is_read_only_as_its_manifest_says(registry, blessed)
     assert registry.published_file(version, "notes.txt") is None  # not a file of the version
     key = version_prefix(version) + "profile.json"
     registry.s3.put_object(Bucket=registry.bucket, Key=key, Body=profile.replace(b"{", b"{ ", 1))
-    with pytest.raises(RegistryError, match="does not match its manifest"):
+    with pytest.raises(ModelRegistryError, match="does not match its manifest"):
         registry.published_file(version, "profile.json")
 
 
@@ -130,7 +130,7 @@ def test_emulator_stopped_mid_publish_leaves_no_visible_version(registry, blesse
 
     impatient = boto3.client("s3", config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
     files = candidate(blessed)
-    pausing = RegistryWriter(PausesEmulatorAfter(impatient, emulator.pid, n=2), registry.bucket)
+    pausing = ModelRegistryWriter(PausesEmulatorAfter(impatient, emulator.pid, n=2), registry.bucket)
     try:
         with pytest.raises(BotoCoreError):
             pausing.publish(files.files, files.metadata, progress=lambda m: None)
@@ -140,7 +140,7 @@ def test_emulator_stopped_mid_publish_leaves_no_visible_version(registry, blesse
     uploaded = registry.s3.list_objects_v2(Bucket=registry.bucket, Prefix=version_prefix(version)).get("KeyCount", 0)
     assert uploaded >= 1, "the failure should have happened part-way through"
     assert registry.versions() == [] and registry.manifest(version) is None
-    with pytest.raises(RegistryError, match="not published"):
+    with pytest.raises(ModelRegistryError, match="not published"):
         registry.fetch(version, blessed[0].parent / "cache")
     _, new = registry.publish(files.files, files.metadata, progress=lambda m: None)
     assert new and [m["version"] for m in registry.versions()] == [version]
@@ -151,7 +151,7 @@ def test_champion_and_history_round_trip(registry, blessed):
     manifest, _ = registry.publish(files.files, files.metadata, progress=lambda m: None)
     version = manifest["version"]
     assert registry.champion() is None
-    with pytest.raises(RegistryError, match="not published"):
+    with pytest.raises(ModelRegistryError, match="not published"):
         registry.promote("000000000000")
     first = registry.promote(version, {"image": "img:1"})
     second = registry.promote(version, {"image": "img:2"})
@@ -186,7 +186,7 @@ def test_unreachable_bucket_uses_a_verified_cache_or_fails_in_one_line(registry,
     online = os.environ["AWS_ENDPOINT_URL"]
     offline = settings.model_copy(update={"model_version": version})
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
-    with pytest.raises(RegistryError, match=r"unreachable .* no verified copy"):
+    with pytest.raises(ModelRegistryError, match=r"unreachable .* no verified copy"):
         load_model(offline)
     monkeypatch.setenv("AWS_ENDPOINT_URL", online)
     registry.fetch(version, settings.model_cache_dir)
@@ -224,5 +224,5 @@ def test_regated_model_republishes_as_a_no_op_but_changed_model_files_are_refuse
     tampered = dict(files.files)
     tampered["vocabulary.json"] = tmp_path / "vocabulary.json"
     tampered["vocabulary.json"].write_bytes(files.files["vocabulary.json"].read_bytes() + b" ")
-    with pytest.raises(RegistryError, match="different model files"):
+    with pytest.raises(ModelRegistryError, match="different model files"):
         registry.publish(tampered, files.metadata, progress=lambda m: None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.records import ProvisionedStack
 from pipeline.release import stacks
 from pipeline.settings import get_settings

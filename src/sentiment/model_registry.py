@@ -37,7 +37,7 @@ HISTORY_PREFIX = "registry/history/"
 SERVED_FILES = (*artifact.SERVING_FILES, artifact.METADATA_FILE)
 
 
-class RegistryError(ArtifactError):
+class ModelRegistryError(ArtifactError):
     """A version is missing from the registry, or its files do not match the manifest."""
 
 
@@ -46,7 +46,7 @@ def published_version(value: Any, where: str) -> str:
     versions become S3 keys, cache directory names and Terraform variables."""
     if not is_model_version(value) or value == CHAMPION:
         shown = repr(value)[:60]
-        raise RegistryError(f"{where} names {shown}, which is not a model version (12 lowercase hex characters)")
+        raise ModelRegistryError(f"{where} names {shown}, which is not a model version (12 lowercase hex characters)")
     return str(value)
 
 
@@ -70,20 +70,20 @@ def verify_against_manifest(directory: Path, manifest: dict[str, Any], version: 
     if manifest.get("version") != version:
         found = repr(str(manifest.get("version")))[:40]
         where = version_prefix(version)
-        raise RegistryError(f"the registry manifest under {where} is of version {found}, not {version}")
+        raise ModelRegistryError(f"the registry manifest under {where} is of version {found}, not {version}")
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in SERVED_FILES):
-        raise RegistryError(f"the registry manifest of {manifest.get('version')!r} does not list the served files")
+        raise ModelRegistryError(f"the registry manifest of {manifest.get('version')!r} does not list the served files")
     for name in SERVED_FILES:
         path = directory / name
         expected = files[name].get("sha256")
         if not path.is_file() or sha256_file(path) != expected:
-            raise RegistryError(f"{path} does not match the registry manifest of {manifest.get('version')}")
+            raise ModelRegistryError(f"{path} does not match the registry manifest of {manifest.get('version')}")
     metadata = artifact.verify(directory)
     if metadata.get("version") != version:
         found = repr(str(metadata.get("version")))[:40]
         where = version_prefix(version)
-        raise RegistryError(f"the model under {where} is version {found}, not the {version} asked for")
+        raise ModelRegistryError(f"the model under {where} is version {found}, not the {version} asked for")
     return metadata
 
 
@@ -110,9 +110,9 @@ class ModelRegistry:
         try:
             document = json.loads(body)
         except ValueError as exc:
-            raise RegistryError(f"s3://{self.bucket}/{key} is not valid JSON: {exc}") from None
+            raise ModelRegistryError(f"s3://{self.bucket}/{key} is not valid JSON: {exc}") from None
         if not isinstance(document, dict):
-            raise RegistryError(f"s3://{self.bucket}/{key} is not a JSON object")
+            raise ModelRegistryError(f"s3://{self.bucket}/{key} is not a JSON object")
         return document
 
     def manifest(self, version: str) -> dict[str, Any] | None:
@@ -133,7 +133,7 @@ class ModelRegistry:
         version = published_version(version, "the requested version")
         manifest = self.manifest(version)
         if manifest is None:
-            raise RegistryError(f"model version {version} is not published in bucket {self.bucket}")
+            raise ModelRegistryError(f"model version {version} is not published in bucket {self.bucket}")
         if self.trusted_key is None:
             return manifest, None
         bundle = self.signature(version)
@@ -159,7 +159,7 @@ class ModelRegistry:
             return published_version(version, "the requested version")
         champion = self.champion()
         if champion is None:
-            raise RegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
+            raise ModelRegistryError(f"MODEL_VERSION=champion, but bucket {self.bucket} has no champion yet")
         return published_version(champion.get("version"), f"s3://{self.bucket}/{CHAMPION_KEY}")
 
     def published_file(self, version: str, name: str) -> bytes | None:
@@ -171,7 +171,7 @@ class ModelRegistry:
         key = version_prefix(version) + name
         body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         if hashlib.sha256(body).hexdigest() != expected.get("sha256"):
-            raise RegistryError(f"s3://{self.bucket}/{key} does not match its manifest")
+            raise ModelRegistryError(f"s3://{self.bucket}/{key} does not match its manifest")
         return body
 
     def fetch_champion(self, cache_dir: Path) -> tuple[str, Path] | None:
@@ -240,7 +240,7 @@ def cached_copy(cache_dir: Path, version: str, trusted_key: bytes | None = None)
     try:
         manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RegistryError(f"no cached copy of model {version} in {cache_dir}") from exc
+        raise ModelRegistryError(f"no cached copy of model {version} in {cache_dir}") from exc
     if trusted_key is not None:
         bundle = _stored_signature(target)
         if bundle is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import log, run
+from pipeline.errors import log, run
 from pipeline.provenance import git_sha
 from pipeline.records import Deployment
 from pipeline.release import deployment

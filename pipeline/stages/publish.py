@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import environments
-from pipeline.cli import StageError, log, run
+from pipeline.errors import StageError, log, run
 from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
 from pipeline.records import Blessing, Candidate, GateReport, PublishedVersion
@@ -30,7 +30,7 @@ from pipeline.supply_chain.keys import signing_key
 from pipeline.supply_chain.model_signer import sign_files
 from sentiment import artifact
 from sentiment.artifact import sha256_file
-from sentiment.registry import RegistryError, version_prefix
+from sentiment.model_registry import ModelRegistryError, version_prefix
 
 STAGE = "publish"
 WRITES = PublishedVersion
@@ -81,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     version = upload.candidate.version
     try:
         signature = sign_files(upload.files, signing_key(settings, progress=lambda m: log(STAGE, m)))
-        registry = environments.current(settings).registry()
+        registry = environments.current(settings).model_registry()
         if registry.trusted_key is None:
             raise StageError("no public key to check the signature with (MODEL_SIGNATURE_REQUIRED=false?)")
         log(STAGE, f"publishing {version}, signed, to s3://{registry.bucket}/{version_prefix(version)}")
         manifest, new = registry.publish(upload.files, upload.metadata, lambda m: log(STAGE, m), signature)
         registry.verified_manifest(version)  # the bucket's copy, with the key every reader checks it with
-    except (BotoCoreError, ClientError, RegistryError) as exc:
+    except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"publishing {version} to s3://{settings.model_bucket} failed: {exc}") from exc
     log(STAGE, f"published {version}" if new else f"{version} is already published; nothing to do")
     PublishedVersion(

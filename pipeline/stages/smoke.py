@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 
 from pipeline import environments
-from pipeline.cli import log, run
+from pipeline.errors import log, run
 from pipeline.records import Deployment, SmokeReport
-from pipeline.release import promotion
-from pipeline.release.promotion import SmokeOptions
+from pipeline.release import promotion, rollback, smoke
+from pipeline.release.smoke import SmokeOptions
 from pipeline.settings import get_settings
 
 STAGE = "smoke"
@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda message: log(STAGE, message)  # noqa: E731
 
     if args.url:
-        checks = promotion.smoke_test(environment, args.url.rstrip("/"), {}, options, say)
+        checks = smoke.smoke_test(environment, args.url.rstrip("/"), {}, options, say)
         return 0 if all(c.passed for c in checks) else 1
     record = Deployment.read(settings.artifacts_dir)
-    checks = promotion.smoke_test(environment, record.endpoint_url, promotion.expected_of(record), options, say)
+    checks = smoke.smoke_test(environment, record.endpoint_url, smoke.expected_of(record), options, say)
     version = record.release.model_version
     if all(c.passed for c in checks):
         if promotion.is_champion(environment, record):
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"FAILED: release {version} failed {', '.join(c.name for c in checks if not c.passed)}")
     if args.no_rollback:
         return 1
-    outcome = promotion.roll_back(environment, None, record, options, say)
+    outcome = rollback.roll_back(environment, None, record, options, say)
     say(f"release {version} failed smoke; rollback: {outcome}")
     return 1
 

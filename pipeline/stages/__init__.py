@@ -1,0 +1,1 @@
+"""The stages of the chain, one module each; `python -m pipeline.<stage>` runs one."""
