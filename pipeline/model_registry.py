@@ -25,6 +25,9 @@ from sentiment.model_registry import (
     published_version,
     version_prefix,
 )
+from sentiment.model_signature import SIGNATURE_FILE
+
+SBOM_DIR = "sboms/"  # models/<version>/sboms/<image digest>.cdx.json: the images that serve the version
 
 
 class PromotionConflict(ModelRegistryError):
@@ -59,10 +62,35 @@ class ModelRegistryWriter(ModelRegistry):
             raise ModelRegistryError(f"s3://{self.bucket}/{key} does not read back as uploaded")
         return {"sha256": digest.hexdigest(), "size": len(body)}
 
+    def put_signature(self, version: str, signature: bytes) -> None:
+        """Store (or, re-signing, replace) the signature of `version` (sentiment.model_signature)."""
+        self._put_verified(version_prefix(version) + SIGNATURE_FILE, signature)
+
+    def sbom_key(self, version: str, image_digest: str) -> str:
+        return f"{version_prefix(version)}{SBOM_DIR}{image_digest.replace(':', '-')}.cdx.json"
+
+    def sbom(self, version: str, image_digest: str) -> bytes | None:
+        """The SBOM of the image (by digest) that serves `version`, if build stored one."""
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=self.sbom_key(version, image_digest))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def put_sbom(self, version: str, image_digest: str, sbom: bytes) -> str:
+        """Store the SBOM of an image that serves `version` beside the version; returns its key."""
+        key = self.sbom_key(version, image_digest)
+        self._put_verified(key, sbom)
+        return key
+
     def publish(
-        self, files: dict[str, Path], metadata: dict[str, Any], progress: Callable[[str], None] = print
+        self,
+        files: dict[str, Path],
+        metadata: dict[str, Any],
+        progress: Callable[[str], None] = print,
+        signature: bytes | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Upload `files` under models/<version>/ and write the manifest last. Returns (manifest, newly_published)."""
+        """Upload `files` under models/<version>/, then their `signature`, and write the manifest last.
+        Returns (manifest, newly_published)."""
         version = metadata["version"]
         local = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
         existing = self.manifest(version)
@@ -77,6 +105,8 @@ class ModelRegistryWriter(ModelRegistry):
         for number, (name, path) in enumerate(sorted(files.items()), 1):
             progress(f"uploading {name} ({number}/{len(files)})")
             entries[name] = self._put_verified(version_prefix(version) + name, path.read_bytes())
+        if signature is not None:
+            self.put_signature(version, signature)
         manifest = {
             "schema": 1,
             "version": version,
@@ -97,7 +127,7 @@ class ModelRegistryWriter(ModelRegistry):
         except self.s3.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
                 raise
-            return self.publish(files, metadata, progress)  # published concurrently: compare and return
+            return self.publish(files, metadata, progress, signature)  # published concurrently: compare and return
         return manifest, True
 
     def promote(self, version: str, record: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,9 +138,7 @@ class ModelRegistryWriter(ModelRegistry):
         wins, and the other changes nothing and raises PromotionConflict. The history entry is
         written after the pointer, so it only ever records promotions that happened.
         """
-        manifest = self.manifest(published_version(version, "the version to promote"))
-        if manifest is None:
-            raise ModelRegistryError(f"cannot promote {version}: it is not published in bucket {self.bucket}")
+        manifest, _ = self.verified_manifest(published_version(version, "the version to promote"))
         previous, etag = self._champion_and_etag()
         entries = self._history_entries()
         champion = {

@@ -243,6 +243,8 @@ class ImageRecord(Record):
     size_bytes: int | None
     reused: bool
     built_at: str
+    sbom: str | None = None  # s3:// URI of the image's CycloneDX SBOM, beside the model version it serves
+    sbom_sha256: str | None = None
 
 
 @dataclass(frozen=True)

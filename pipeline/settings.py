@@ -62,6 +62,11 @@ class PipelineSettings(Settings):
     delivery_hold_s: float | None = Field(
         None, ge=0, description="Override every traffic step's hold time in quality_gates/delivery.toml (tests)"
     )
+    model_signing_key_file: Path | None = Field(
+        None,
+        description="Private key (PEM) `publish` signs model versions with: in dev/qa/prod the Jenkins secret file "
+        "bound in Publish; locally <artifacts>/keys/model-signing.key, made on first use",
+    )
     container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
     base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 

@@ -5,6 +5,7 @@
 module "server" {
   source                   = "../modules/server"
   name                     = "${var.project_name}-${var.environment}"
+  environment              = var.environment
   image                    = var.image
   model_version            = var.model_version
   model_bucket_name        = var.model_bucket_name

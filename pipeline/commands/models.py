@@ -1,8 +1,10 @@
-"""`python -m pipeline.models list|show V|diff A B|promote V|history`: the model registry by hand.
+"""`python -m pipeline.models list|show V|diff A B|promote V|history|resign V`: the model registry by hand.
 
 `history` answers which version served an environment when: every promotion and rollback with who
 promoted (and, in prod, approved) it and from which build; `--at TIME` names the one serving then.
 The history is a hash chain (`pipeline.model_registry`): a changed, removed or inserted entry stops it.
+`resign` re-signs a version with the current signing key after a key rotation, only if its
+signature verifies with the retired public key (docs/explanation/supply-chain.md).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +23,8 @@ from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import Stage
 from pipeline.release import promotion
 from pipeline.settings import get_settings
+from pipeline.supply_chain import model_signer
+from pipeline.supply_chain.keys import signing_key
 from sentiment import artifact
 from sentiment.model_registry import ModelRegistryError, published_version, version_prefix
 
@@ -111,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("promote", help="make a published version the champion").add_argument("version")
     history = commands.add_parser("history", help="every promotion and rollback, oldest first, with who and when")
     history.add_argument("--at", type=parse_time, help="only the version that served at this ISO 8601 time")
+    resign = commands.add_parser("resign", help="re-sign a version with the current key after a key rotation")
+    resign.add_argument("version")
+    resign.add_argument(
+        "--previous-public-key", type=Path, required=True, help="the retired public key its signature must verify with"
+    )
     parser.add_argument("--env", choices=["local", "dev", "qa", "prod"], help="another environment's model registry")
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -128,6 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "promote":
             champion = model_registry.promote(args.version, {"kind": "manual", **promotion.who(settings)})
             print(f"champion is now {champion['version']} (was {champion['previous']})")
+        elif args.command == "resign":
+            version = published_version(args.version, "the version to re-sign")
+            try:
+                previous = args.previous_public_key.read_bytes()
+            except OSError as exc:
+                key_file = args.previous_public_key
+                raise StageError(f"cannot read --previous-public-key {key_file}: {exc.strerror}") from None
+            model_signer.resign(model_registry, version, previous, signing_key(settings))
+            model_registry.verified_manifest(version)  # with this environment's (new) public key
+            print(f"{version} is signed with the new key")
         elif args.at is None:
             print(format_history(model_registry.history()))
         else:

@@ -195,7 +195,9 @@ class Environment(ABC):
         """The model registry if its bucket exists (None before the first provision); a bucket that
         exists but cannot be read (credentials, network) is a ModelRegistryError."""
         self.connect()
-        model_registry = ModelRegistryWriter.open(self.settings.model_bucket, self.settings.aws_default_region)
+        model_registry = ModelRegistryWriter.open(
+            self.settings.model_bucket, self.settings.aws_default_region, self.settings.trusted_model_key()
+        )
         try:
             model_registry.s3.head_bucket(Bucket=model_registry.bucket)
         except ClientError as exc:

@@ -77,6 +77,14 @@ class Engine:
                 return digest
         raise StageError(f"docker pushed {reference} but reports no digest for it")
 
+    def copy_out(self, reference: str, source: str, destination: Path) -> None:
+        """Copy `source` (a path in the image) to `destination` on this machine, without running the image."""
+        container = self._run("create", reference).strip()
+        try:
+            self._run("cp", f"{container}:{source}", str(destination), timeout=300)
+        finally:
+            self._run("rm", container)
+
     def pull(self, reference: str, insecure: bool = False) -> None:
         tls = ["--tls-verify=false"] if insecure and self.name == "podman" else []
         self._run("pull", *tls, reference, timeout=600)

@@ -106,6 +106,9 @@ class LocalEnvironment(Environment):
             "SERVE_WORKERS": str(self.settings.local_serve_workers),
             "SERVE_THREADS": str(self.settings.local_serve_threads),
         }
+        trusted_key = self.settings.trusted_model_key()
+        if trusted_key is not None:  # a container does not see <artifacts>/keys: it gets the key itself
+            env["MODEL_SIGNING_PUBLIC_KEY"] = trusted_key.decode()
         engine = container_engine.find(self.settings.container_engine) if release.image_built else None
         runner = f"its image in {engine.name}" if engine else "python -m sentiment serve (no image was built)"
         log("deploy", f"local: the emulated instance never boots; serving the release here with {runner}")

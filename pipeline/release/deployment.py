@@ -53,8 +53,10 @@ def release_for(
         model_version = checked_version(model_version)
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
+    registry = environment.model_registry()
     if version == "champion":
-        version = environment.model_registry().resolve("champion")
+        version = registry.resolve("champion")
+    registry.verified_manifest(version)  # nothing is deployed that does not verify
     if image is None:
         if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
             image, built = ImageRecord.read(artifacts).pinned, True

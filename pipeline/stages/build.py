@@ -12,18 +12,22 @@ checkout) and the other environments stop.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pipeline import environments
 from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
 from pipeline.errors import StageError, log, run
+from pipeline.model_registry import ModelRegistryWriter
 from pipeline.provenance import git_sha
 from pipeline.records import ImageRecord, ProvisionedStack, PublishedVersion, Stage
 from pipeline.release import wheelhouse
 from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
+from pipeline.release.sbom import SBOM_FILE, image_sbom
 from pipeline.settings import PipelineSettings, get_settings
 
 STAGE = "build"
@@ -49,12 +53,39 @@ def build_image(settings: PipelineSettings, engine: Engine, reference: str, labe
     log(STAGE, f"built in {time.monotonic() - started:.0f} s")
 
 
+def stored_sbom(
+    registry: ModelRegistryWriter,
+    engine: Engine,
+    reference: str,
+    version: str,
+    digest: str,
+    insecure: bool,
+    reports: Path,
+) -> Path:
+    """<reports>/sbom.cdx.json (Jenkins archives it): the image's SBOM, made once per image digest and kept
+    beside the model version it serves."""
+    local = reports / SBOM_FILE
+    stored = registry.sbom(version, digest)
+    if stored is not None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(stored)
+        return local
+    if not engine.image_exists(reference):
+        engine.pull(reference, insecure=insecure)
+    log(STAGE, f"listing the image's Python packages (CycloneDX SBOM: {local})")
+    image_sbom(engine, reference, local)
+    registry.put_sbom(version, digest, local.read_bytes())
+    return local
+
+
 def build(environment: Environment, engine: Engine, model_version: str | None = None) -> ImageRecord:
     settings = environment.settings
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
+    registry = environment.model_registry()
     if model_version == "champion":
-        model_version = environment.model_registry().resolve("champion")
+        model_version = registry.resolve("champion")
+    registry.verified_manifest(model_version)  # an image is built only for a version that verifies
     sha = git_sha()
     tag = image_tag(sha, model_version)
     destination = environment.image_destination(engine)
@@ -69,6 +100,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
         log(STAGE, f"pushing {reference}")
         digest = engine.push(reference, insecure=destination.insecure)
     size = engine.inspect(reference)["Size"] if engine.image_exists(reference) else None
+    sbom = stored_sbom(registry, engine, reference, model_version, digest, destination.insecure, settings.reports_dir)
     record = ImageRecord(
         reference=reference,
         digest=digest,
@@ -83,6 +115,8 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
         size_bytes=size,
         reused=reused,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sbom=f"s3://{registry.bucket}/{registry.sbom_key(model_version, digest)}",
+        sbom_sha256=hashlib.sha256(sbom.read_bytes()).hexdigest(),
     )
     path = record.write(settings.artifacts_dir)
     size_text = f", {size / 1e6:.0f} MB" if size else ""

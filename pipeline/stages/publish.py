@@ -2,8 +2,10 @@
 
 Reads the candidate, its blessing and the gate report that blessed it; refuses a candidate
 whose blessing is missing or stale (other model, thresholds, sanity set or gate report).
-Uploads the artifact, the blessing and the gate report under models/<version>/, verifies
-each by reading it back, and writes the manifest last. Re-publishing a version is a no-op.
+Signs every file with the environment's model signing key (pipeline.supply_chain), uploads the
+artifact, the blessing, the gate report and the signature under models/<version>/, verifies each by
+reading it back, writes the manifest last, and checks the published signature with the environment's
+public key. Re-publishing a version is a no-op.
 Writes `records.PublishedVersion`.
 """
 
@@ -24,6 +26,8 @@ from pipeline.ml import blessing
 from pipeline.ml.blessing import BlessingError
 from pipeline.records import Blessing, Candidate, GateReport, ProvisionedStack, PublishedVersion, Stage
 from pipeline.settings import get_settings
+from pipeline.supply_chain.keys import signing_key
+from pipeline.supply_chain.model_signer import sign_files
 from sentiment import artifact
 from sentiment.artifact import sha256_file
 from sentiment.model_registry import ModelRegistryError, version_prefix
@@ -80,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     upload = publishable_files(args.model, args.reports, args.thresholds, args.quality_gates)
     version = upload.candidate.version
     try:
+        signature = sign_files(upload.files, signing_key(settings, progress=lambda m: log(STAGE, m)))
         model_registry = environments.current(settings).model_registry()
-        log(STAGE, f"publishing {version} to s3://{model_registry.bucket}/{version_prefix(version)}")
-        manifest, new = model_registry.publish(upload.files, upload.metadata, progress=lambda m: log(STAGE, m))
+        if model_registry.trusted_key is None:
+            raise StageError("no public key to check the signature with (MODEL_SIGNATURE_REQUIRED=false?)")
+        log(STAGE, f"publishing {version}, signed, to s3://{model_registry.bucket}/{version_prefix(version)}")
+        manifest, new = model_registry.publish(upload.files, upload.metadata, lambda m: log(STAGE, m), signature)
+        model_registry.verified_manifest(version)  # the bucket's copy, with the key every reader checks it with
     except (BotoCoreError, ClientError, ModelRegistryError) as exc:
         raise StageError(f"publishing {version} to s3://{settings.model_bucket} failed: {exc}") from exc
     log(STAGE, f"published {version}" if new else f"{version} is already published; nothing to do")

@@ -19,13 +19,14 @@ def fetch_from_model_registry(settings: Settings, version: str) -> Path:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        model_registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region)
+        trusted_key = settings.trusted_model_key()
+        model_registry = ModelRegistry.open(settings.model_bucket, settings.aws_default_region, trusted_key)
         return model_registry.fetch(model_registry.resolve(version), settings.model_cache_dir)
     except (BotoCoreError, ClientError) as exc:
         if version == "champion":
             raise ModelRegistryError(f"model bucket {settings.model_bucket} is unreachable ({exc})") from exc
         try:
-            directory = cached_copy(settings.model_cache_dir, version)
+            directory = cached_copy(settings.model_cache_dir, version, trusted_key)
         except ModelRegistryError:
             reason = f"model bucket {settings.model_bucket} is unreachable ({exc})"
             raise ModelRegistryError(f"{reason} and no verified copy of {version} is cached") from exc

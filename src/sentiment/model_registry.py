@@ -3,6 +3,10 @@
 Bucket layout:
   models/<version>/model.tflite, vocabulary.json, model.keras, metadata.json,
                    blessing.json, gate.json       the files of one version
+  models/<version>/model.sig                      the version's signature (sentiment.model_signature):
+                                                  every file the manifest lists; replaced only by a re-signing
+  models/<version>/sboms/<digest>.cdx.json         the CycloneDX SBOM of each image built to serve the
+                                                  version (written by build; not part of the manifest)
   models/<version>/manifest.json                  written last: a version exists only once
                                                   its manifest does. schema 1:
                                                   {"schema", "version", "files": {name: {"sha256", "size"}},
@@ -24,6 +28,7 @@ from typing import Any, Self
 
 from sentiment import artifact
 from sentiment.artifact import ArtifactError, sha256_file
+from sentiment.model_signature import SIGNATURE_FILE, SignatureError, check_files, signed_files
 from sentiment.versions import CHAMPION, is_model_version
 
 MANIFEST_FILE = "manifest.json"
@@ -83,15 +88,19 @@ def verify_against_manifest(directory: Path, manifest: dict[str, Any], version: 
 
 
 class ModelRegistry:
-    """The registry in one bucket, read side. `open` makes its own S3 client; tests may pass one."""
+    """The registry in one bucket, read side. `open` makes its own S3 client; tests may pass one.
 
-    def __init__(self, s3: Any, bucket: str) -> None:
+    With a `trusted_key` (PEM), every version is fetched or read only once its signature verifies with it.
+    """
+
+    def __init__(self, s3: Any, bucket: str, trusted_key: bytes | None = None) -> None:
         self.s3 = s3
         self.bucket = bucket
+        self.trusted_key = trusted_key
 
     @classmethod
-    def open(cls, bucket: str, region: str) -> Self:
-        return cls(s3_client(region), bucket)
+    def open(cls, bucket: str, region: str, trusted_key: bytes | None = None) -> Self:
+        return cls(s3_client(region), bucket, trusted_key)
 
     def get_json(self, key: str) -> dict[str, Any] | None:
         try:
@@ -111,6 +120,28 @@ class ModelRegistry:
 
     def champion(self) -> dict[str, Any] | None:
         return self.get_json(CHAMPION_KEY)
+
+    def signature(self, version: str) -> bytes | None:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=version_prefix(version) + SIGNATURE_FILE)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
+    def verified_manifest(self, version: str) -> tuple[dict[str, Any], bytes | None]:
+        """(manifest, signature) of a published `version`, the signature checked when a key is trusted:
+        every file the manifest lists must be one the trusted key signed, with the digest it signed."""
+        version = published_version(version, "the requested version")
+        manifest = self.manifest(version)
+        if manifest is None:
+            raise ModelRegistryError(f"model version {version} is not published in bucket {self.bucket}")
+        if self.trusted_key is None:
+            return manifest, None
+        bundle = self.signature(version)
+        where = f"s3://{self.bucket}/{version_prefix(version)}{SIGNATURE_FILE}"
+        if bundle is None:
+            raise SignatureError(f"model {version} is unsigned: {where} is missing")
+        verify_signature(bundle, self.trusted_key, manifest, version, where)
+        return manifest, bundle
 
     def versions(self) -> list[dict[str, Any]]:
         """Manifests of every published version, oldest first. Versions without a manifest are invisible."""
@@ -133,10 +164,7 @@ class ModelRegistry:
 
     def published_file(self, version: str, name: str) -> bytes | None:
         """One file of a published version, checked against its manifest; None if the manifest lists no such file."""
-        version = published_version(version, "the requested version")
-        manifest = self.manifest(version)
-        if manifest is None:
-            raise ModelRegistryError(f"model version {version} is not published in bucket {self.bucket}")
+        manifest, _ = self.verified_manifest(version)
         expected = manifest.get("files", {}).get(name)
         if expected is None:
             return None
@@ -156,12 +184,10 @@ class ModelRegistry:
     def fetch(self, version: str, cache_dir: Path) -> Path:
         """A verified local copy of `version`: from the cache (re-verified) or downloaded now."""
         version = published_version(version, "the requested version")
-        manifest = self.manifest(version)
-        if manifest is None:
-            raise ModelRegistryError(f"model version {version} is not published in bucket {self.bucket}")
+        manifest, bundle = self.verified_manifest(version)
         target = cache_dir / version
         if target.exists():
-            if _stored_manifest(target) == manifest:
+            if _stored_manifest(target) == manifest and _stored_signature(target) == bundle:
                 verify_against_manifest(target, manifest, version)  # the same publication: a changed file is refused
                 return target
             # A copy of an earlier publication of this version (the bucket was re-created and the version
@@ -173,6 +199,8 @@ class ModelRegistry:
             for name in SERVED_FILES:
                 self.s3.download_file(self.bucket, version_prefix(version) + name, str(work / name))
             (work / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+            if bundle is not None:
+                (work / SIGNATURE_FILE).write_bytes(bundle)
             verify_against_manifest(work, manifest, version)
             try:
                 work.rename(target)
@@ -186,6 +214,17 @@ class ModelRegistry:
         return target
 
 
+def verify_signature(bundle: bytes, trusted_key: bytes, manifest: dict[str, Any], version: str, where: str) -> None:
+    """SignatureError unless `bundle` verifies with `trusted_key` and signs exactly the manifest's files."""
+    listed = {name: entry.get("sha256") for name, entry in manifest.get("files", {}).items()}
+    check_files(signed_files(bundle, trusted_key, where), listed, version)
+
+
+def _stored_signature(directory: Path) -> bytes | None:
+    path = directory / SIGNATURE_FILE
+    return path.read_bytes() if path.is_file() else None
+
+
 def _stored_manifest(directory: Path) -> dict[str, Any] | None:
     """The manifest a cached copy was downloaded with, or None if it cannot be read."""
     try:
@@ -194,12 +233,18 @@ def _stored_manifest(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def cached_copy(cache_dir: Path, version: str) -> Path:
-    """The cached copy of `version`, verified against the manifest stored beside it."""
+def cached_copy(cache_dir: Path, version: str, trusted_key: bytes | None = None) -> Path:
+    """The cached copy of `version`, verified against the manifest (and with a `trusted_key`, the signature)
+    stored beside it."""
     target = cache_dir / published_version(version, "the requested version")
     try:
         manifest = json.loads((target / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelRegistryError(f"no cached copy of model {version} in {cache_dir}") from exc
+    if trusted_key is not None:
+        bundle = _stored_signature(target)
+        if bundle is None:
+            raise SignatureError(f"the cached copy of model {version} in {cache_dir} is unsigned")
+        verify_signature(bundle, trusted_key, manifest, version, str(target / SIGNATURE_FILE))
     verify_against_manifest(target, manifest, version)
     return target

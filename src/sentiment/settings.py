@@ -8,12 +8,14 @@ class in `pipeline.settings`.
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sentiment.model_signature import SignatureError
 from sentiment.versions import validate_model_version
 
 Environment = Literal["local", "dev", "qa", "prod"]
@@ -39,6 +41,16 @@ class Settings(BaseSettings):
     )
     model_bucket_name: str | None = Field(None, description="Model bucket; default `<project>-<env>-models`")
 
+    model_signing_public_key: str | None = Field(
+        None,
+        description="Public key (PEM text, or a path to it) model signatures are checked with; default: the "
+        "environment's committed key (sentiment/signing_keys/<env>.pub), locally <artifacts>/keys/model-signing.pub",
+    )
+    model_signature_required: bool | None = Field(
+        None,
+        description="Refuse a model whose signature does not verify; default: on in dev/qa/prod, locally on once "
+        "the local key pair exists",
+    )
     image_ref: str = Field("", description="Image reference of the running release (/version shows an opaque id of it)")
     emf_service: str | None = Field(
         None,
@@ -70,6 +82,33 @@ class Settings(BaseSettings):
     @property
     def model_bucket(self) -> str:
         return self.model_bucket_name or f"{self.project_name}-{self.project_env}-models"
+
+    @property
+    def local_public_key_file(self) -> Path:
+        return self.artifacts_dir / "keys" / "model-signing.pub"
+
+    def trusted_model_key(self) -> bytes | None:
+        """The public key (PEM) every model signature must verify with, or None when signatures are not checked."""
+        if self.model_signature_required is False:
+            return None
+        if self.model_signing_public_key:
+            configured = self.model_signing_public_key
+            if "-----BEGIN" in configured:
+                return configured.encode()
+            try:
+                return Path(configured).read_bytes()
+            except OSError as exc:
+                raise SignatureError(f"MODEL_SIGNING_PUBLIC_KEY: cannot read {configured} ({exc.strerror})") from None
+        if self.project_env != "local":
+            return files("sentiment").joinpath("signing_keys", f"{self.project_env}.pub").read_bytes()
+        if self.local_public_key_file.is_file():
+            return self.local_public_key_file.read_bytes()
+        if self.model_signature_required:
+            raise SignatureError(
+                f"MODEL_SIGNATURE_REQUIRED is set but there is no public key ({self.local_public_key_file} is missing "
+                "and MODEL_SIGNING_PUBLIC_KEY is unset)"
+            )
+        return None
 
     @property
     def candidate_dir(self) -> Path:

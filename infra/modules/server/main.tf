@@ -58,6 +58,7 @@ locals {
     registry      = split("/", release.image)[0]
     model_version = release.model_version
     model_bucket  = var.model_bucket_name
+    environment   = var.environment
     region        = data.aws_region.current.name
     port          = var.port
     # The container answers on loopback only; HAProxy (in the user data) holds the public port.

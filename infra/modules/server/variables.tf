@@ -14,6 +14,17 @@ variable "name" {
   type        = string
 }
 
+variable "environment" {
+  description = "Environment the service runs in (its PROJECT_ENV): picks the committed public key every model signature must verify with."
+  type        = string
+  default     = "local"
+
+  validation {
+    condition     = contains(["local", "dev", "qa", "prod"], var.environment)
+    error_message = "environment must be local, dev, qa or prod."
+  }
+}
+
 variable "image" {
   description = "Full image reference to run: registry/repository:tag, registry/repository@sha256:digest or both; the registry is a host name with a dot or a port, or localhost."
   type        = string

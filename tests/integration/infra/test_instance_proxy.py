@@ -66,6 +66,7 @@ def rendered_user_data(port: int, service_port: int, workdir: Path) -> str:
         "region": "eu-west-1",
         "service": "sentiment-api-dev",
         "log_group": "sentiment-api-dev/service",
+        "environment": "dev",
     }
     arguments = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
     # base64: the console prints strings HCL-quoted; base64 text needs no unquoting rules.

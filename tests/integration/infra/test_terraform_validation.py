@@ -269,6 +269,7 @@ RELEASE = {
     "service_port": 8001,
     "service": "sentiment-api-dev",
     "log_group": "sentiment-api-dev/service",
+    "environment": "dev",
 }
 # Valid (the variables' validation accepts them) but as awkward as validation allows.
 AWKWARD_RELEASES = {
@@ -340,6 +341,8 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
     assert f"--log-driver=awslogs --log-opt awslogs-region={values['region']} " in unit
     assert f"--log-opt awslogs-group={values['log_group']} " in unit and "awslogs-create-group=false " in unit
     assert f"-e EMF_SERVICE={values['service']} " in unit
+    # the service refuses a model whose signature does not verify with the environment's committed key
+    assert f"-e PROJECT_ENV={values['environment']} -e MODEL_SIGNATURE_REQUIRED=true " in unit
     directives = [ln.split("=", 1)[0] for ln in unit.splitlines() if re.match(r"^[A-Za-z]+=", ln)]
     assert directives == [
         "Description", "After", "Requires", "Restart", "RestartSec",

@@ -43,11 +43,21 @@ def registry_read_credential(env: str) -> str:
     return f"sentiment-api-registry-read-{env}"
 
 
+def signing_key_credential(env: str) -> str:
+    """The id of env's model signing key (a Secret file): bound in Publish only."""
+    return f"sentiment-api-model-signing-key-{env}"
+
+
+def fake_file_credential(name: str) -> dict:
+    """A Secret file credential (its content is test data, not a key)."""
+    return {"type": "file", "secret": f"file-content-of-{name}"}
+
+
 CREDENTIALS = {
     credential: fake_credential(credential.removeprefix("sentiment-api-"))
     for env in ENVS
     for credential in (deploy_credential(env), registry_read_credential(env))
-}
+} | {signing_key_credential(env): fake_file_credential(signing_key_credential(env)) for env in ENVS}
 
 
 def scenario(**overrides) -> dict:

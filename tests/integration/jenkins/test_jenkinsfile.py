@@ -23,6 +23,10 @@ DEPLOY_SIDE = {"provision", "publish", "build", "deploy", "smoke"}
 SETTINGS = {name.upper() for name in PipelineSettings.model_fields}
 AWS_BINDING = 'credentialsId: "sentiment-api-aws-${params.ENV}"'
 READ_BINDING = 'credentialsId: "sentiment-api-registry-read-${params.ENV}"'
+SIGNING_BINDING = (
+    "file(credentialsId: \"sentiment-api-model-signing-key-${params.ENV}\", variable: 'MODEL_SIGNING_KEY_FILE')"
+)
+SIGNS = {"publish"}  # the stages that sign, and so the only ones the signing key is bound in
 UNIT_TIER = "pytest tests/unit"
 INTEGRATION_TIER = "pytest tests/integration"
 PARSER = Parser(Language(tree_sitter_groovy.language()))
@@ -91,6 +95,11 @@ def check(source: str) -> list[str]:
             problems.append(
                 f"stage {name} binds credentials but calls no stage that needs them (tests run branch code)"
             )
+        signs = [sh for sh in calls(node, "sh") if set(re.findall(r"-m pipeline\.(\w+)", text(sh))) & SIGNS]
+        if signs and not all(any(SIGNING_BINDING in text(b) and text(sh) in text(b) for b in bindings) for sh in signs):
+            problems.append(f"stage {name} signs without its environment's signing key bound around the call")
+        if "model-signing-key" in text(node) and not called <= SIGNS:
+            problems.append(f"stage {name} binds the model signing key but does not (only) sign")
         if called == {"gate"} and AWS_BINDING in text(node):
             problems.append(f"stage {name} only reads, but binds the deploy credential (which writes)")
     problems += shape_problems(pipe)
@@ -161,6 +170,7 @@ def test_options_parameters_triggers_and_credentials():
         "sh 'bash .ci/lint-jenkinsfiles'",
         "failFast true",
         READ_BINDING,
+        SIGNING_BINDING,
         "archiveArtifacts",
         "artifacts/**/*.json",
     ):
@@ -201,6 +211,11 @@ MUTATIONS = {
     ),
     "Gate without its read credential": lambda s: s.replace(READ_BINDING, "credentialsId: 'unused'"),
     "Gate with the deploy credential": lambda s: s.replace(READ_BINDING, AWS_BINDING),
+    "Publish without the signing key": lambda s: s.replace(",\n" + " " * 33 + SIGNING_BINDING, ""),
+    "signing key bound in Build too": lambda s: s.replace(
+        "passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n                    script {",
+        f"passwordVariable: 'AWS_SECRET_ACCESS_KEY'), {SIGNING_BINDING}]) {{\n                    script {{",
+    ),
     "stage without steps": lambda s: s.replace(
         "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"
     ),

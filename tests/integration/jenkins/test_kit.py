@@ -13,7 +13,17 @@ from pathlib import Path
 import pytest
 import tree_sitter_groovy
 import yaml
-from jenkins_harness import ENVS, JENKINSFILE, REPO, fake_credential, groovy_env, require_groovy, run, scenario
+from jenkins_harness import (
+    ENVS,
+    JENKINSFILE,
+    REPO,
+    fake_credential,
+    fake_file_credential,
+    groovy_env,
+    require_groovy,
+    run,
+    scenario,
+)
 from tree_sitter import Language, Parser
 
 KIT = REPO / "infra" / "jenkins"
@@ -68,6 +78,7 @@ PROVIDER = {
     "withCredentials": "credentials-binding",
     # pragma: allowlist nextline secret (test data, not a credential)
     "usernamePassword": "credentials-binding",
+    "file": "credentials-binding",
     "junit": "junit",
     "publishHTML": "htmlpublisher",
     "timestamps": "timestamper",
@@ -145,8 +156,9 @@ def folder_credentials(casc: dict) -> dict[str, dict[str, dict]]:
     found = {}
     for item, block in job_dsl_items(casc).items():
         creds = {}
-        for body in re.findall(r"usernamePasswordCredentialsImpl \{(.*?)\n\s*\}", block, flags=re.S):
+        for kind, body in re.findall(r"(usernamePassword|file)CredentialsImpl \{(.*?)\n\s*\}", block, flags=re.S):
             fields = dict(re.findall(r"(\w+)\('([^']*)'\)", body))
+            fields["type"] = kind
             fields["usernameSecret"] = "usernameSecret(true)" in body  # pragma: allowlist secret
             creds[fields["id"]] = fields
         found[item] = creds
@@ -162,7 +174,10 @@ def credentials_of(job: str) -> dict[str, dict]:
 
 def store(job: str) -> dict[str, dict]:
     """The harness's credential store for a build of job: exactly the ids casc.yaml scopes to it, fake values."""
-    return {cid: fake_credential(cid) for cid in credentials_of(job)}
+    return {
+        cid: fake_file_credential(cid) if spec["type"] == "file" else fake_credential(cid)
+        for cid, spec in credentials_of(job).items()
+    }
 
 
 def test_plugins_txt_covers_every_step_and_directive_of_the_jenkinsfile():
@@ -192,7 +207,8 @@ def test_each_job_holds_exactly_the_credentials_its_builds_bind():
     *main_traces, branch_trace, branch_qa_trace = run([*mains, branch, branch_qa])
     assert [t["result"] for t in main_traces] == ["SUCCESS"] * 3, [t["steps"][-3:] for t in main_traces]
     used = {cid for t in main_traces for cid in t["credentialsUsed"]}
-    assert used == {f"sentiment-api-{kind}-{env}" for kind in ("aws", "registry-read") for env in ENVS}
+    kinds = ("aws", "registry-read", "model-signing-key")
+    assert used == {f"sentiment-api-{kind}-{env}" for kind in kinds for env in ENVS}
     assert branch_trace["result"] == "SUCCESS" and branch_trace["credentialsUsed"] == [
         "sentiment-api-registry-read-dev"
     ]
@@ -206,6 +222,10 @@ def test_no_credential_is_global_and_none_is_written_in_the_file():
     for item, creds in folder_credentials(CASC).items():
         for cid, spec in creds.items():
             # Values from the controller's environment only: nothing secret is written in the file.
+            if spec["type"] == "file":  # a Secret file: the content of the file a variable names
+                assert re.fullmatch(r"\$\{readFileBase64:\$\{[A-Z0-9_]+_FILE\}\}", spec["secretBytes"]), (item, cid)
+                assert cid.startswith("sentiment-api-model-signing-key-") and item == "sentiment-api-release", cid
+                continue
             assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["username"]), (item, cid)
             assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["password"]), (item, cid)
             assert spec["usernameSecret"] is cid.startswith(("sentiment-api-aws-", "sentiment-api-registry-read-"))

@@ -31,11 +31,23 @@ import uuid
 from pathlib import Path
 
 import pytest
-from jenkins_harness import JENKINSFILE, REPO, lead_time, run, scenario, shell, statuses, steps
+from jenkins_harness import (
+    CREDENTIALS,
+    JENKINSFILE,
+    REPO,
+    lead_time,
+    run,
+    scenario,
+    shell,
+    signing_key_credential,
+    statuses,
+    steps,
+)
 from test_scenarios import RELEASE, SETUP_AND_TESTS, TRAIN_AND_GATE
 
 from pipeline.environments import emulator as localaws
 from pipeline.environments import processes
+from pipeline.supply_chain.keys import generate_key_pair
 
 NO_TERRAFORM = shutil.which("terraform") is None
 LEAD_TIME = REPO / "artifacts" / "reports" / "jenkins-lead-time.json"
@@ -47,13 +59,22 @@ def agent_environment() -> dict:
 
 
 def local_build(**overrides) -> dict:
-    """A run-mode build on PROJECT_ENV=local, its artifacts in ARTIFACTS_DIR, setup and tests stubbed."""
+    """A run-mode build on PROJECT_ENV=local, its artifacts in ARTIFACTS_DIR, setup and tests stubbed.
+
+    The model signing key is a real key pair, as in dev: Jenkins' store holds the private half (the Secret
+    file Publish binds) and the public half stands in for dev's committed one (MODEL_SIGNING_PUBLIC_KEY)."""
     artifacts = overrides.pop("artifacts")
+    keys = Path(tempfile.mkdtemp(prefix="run-mode-keys-"))
+    generate_key_pair(keys / "signing.key", keys / "signing.pub")
+    signing = {"type": "file", "secret": (keys / "signing.key").read_text()}
+    public_key = (keys / "signing.pub").read_text()
+    shutil.rmtree(keys)
     return scenario(
         mode="run",
         workspace=str(REPO),
-        forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": artifacts},
+        forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": artifacts, "MODEL_SIGNING_PUBLIC_KEY": public_key},
         sh=[{"match": command, "exit": 0} for command in SETUP_AND_TESTS],
+        credentials={**CREDENTIALS, signing_key_credential("dev"): signing},
         **overrides,
     )
 
@@ -118,7 +139,8 @@ def test_the_jenkinsfile_builds_a_live_local_release_on_main(local_environment, 
     # Each stage that calls AWS got exactly its credential, and the others none.
     assert {s["where"]: s["credentials"] for s in ran if s["credentials"]} == {
         "Gate": ["sentiment-api-registry-read-dev"],
-        **{stage: ["sentiment-api-aws-dev"] for stage in ("Provision", "Publish", "Build", "Deploy", "Smoke")},
+        **{stage: ["sentiment-api-aws-dev"] for stage in ("Provision", "Build", "Deploy", "Smoke")},
+        "Publish": ["sentiment-api-aws-dev", "sentiment-api-model-signing-key-dev"],
     }
     assert [s["stage"] for s in times["stages"]][-1] == "Smoke" and times["lead_time_s"] > 0
     assert trace["post"] == ["always", "success"] and trace["result"] == "SUCCESS"

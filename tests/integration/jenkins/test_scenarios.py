@@ -22,6 +22,7 @@ from jenkins_harness import (
     run,
     scenario,
     shell,
+    signing_key_credential,
     statuses,
     steps,
 )
@@ -60,6 +61,15 @@ MAIN_ONLY = ["Provision", "Publish", "Build", "Deploy", "Smoke"]
 # (writes) for the release stages.
 NEEDS = {"Gate": registry_read_credential, **dict.fromkeys(MAIN_ONLY, deploy_credential)}
 AWS = {"AWS_ACCESS_KEY_ID": "****", "AWS_SECRET_ACCESS_KEY": "****"}
+# Publish, the one stage that signs, also gets the model signing key (a Secret file: its path, masked).
+SIGNS = {"Publish": {"MODEL_SIGNING_KEY_FILE": "****"}}
+
+
+def bound_env(where: str) -> dict:
+    """The masked variables the credentials bound around a step in stage `where` add to its environment."""
+    return {**AWS, **SIGNS.get(where, {})} if where in NEEDS else {}
+
+
 INJECTION = "x; touch /tmp/pwned"
 
 
@@ -83,7 +93,7 @@ def assert_envs(trace: dict, **base) -> None:
     bound from exactly the credential that stage needs for ENV (and no other)."""
     expected = base_env(**base)
     for step in steps(trace, "sh"):
-        want = {**expected, **AWS} if step["where"] in NEEDS else expected
+        want = {**expected, **bound_env(step["where"])}
         assert step["env"] == want, f"{step['where']}: {step['script']}"
         assert_bound(step, expected["ENV"])
 
@@ -91,6 +101,8 @@ def assert_envs(trace: dict, **base) -> None:
 def assert_bound(step: dict, env: str) -> None:
     needs = NEEDS.get(step["where"])
     want = [needs(env)] if needs else []
+    if step["where"] in SIGNS:
+        want.append(signing_key_credential(env))
     assert step["credentials"] == want, f"{step['where']} bound {step['credentials']}, needs {want}"
 
 
@@ -100,7 +112,8 @@ def assert_common(trace: dict) -> None:
     assert not any(s["interpolated"] for s in steps(trace, "sh")), "a sh step's text was built by interpolation"
     text = json.dumps(trace)
     for credential in CREDENTIALS.values():
-        assert credential["password"] not in text and credential["username"] not in text
+        for value in (credential.get("password"), credential.get("username"), credential.get("secret")):
+            assert value is None or value not in text
 
 
 def assert_reports_published(trace: dict) -> None:
@@ -118,7 +131,11 @@ def check_push_to_main(trace: dict) -> None:
     assert_envs(trace)
     assert set(statuses(trace).values()) == {"SUCCESS"}
     assert steps(trace, "input") == []
-    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-dev", "sentiment-api-aws-dev"]
+    assert trace["credentialsUsed"] == [
+        "sentiment-api-registry-read-dev",
+        "sentiment-api-aws-dev",
+        "sentiment-api-model-signing-key-dev",
+    ]
     assert trace["post"] == ["always", "success"]
     assert_reports_published(trace)
     assert trace["result"] == "SUCCESS"
@@ -146,7 +163,7 @@ def check_prod_approved(trace: dict) -> None:
     approved = False
     for step in steps(trace, "sh"):
         approved = approved or step["script"] == "$PY -m pipeline.deploy --apply-plan"
-        want = {**base_env(env="prod"), **(AWS if step["where"] in NEEDS else {})}
+        want = {**base_env(env="prod"), **bound_env(step["where"])}
         assert step["env"] == {**want, **({"APPROVER": "release-approver"} if approved else {})}, step["script"]
         assert_bound(step, "prod")
     # The approval comes between the saved plan and its apply, with no credential bound while a person decides.
@@ -156,7 +173,11 @@ def check_prod_approved(trace: dict) -> None:
         ("sh", "$PY -m pipeline.deploy --apply-plan"),
     ]
     assert steps(trace, "input")[0]["env"] == base_env(env="prod")
-    assert trace["credentialsUsed"] == ["sentiment-api-registry-read-prod", "sentiment-api-aws-prod"]
+    assert trace["credentialsUsed"] == [
+        "sentiment-api-registry-read-prod",
+        "sentiment-api-aws-prod",
+        "sentiment-api-model-signing-key-prod",
+    ]
     assert trace["post"] == ["always", "success"]
     assert trace["result"] == "SUCCESS"
 

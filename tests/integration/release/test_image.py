@@ -5,6 +5,7 @@ Needs a container engine (docker, or podman as .ci/containers sets it up) and De
 Takes about a minute (wheelhouse + build).
 """
 
+import hashlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,21 @@ def test_build_pushes_an_immutable_tag_and_records_its_digest(workspace, built):
     assert held == built["digest"] and built["digest"].startswith("sha256:")
     print(f"\nimage size: {built['size_bytes'] / 1e6:.0f} MB ({built['engine']}, base {built['base_image']})")
     assert built["size_bytes"] <= MAX_IMAGE_BYTES
+
+
+def test_the_build_keeps_a_cyclonedx_sbom_of_the_images_packages_beside_the_model_version(workspace, built):
+    env, version, bucket = workspace
+    sbom = json.loads((Path(env["ARTIFACTS_DIR"]) / "reports" / "sbom.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    listed = {c["name"].lower().replace("_", "-"): c.get("version") for c in sbom["components"]}
+    # The image installs the versions the tests ran with (the wheelhouse pins them).
+    for name in ("falcon", "granian", "numpy", "cryptography", "sentiment-api"):
+        assert listed.get(name) == metadata.version(name), (name, listed.get(name))
+    assert not {"tensorflow", "model-signing", "sigstore", "pip"} & set(listed), "the image holds the service only"
+    key = f"models/{version}/sboms/{built['digest'].replace(':', '-')}.cdx.json"
+    assert built["sbom"] == f"s3://{bucket}/{key}"
+    stored = s3_client("eu-west-1").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == built["sbom_sha256"] and json.loads(stored) == sbom
 
 
 def test_the_image_is_non_root_labelled_and_health_checked(built):

@@ -1,5 +1,6 @@
 """A service that cannot start says why in one line, `sentiment: cannot start: ...`, and exits
-non-zero: invalid settings, an unusable model cache directory, a malformed manifest in the bucket;
+non-zero: invalid settings, an unusable model cache directory, a malformed manifest in the bucket,
+an unsigned model where signatures are required (dev);
 under gunicorn (which then halts instead of respawning), the CLI and the bare WSGI module."""
 
 import json
@@ -54,6 +55,8 @@ def failure_env(case: str, clean_env: dict[str, str], tmp_path: Path, bucket: tu
     if case == "unwritable-cache-dir":
         (tmp_path / "not-a-directory").write_text("")
         return {**env, "MODEL_VERSION": VERSION, "MODEL_CACHE_DIR": str(tmp_path / "not-a-directory" / "cache")}
+    if case == "unsigned-in-dev":  # dev checks every model with its committed public key
+        return {**env, "MODEL_VERSION": VERSION, "PROJECT_ENV": "dev", "EMF_SERVICE": "off"}
     assert case == "malformed-manifest"
     return {**env, "MODEL_VERSION": MALFORMED_VERSION}
 
@@ -62,6 +65,7 @@ FAILURES = [
     ("invalid-settings", "invalid settings: PROJECT_ENV='nonsense'"),
     ("unwritable-cache-dir", "NotADirectoryError"),
     ("malformed-manifest", "manifest.json is not valid JSON"),
+    ("unsigned-in-dev", f"model {VERSION} is unsigned: s3://models/models/{VERSION}/model.sig is missing"),
 ]
 
 

@@ -38,6 +38,8 @@
  *    that the store does not hold fails the step ("Could not find credentials entry with ID"). Jenkins warns
  *    when a secret reaches `sh` through Groovy string interpolation; the trace lists that warning. The
  *    username of a usernamePassword credential is masked only when the credential treats it as secret.
+ *    A `file` binding (a Secret file credential) copies the file to a temporary location and sets the
+ *    variable to that path, which is masked like any bound value.
  *  - `when`: `branch` "Execute the stage when the branch being built matches the branch pattern (ANT style
  *    path glob)" against BRANCH_NAME (multibranch only); `expression` "when the specified Groovy expression
  *    evaluates to true"; `allOf`, `anyOf`, `not`, `environment name:, value:`, `equals expected:, actual:`;
@@ -96,7 +98,7 @@ class ScenarioError extends RuntimeException { ScenarioError(String m) { super(m
 
 class Dsl {
     static final List<String> STEPS = ['sh', 'echo', 'error', 'script', 'input', 'withCredentials', 'withEnv',
-                                       'junit', 'archiveArtifacts', 'publishHTML', 'usernamePassword', 'string', 'build']
+                                       'junit', 'archiveArtifacts', 'publishHTML', 'usernamePassword', 'string', 'file', 'build']
     static final List<String> POST_ORDER = ['always', 'changed', 'fixed', 'regression', 'aborted', 'failure',
                                             'success', 'unstable', 'unsuccessful', 'notBuilt', 'cleanup']
     static final List<String> RESULTS = ['SUCCESS', 'UNSTABLE', 'FAILURE', 'NOT_BUILT', 'ABORTED']
@@ -418,6 +420,10 @@ class Steps {
         if (!Dsl.exactly(m, ['credentialsId', 'usernameVariable', 'passwordVariable'])) throw new StepFailed("usernamePassword: $m")
         [type: 'usernamePassword'] + m.collectEntries { k, v -> [k, v.toString()] }
     }
+    def file(Map m) {
+        if (!Dsl.exactly(m, ['credentialsId', 'variable'])) throw new StepFailed("file: $m")
+        [type: 'file'] + m.collectEntries { k, v -> [k, v.toString()] }
+    }
     def string(Map m) {
         // Two steps share the name: a secret-text binding (withCredentials) and a build parameter (build).
         if (!Dsl.exactly(m, ['credentialsId', 'variable']) && !Dsl.exactly(m, ['name', 'value'])) throw new StepFailed("string: $m")
@@ -446,6 +452,12 @@ class Steps {
                 vars[b.usernameVariable] = c.username
                 vars[b.passwordVariable] = c.password
                 run.secret(c.password); if (c.usernameSecret) run.secret(c.username)
+            } else if (b.type == 'file') {
+                File copy = File.createTempFile('secretFile', '.tmp')
+                copy.deleteOnExit()
+                copy.text = c.secret
+                vars[b.variable] = copy.absolutePath
+                run.secret(copy.absolutePath); run.secret(c.secret)
             } else {
                 vars[b.variable] = c.secret
                 run.secret(c.secret)
