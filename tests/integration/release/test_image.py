@@ -38,6 +38,7 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[3]
 MAX_IMAGE_BYTES = 400e6
 QUALITY_GATES = REPO / "quality_gates"
+ENVS = ("dev", "qa", "prod")
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +160,11 @@ def test_the_image_holds_the_service_and_not_the_pipeline(built):
     assert python("import sentiment.app").returncode == 0
     no_pipeline = python("import pipeline")
     assert no_pipeline.returncode != 0 and "No module named 'pipeline'" in no_pipeline.stderr
+    # ...with the committed public keys model signatures are checked with in dev, qa and prod
+    committed = {env: (REPO / "src/sentiment/signing_keys" / f"{env}.pub").read_bytes() for env in ENVS}
+    checks = [f"print(Settings(project_env={env!r}).trusted_model_key() == {key!r})" for env, key in committed.items()]
+    keys = python("from sentiment.settings import Settings; " + "; ".join(checks))
+    assert keys.stdout.split() == ["True"] * 3, keys.stderr
 
 
 def test_pushed_image_pulls_back_by_digest(built):
@@ -228,14 +234,27 @@ def test_rebuilding_the_same_tree_and_model_reuses_the_tag(workspace, built):
     assert record["reused"] is True and record["digest"] == built["digest"]
 
 
+def test_no_image_is_built_for_a_version_that_is_not_published(workspace, built):
+    env, _, bucket = workspace
+    out = build(env, "--model-version", "d" * 12)
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == [
+        f"build: error: model version {'d' * 12} is not published in bucket {bucket}"
+    ]
+    assert image_record(env)["digest"] == built["digest"], "nothing was built or recorded"
+
+
 def test_an_image_for_another_model_version_names_that_version(workspace, built):
     """Same tree, another model: the new image's label and MODEL_VERSION name the new version.
 
     Guards the Dockerfile's order: buildah (podman 4.3) keys its layer cache for LABEL and ENV by their
     unexpanded text, so with nothing but metadata after the ARGs a second build reuses the first image whole,
     first model version included. A RUN after the ARGs (its key includes their values) prevents that."""
-    env, version, _ = workspace
+    env, version, bucket = workspace
     other = "e" * 12 if version != "e" * 12 else "f" * 12
+    # build makes images only for published versions: a manifest is enough here (no key is trusted in this bucket)
+    manifest = {"schema": 1, "version": other, "files": {}, "published": "2026-01-01T00:00:00+00:00"}
+    key = f"models/{other}/manifest.json"
+    s3_client("eu-west-1").put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
     out = build(env, "--model-version", other)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     record = image_record(env)
