@@ -4,12 +4,8 @@ variable "project_name" {
 }
 
 variable "environment" {
-  description = "Environment (PROJECT_ENV): local, dev, qa or prod."
+  description = "Environment (PROJECT_ENV): local, dev, qa or prod (the server module validates it)."
   type        = string
-  validation {
-    condition     = contains(["local", "dev", "qa", "prod"], var.environment)
-    error_message = "environment must be local, dev, qa or prod."
-  }
 }
 
 variable "region" {

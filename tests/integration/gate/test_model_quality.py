@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pipeline.ml.data import SPLIT_DEFINITION
-from sentiment import artifact, monitoring
+from sentiment import artifact, buckets
 from sentiment.artifact import ArtifactError
 from sentiment.runtime import SentimentModel
 
@@ -32,7 +32,7 @@ def test_metadata_documents_provenance(trained_dir):
     assert lineage["format"] == "jsonl" and lineage["source"].endswith("corpus.jsonl") and len(lineage["sha256"]) == 64
     assert lineage["split"] == SPLIT_DEFINITION and sum(lineage["sizes"].values()) > 12500
     assert set(lineage["positive_shares"]) == {"train", "val", "test"}
-    profile = json.loads((trained_dir / monitoring.PROFILE_FILE).read_text())
+    profile = json.loads((trained_dir / buckets.PROFILE_FILE).read_text())
     assert profile["data_fingerprint"] == lineage["fingerprint"] and profile["examples"] == lineage["sizes"]["test"]
     for key in ("git_sha", "created", "hyperparameters", "libraries", "training_inputs"):
         assert meta[key]
