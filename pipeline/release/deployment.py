@@ -17,7 +17,7 @@ from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
 from pipeline.supply_chain import image_signatures
 from pipeline.supply_chain.image_signatures import ImageSignatureError
-from pipeline.supply_chain.keys import trusted_image_key
+from pipeline.supply_chain.keys import image_public_key_file, trusted_image_key
 from pipeline.supply_chain.oci_registry import RegistryError
 from sentiment.versions import validate_model_version
 
@@ -104,10 +104,13 @@ def variables(environment: Environment, release: Release, outputs: Mapping[str, 
 def _stack_variables(
     environment: Environment, model_bucket: str, shared: Mapping[str, str], release_variables: Mapping[str, Any]
 ) -> dict[str, Any]:
+    key_file = image_public_key_file(environment.settings)
     return {
         **stacks.common_variables(environment.settings),
         **release_variables,
         "model_bucket_name": model_bucket,
+        # the instances verify the image with it before they run it (empty where none exists: they refuse)
+        "image_signing_public_key": key_file.read_text() if key_file.is_file() else "",
         **shared,
     }
 

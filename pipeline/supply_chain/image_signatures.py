@@ -1,19 +1,18 @@
-"""Sigstore signatures of images, as containers/image (skopeo, podman) writes and checks them.
+"""Sigstore signatures of images, as containers/image (skopeo, podman) and cosign write and check them.
 
 `build` signs the pushed image by digest: the signature is stored in the image registry itself as a
-"sigstore attachment", an OCI manifest tagged
-`sha256-<digest hex>.sig` in the image's repository whose layers are the signed payloads (a JSON
-"cosign container image signature" naming the image's manifest digest), each with its base64 ECDSA
-signature in an annotation. `deploy` and `rollback` read that manifest over the registry protocol and
-check it here, before they plan; podman checks the same thing itself with a policy.json (`sigstoreSigned`).
+"sigstore attachment", an OCI manifest tagged `sha256-<digest hex>.sig` in the image's repository, whose
+layers are signed payloads (a JSON "cosign container image signature" naming the image's manifest digest
+and repository), each with its base64 ECDSA signature in an annotation. `deploy` and `rollback` read that
+manifest over the registry protocol and check it here, before they plan; the instances check it with
+infra/modules/server/templates/verify-image.py; a podman built with sigstore checks it with `policy()`.
 
 Keys are ECDSA P-256 (PEM, PKCS#8), made like the model signing keys (pipeline.supply_chain.keys).
 
 Why the pipeline writes the signature itself rather than `skopeo copy --sign-by-sigstore-private-key`:
 Debian bookworm's skopeo 1.9 and podman 4.3 (the versions .ci/containers and the Jenkins agent install)
 are built without sigstore ("Debian-local change: sigstore disabled"): they can neither sign nor check a
-`sigstoreSigned` policy. The attachment written here is the one containers/image and cosign write, so a
-podman built with sigstore checks it with the policy from `policy()`.
+`sigstoreSigned` policy (they reject every image).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Needs a container engine (docker, or podman as .ci/containers sets it up) and De
 Takes about a minute (wheelhouse + build).
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -316,6 +317,68 @@ def test_the_container_engine_refuses_what_the_signature_policy_refuses(
     for image in unsigned_and_foreign:
         refused = pull(image)
         assert refused.returncode != 0 and "rejected" in refused.stderr, refused.stderr
+
+
+USER_DATA = REPO / "infra/modules/server/templates/user_data.sh.tftpl"
+HEREDOCS = {
+    "key": re.compile(r"^cat > /etc/sentiment/image-signing\.pub <<'PUBLIC_KEY'\n(.*?)^PUBLIC_KEY$", re.S | re.M),
+    "verifier": re.compile(r"^cat > /usr/local/bin/verify-image <<'VERIFY_IMAGE'\n(.*?)^VERIFY_IMAGE$", re.S | re.M),
+    "unit": re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M),
+}
+
+
+def instance_files(image: str, public_key: str, workdir: Path) -> dict[str, str]:
+    """What the user data, as Terraform renders it for an instance running `image`, writes: the public key,
+    the verify-image script and the unit."""
+    values = {
+        "image": image, "registry": image.split("/")[0], "model_version": "0123456789ab", "model_bucket": "models",
+        "region": "eu-west-1", "port": 8000, "service_port": 8001, "service": "sentiment-api-dev",
+        "log_group": "sentiment-api-dev/service", "environment": "dev", "image_signing_public_key": public_key,
+    }  # fmt: skip
+    arguments = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
+    verifier = json.dumps(str(USER_DATA.with_name("verify-image.py")))
+    expression = (
+        f"base64encode(templatefile({json.dumps(str(USER_DATA))}, {{ {arguments}, verify_image = file({verifier}) }}))"
+    )
+    console = subprocess.run(
+        ["terraform", "console"], input=expression, cwd=workdir, capture_output=True, text=True, timeout=60
+    )
+    assert console.returncode == 0, console.stderr
+    rendered = base64.b64decode(json.loads(console.stdout.strip())).decode()
+    return {name: heredoc.findall(rendered)[0] for name, heredoc in HEREDOCS.items()}
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="NOT TESTED: terraform missing")
+def test_the_instance_runs_only_what_verifies_with_the_key_its_user_data_holds(
+    workspace, built, unsigned_and_foreign, tmp_path
+):
+    """The rendered user data's verify-image, run as the unit runs it (before `docker pull`) with the system's
+    python3 and openssl, against the image registry: the signed image passes, the others are refused in one line."""
+    env, _, _ = workspace
+
+    def verify_on_the_instance(image: str, public_key: str) -> subprocess.CompletedProcess:
+        files = instance_files(image, public_key, tmp_path)
+        (tmp_path / "image-signing.pub").write_text(files["key"])
+        (tmp_path / "verify-image").write_text(files["verifier"])
+        assert f"ExecStartPre=/usr/local/bin/verify-image {image} /etc/sentiment/image-signing.pub " in files["unit"]
+        # --insecure instead of the unit's --ecr-region: the registry here is on loopback, without auth.
+        command = ["/usr/bin/python3", str(tmp_path / "verify-image"), image, str(tmp_path / "image-signing.pub")]
+        return subprocess.run([*command, "--insecure"], capture_output=True, text=True, timeout=60)
+
+    key = local_public_key(env).decode()
+    passed = verify_on_the_instance(built["pinned"], key)
+    assert passed.returncode == 0, passed.stderr
+    unsigned, foreign = unsigned_and_foreign
+    for image, says in [
+        (unsigned, "it is unsigned"),
+        (foreign, "it is not signed with this environment's image signing key"),
+        (built["pinned"].replace("@", ":"), "it is not pinned by digest"),
+    ]:
+        refused = verify_on_the_instance(image, key)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.stderr.startswith(f"verify-image: refusing to run {image}: {says}"), refused.stderr
+    no_key = verify_on_the_instance(built["pinned"], "")  # an empty key refuses everything
+    assert no_key.returncode == 1 and "holds no public key" in no_key.stderr, no_key.stderr
 
 
 def test_pushed_image_pulls_back_by_digest(built):
