@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from pipeline import environments
 from pipeline.environments import Environment, container_engine
 from pipeline.environments.container_engine import Engine
@@ -103,8 +105,8 @@ def signed(environment: Environment, pinned: str, reused: bool) -> None:
         image_signatures.verify(pinned, access.reader(), trusted_image_key(environment.settings))
     except (ImageSignatureError, RegistryError) as exc:
         raise StageError(f"signing {pinned}: {exc}") from None
-    except ValueError:  # cryptography: not a PEM private key at all
-        raise StageError(f"signing {pinned}: {key} is not a PEM private key") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # cryptography: not an unencrypted PEM private key
+        raise StageError(f"signing {pinned}: {key} is not an unencrypted PEM private key") from None
     log(STAGE, f"signed {pinned} ({image_signatures.signature_tag(pinned.partition('@')[2])} in {repository})")
 
 
