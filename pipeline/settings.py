@@ -67,6 +67,11 @@ class PipelineSettings(Settings):
         description="Private key (PEM) `publish` signs model versions with: in dev/qa/prod the Jenkins secret file "
         "bound in Publish; locally <artifacts>/keys/model-signing.key, made on first use",
     )
+    image_signing_key_file: Path | None = Field(
+        None,
+        description="Private key (PEM) `build` signs images with: in dev/qa/prod the Jenkins secret file bound in "
+        "Build; locally <artifacts>/keys/image-signing.key, made on first use",
+    )
     container_engine: str | None = Field(None, description="docker or podman; default: the first of them that works")
     base_image: str = Field("", description="Base image for the Dockerfile; empty = the Dockerfile's default")
 

@@ -7,6 +7,7 @@ module "server" {
   name                     = "${var.project_name}-${var.environment}"
   environment              = var.environment
   image                    = var.image
+  image_signing_public_key = var.image_signing_public_key
   model_version            = var.model_version
   model_bucket_name        = var.model_bucket_name
   model_bucket_arn         = var.model_bucket_arn

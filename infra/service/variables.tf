@@ -30,6 +30,12 @@ variable "image" {
   type        = string
 }
 
+variable "image_signing_public_key" {
+  description = "PEM public key the instances check the image's signature with (the pipeline passes the environment's); validated by modules/server."
+  type        = string
+  default     = ""
+}
+
 variable "model_version" {
   description = "Model version of the release (from the publish stage): 12 lowercase hex characters, validated by modules/server."
   type        = string

@@ -22,7 +22,7 @@ from pipeline.settings import get_settings
 STAGE = "rollback"
 DECLARATION = Stage(
     STAGE, reads=(ProvisionedStack,), writes=(Deployment,),
-    inputs="the model registry's champion and history", outputs="the champion (as a rollback)",
+    inputs="the model registry's champion and history, the image's signature", outputs="the champion (as a rollback)",
 )  # fmt: skip
 
 

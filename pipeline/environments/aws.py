@@ -20,6 +20,7 @@ from pipeline.environments.base import Environment, ImageDestination, Rollout, S
 from pipeline.environments.container_engine import Engine
 from pipeline.errors import StageError, log
 from pipeline.records import ProvisionedStack, Release
+from pipeline.supply_chain.oci_registry import Repository
 
 # An EC2 instance takes minutes to boot, pull the image and fetch the model.
 BOOT_DEADLINE_S = 900.0
@@ -54,6 +55,11 @@ class AwsEnvironment(Environment):
     def image_repository(self) -> str | None:
         path = ProvisionedStack.path(self.settings.artifacts_dir)
         return ProvisionedStack.read(self.settings.artifacts_dir).repository_url if path.is_file() else None
+
+    def image_registry_access(self, registry: str, repository: str) -> Repository:
+        # ECR's registry protocol takes its authorization token (base64 of AWS:<password>) as Basic auth.
+        token = self._ecr().get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        return Repository(registry, repository, headers={"Authorization": f"Basic {token}"})
 
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         ecr = self._ecr()

@@ -17,6 +17,7 @@ from pipeline.ml.datasets import Dataset, DatasetSpec
 from pipeline.model_registry import ModelRegistryWriter
 from pipeline.records import Release, ReleaseRef
 from pipeline.settings import PipelineSettings
+from pipeline.supply_chain.oci_registry import Repository
 from sentiment.model_registry import ModelRegistryError
 
 
@@ -135,6 +136,10 @@ class Environment(ABC):
     def image_repository(self) -> str | None:
         """`registry/repository` of this environment's own images (None before it has one); deploy and
         rollback run only images from it, by digest. Read without side effects."""
+
+    @abstractmethod
+    def image_registry_access(self, registry: str, repository: str) -> Repository:
+        """`registry/repository` over the registry protocol, authorised, for image signatures (write and read)."""
 
     @abstractmethod
     def serve(self, release: Release, infrastructure_url: str, rollout: Rollout | None = None) -> Serving:

@@ -22,6 +22,7 @@ from pipeline.environments.container_engine import Engine
 from pipeline.environments.load_balancer import LoadBalancer
 from pipeline.errors import StageError, log
 from pipeline.records import Release
+from pipeline.supply_chain.oci_registry import Repository
 from sentiment.model_registry import s3_client
 
 
@@ -91,6 +92,9 @@ class LocalEnvironment(Environment):
     def image_repository(self) -> str | None:
         registry = image_registry.recorded(self.settings.local_image_registry_dir)  # its port is kept across restarts
         return f"{image_registry.address_of(registry)}/{self.settings.ecr_repository}" if registry else None
+
+    def image_registry_access(self, registry: str, repository: str) -> Repository:
+        return Repository(registry, repository, insecure=True)  # the local registry: loopback, plain HTTP
 
     def image_digest(self, destination: ImageDestination, tag: str) -> str | None:
         return image_registry.digest(destination.registry, destination.repository, tag)

@@ -15,6 +15,10 @@ from pipeline.errors import StageError
 from pipeline.records import Deployment, ImageRecord, ProvisionedStack, PublishedVersion, Release
 from pipeline.release import progressive, scale_out, stacks
 from pipeline.release.terraform import Terraform
+from pipeline.supply_chain import image_signatures
+from pipeline.supply_chain.image_signatures import ImageSignatureError
+from pipeline.supply_chain.keys import image_public_key_file, trusted_image_key
+from pipeline.supply_chain.oci_registry import RegistryError
 from sentiment.versions import validate_model_version
 
 BY_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -37,6 +41,21 @@ def checked_image(environment: Environment, image: str) -> str:
         shown = repr(image[:100])
         where = f"{own}@sha256:<digest>" if own else "an image of its own repository (none exists yet: build first)"
         raise StageError(f"refusing image {shown}: {environment.name} runs only {where}", exit_code=2)
+    return image
+
+
+def verified_image(environment: Environment, image: str) -> str:
+    """An image deploy or rollback may run (checked_image) whose signature verifies with the environment's
+    image signing public key, read from the image registry before anything is planned; else one line, exit 1:
+    unsigned, signed with another key, or an unreadable signature."""
+    image = checked_image(environment, image)
+    public_key = trusted_image_key(environment.settings)
+    repository, _, _ = image.partition("@")
+    registry, _, name = repository.partition("/")
+    try:
+        image_signatures.verify(image, environment.image_registry_access(registry, name).reader(), public_key)
+    except (ImageSignatureError, RegistryError) as exc:
+        raise StageError(f"refusing to run an image that does not verify: {exc}") from None
     return image
 
 
@@ -63,7 +82,7 @@ def release_for(
         else:
             image, built = f"{shared.repository_url}:{sha[:12]}-{version}", False
     if built:
-        image = checked_image(environment, image)
+        image = verified_image(environment, image)
     return Release(
         image=image,
         image_built=built,
@@ -85,10 +104,13 @@ def variables(environment: Environment, release: Release, outputs: Mapping[str, 
 def _stack_variables(
     environment: Environment, model_bucket: str, shared: Mapping[str, str], release_variables: Mapping[str, Any]
 ) -> dict[str, Any]:
+    key_file = image_public_key_file(environment.settings)
     return {
         **stacks.common_variables(environment.settings),
         **release_variables,
         "model_bucket_name": model_bucket,
+        # the instances verify the image with it before they run it (empty where none exists: they refuse)
+        "image_signing_public_key": key_file.read_text() if key_file.is_file() else "",
         **shared,
     }
 

@@ -48,7 +48,7 @@ def roll_back(
         left = "was stopped" if stopped else "is still deployed"
         return f"no previous successful release to roll back to; the failed release {left}"
     if target.get("image_built", True):  # the model registry's word on what to run is checked like any deploy's
-        deployment.checked_image(environment, str(target.get("image")))
+        deployment.verified_image(environment, str(target.get("image")))
     record = _restore_parked(environment, target, log)
     if record is None:
         record = _redeploy(environment, target, log)

@@ -4,7 +4,8 @@ Reads the published version (`records.PublishedVersion`, or --model-version) and
 source tree; writes `records.ImageRecord`. The tag is `<git-sha12>-<model-version>`
 (`pipeline.release.image_tag`), never `latest`. The environment says where images go
 (ECR in dev/qa/prod, a local image registry in `local`). A tag the image registry already holds is
-reused, not rebuilt: the tag names the code and the model, and ECR's tags are immutable.
+reused, not rebuilt: the tag names the code and the model, and ECR's tags are immutable. The pushed
+image is signed by digest (`pipeline.supply_chain.image_signatures`), a reused one unless it is already.
 Without a container engine, `local` goes on without an image (deploy then serves from this
 checkout) and the other environments stop.
 """
@@ -16,6 +17,8 @@ import hashlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from pipeline import environments
 from pipeline.environments import Environment, container_engine
@@ -29,6 +32,10 @@ from pipeline.release.deployment import checked_version
 from pipeline.release.image_tag import PROJECT_DIR, image_tag
 from pipeline.release.sbom import SBOM_FILE, image_sbom
 from pipeline.settings import PipelineSettings, get_settings
+from pipeline.supply_chain import image_signatures
+from pipeline.supply_chain.image_signatures import ImageSignatureError
+from pipeline.supply_chain.keys import image_public_key_file, image_signing_key, trusted_image_key
+from pipeline.supply_chain.oci_registry import RegistryError
 
 STAGE = "build"
 DECLARATION = Stage(
@@ -78,6 +85,31 @@ def stored_sbom(
     return local
 
 
+def signed(environment: Environment, pinned: str, reused: bool) -> None:
+    """Sign the pushed image by digest with the environment's image key (the signature is stored beside it in
+    the image registry), unless it already carries a signature that verifies (a reused image). The result is
+    checked with the environment's public key, so a bound key that does not match stops the build here."""
+    repository, _, _ = pinned.partition("@")
+    registry, _, name = repository.partition("/")
+    access = environment.image_registry_access(registry, name)
+    if reused and image_public_key_file(environment.settings).is_file():
+        try:
+            image_signatures.verify(pinned, access.reader(), trusted_image_key(environment.settings))
+            log(STAGE, f"{pinned} is already signed with {environment.name}'s image key")
+            return
+        except ImageSignatureError:
+            pass  # signed by no one (built before signing) or by a retired key: sign it now
+    key = image_signing_key(environment.settings, lambda message: log(STAGE, message))
+    try:
+        access.upload(image_signatures.signature_upload(pinned, key.read_bytes()))
+        image_signatures.verify(pinned, access.reader(), trusted_image_key(environment.settings))
+    except (ImageSignatureError, RegistryError) as exc:
+        raise StageError(f"signing {pinned}: {exc}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # cryptography: not an unencrypted PEM private key
+        raise StageError(f"signing {pinned}: {key} is not an unencrypted PEM private key") from None
+    log(STAGE, f"signed {pinned} ({image_signatures.signature_tag(pinned.partition('@')[2])} in {repository})")
+
+
 def build(environment: Environment, engine: Engine, model_version: str | None = None) -> ImageRecord:
     settings = environment.settings
     environment.connect()
@@ -99,6 +131,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
         build_image(settings, engine, reference, {"GIT_SHA": sha, "MODEL_VERSION": model_version})
         log(STAGE, f"pushing {reference}")
         digest = engine.push(reference, insecure=destination.insecure)
+    signed(environment, f"{repository}@{digest}", reused)
     size = engine.inspect(reference)["Size"] if engine.image_exists(reference) else None
     sbom = stored_sbom(registry, engine, reference, model_version, digest, destination.insecure, settings.reports_dir)
     record = ImageRecord(

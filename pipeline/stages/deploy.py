@@ -23,7 +23,8 @@ STAGE = "deploy"
 DECLARATION = Stage(
     STAGE, reads=(ImageRecord, PublishedVersion, ProvisionedStack, Release),
     writes=(Deployment, Release, DeliveryReport),
-    inputs="`infra/service`, `quality_gates/delivery.toml`", outputs="the release behind the endpoint, in judged steps",
+    inputs="`infra/service`, `quality_gates/delivery.toml`, the image's signature",
+    outputs="the release behind the endpoint, in judged steps",
 )  # fmt: skip
 
 

@@ -65,6 +65,9 @@ locals {
     service_port = var.port == 8001 ? 8002 : 8001
     service      = var.name             # the EMF lines' Service dimension (logs.tf)
     log_group    = local.log_group_name # where the container's awslogs driver writes (logs.tf)
+    # The unit verifies the image's signature with this key before it pulls (templates/verify-image.py).
+    image_signing_public_key = var.image_signing_public_key
+    verify_image             = file("${path.module}/templates/verify-image.py")
   }) }
   user_data = local.user_data_of["live"]
 }

@@ -14,6 +14,17 @@ variable "name" {
   type        = string
 }
 
+variable "image_signing_public_key" {
+  description = "PEM public key the instance checks the image's signature with before it runs it (the environment's, committed under pipeline/supply_chain/image_signing_keys/); empty: every image is refused."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.image_signing_public_key == "" || can(regex("^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$", var.image_signing_public_key))
+    error_message = "image_signing_public_key must be one PEM public key (or empty)."
+  }
+}
+
 variable "environment" {
   description = "Environment the service runs in (its PROJECT_ENV): picks the committed public key every model signature must verify with."
   type        = string

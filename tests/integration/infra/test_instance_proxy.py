@@ -70,9 +70,11 @@ def rendered_user_data(port: int, service_port: int, workdir: Path) -> str:
     }
     arguments = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
     # base64: the console prints strings HCL-quoted; base64 text needs no unquoting rules.
+    verify_image = f"file({json.dumps(str(TEMPLATE.with_name('verify-image.py')))})"
     expression = (
         f"base64encode(templatefile({json.dumps(str(TEMPLATE))}, "
-        f"{{ {arguments}, port = {port}, service_port = {service_port} }}))"
+        f'{{ {arguments}, port = {port}, service_port = {service_port}, image_signing_public_key = "", '
+        f"verify_image = {verify_image} }}))"
     )
     console = subprocess.run(
         ["terraform", "console"], input=expression, cwd=workdir, capture_output=True, text=True, timeout=60

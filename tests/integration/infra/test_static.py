@@ -53,7 +53,7 @@ def test_user_data_names_the_image_and_model_version(tmp_path):
         f'templatefile("{template}", {{image = "123.dkr.ecr.eu-west-1.amazonaws.com/app:abc123-v42", '
         'registry = "123.dkr.ecr.eu-west-1.amazonaws.com", model_version = "v42", model_bucket = "models-bucket", '
         'region = "eu-west-1", port = 8000, service_port = 8001, service = "app-dev", log_group = "app-dev/service", '
-        'environment = "dev"})'
+        'environment = "dev", image_signing_public_key = "", verify_image = ""})'
     )
     out = subprocess.run(
         ["terraform", "console"],

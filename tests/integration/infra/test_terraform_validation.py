@@ -186,13 +186,28 @@ BUCKETS = {
     "space": ("models reboot", False),
 }
 
+PUBLIC_KEY = (REPO / "pipeline/supply_chain/image_signing_keys/dev.pub").read_text()
+PUBLIC_KEYS = {
+    "ok-committed-key": (PUBLIC_KEY, True),
+    "ok-empty": ("", True),  # no key: the instance refuses every image (verify-image)
+    "heredoc-end": (PUBLIC_KEY + "PUBLIC_KEY\nreboot\n", False),
+    "private-key": (PUBLIC_KEY.replace("PUBLIC", "PRIVATE"), False),
+    "dollar": (PUBLIC_KEY.replace("\n-----END", "$(reboot)\n-----END"), False),
+}
+
 PORTS = {"ok-8000": (8000, True), "ok-1": (1, True), "ok-65535": (65535, True)}
 PORTS |= {"zero": (0, False), "too-high": (70000, False), "fraction": (8000.5, False)}
 
 # Where each rule is written: the modules (the root stacks pass the values through unchecked,
 # see test_static.test_root_stacks_pass_module_inputs_through_without_validating_them_again).
 DECLARED = {
-    "modules/server": {"model_version": MODEL_VERSIONS, "image": IMAGES, "model_bucket_name": BUCKETS, "port": PORTS},
+    "modules/server": {
+        "model_version": MODEL_VERSIONS,
+        "image": IMAGES,
+        "model_bucket_name": BUCKETS,
+        "port": PORTS,
+        "image_signing_public_key": PUBLIC_KEYS,
+    },
     "modules/bucket": {"name": BUCKETS},
 }
 CASES = [
@@ -270,6 +285,8 @@ RELEASE = {
     "service": "sentiment-api-dev",
     "log_group": "sentiment-api-dev/service",
     "environment": "dev",
+    "image_signing_public_key": PUBLIC_KEY,
+    "verify_image": (TEMPLATE.with_name("verify-image.py")).read_text(),
 }
 # Valid (the variables' validation accepts them) but as awkward as validation allows.
 AWKWARD_RELEASES = {
@@ -296,8 +313,11 @@ HOSTILE = {
     "port-string": ("port", "8000 -v /:/host"),
     "service-option": ("service", "sentiment-api-dev -v /:/host"),
     "log_group-log-opt": ("log_group", "sentiment-api-dev/service --log-opt awslogs-endpoint=http://evil"),
+    "image_signing_public_key-heredoc-end": ("image_signing_public_key", PUBLIC_KEY + "PUBLIC_KEY\nreboot\n"),
 }
 HEREDOC = re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M)
+KEY_HEREDOC = re.compile(r"^cat > /etc/sentiment/image-signing\.pub <<'PUBLIC_KEY'\n(.*?)^PUBLIC_KEY$", re.S | re.M)
+VERIFY_HEREDOC = re.compile(r"^cat > /usr/local/bin/verify-image <<'VERIFY_IMAGE'\n(.*?)^VERIFY_IMAGE$", re.S | re.M)
 PROXY_HEREDOC = re.compile(r"^cat > /etc/haproxy/haproxy\.cfg <<'HAPROXY'\n(.*?)^HAPROXY$", re.S | re.M)
 
 
@@ -323,17 +343,28 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
     # The shell runs exactly the template's commands; every value sits inside the unit.
     (unit,) = HEREDOC.findall(rendered)
     (proxy,) = PROXY_HEREDOC.findall(rendered)
-    shell = PROXY_HEREDOC.sub("", HEREDOC.sub("", rendered))
+    (key,) = KEY_HEREDOC.findall(rendered)
+    (verifier,) = VERIFY_HEREDOC.findall(rendered)
+    assert key == values["image_signing_public_key"] + "\n" and verifier == values["verify_image"] + "\n"
+    shell = rendered
+    for heredoc in (HEREDOC, PROXY_HEREDOC, KEY_HEREDOC, VERIFY_HEREDOC):
+        shell = heredoc.sub("", shell)
     commands = [ln for ln in shell.splitlines() if ln.strip() and not ln.startswith("#")]
     assert commands == [
         "set -euo pipefail",
         "dnf install -y docker haproxy",
         "systemctl enable --now docker",
+        "mkdir -p /etc/sentiment",
+        "chmod 0755 /usr/local/bin/verify-image",
         "systemctl daemon-reload",
         "systemctl enable --now sentiment.service haproxy.service",
     ]
     assert f"    bind :{values['port']}\n" in proxy and f"127.0.0.1:{values['service_port']} check" in proxy
-    assert f"ExecStartPre=/usr/bin/docker pull {values['image']}\n" in unit
+    # The image's signature is checked before it is pulled: a failed check fails the unit (Restart retries it).
+    verify = f"ExecStartPre=/usr/local/bin/verify-image {values['image']} /etc/sentiment/image-signing.pub "
+    verify += f"--ecr-region {values['region']}\n"
+    pull = f"ExecStartPre=/usr/bin/docker pull {values['image']}\n"
+    assert verify in unit and pull in unit and unit.index(verify) < unit.index(pull)
     assert f"-e MODEL_VERSION={values['model_version']} -e MODEL_BUCKET_NAME={values['model_bucket']} " in unit
     assert f"--password-stdin {values['registry']}'\n" in unit
     assert f"-p 127.0.0.1:{values['service_port']}:8000 " in unit
@@ -346,7 +377,7 @@ def test_rendered_user_data_is_clean_and_keeps_its_shape(case, tmp_path):
     directives = [ln.split("=", 1)[0] for ln in unit.splitlines() if re.match(r"^[A-Za-z]+=", ln)]
     assert directives == [
         "Description", "After", "Requires", "Restart", "RestartSec",
-        "ExecStartPre", "ExecStartPre", "ExecStartPre", "ExecStart", "ExecStop", "WantedBy",
+        "ExecStartPre", "ExecStartPre", "ExecStartPre", "ExecStartPre", "ExecStart", "ExecStop", "WantedBy",
     ]  # fmt: skip
 
 

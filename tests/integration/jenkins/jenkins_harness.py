@@ -48,6 +48,11 @@ def signing_key_credential(env: str) -> str:
     return f"sentiment-api-model-signing-key-{env}"
 
 
+def image_signing_key_credential(env: str) -> str:
+    """The id of env's image signing key (a Secret file): bound in Build only."""
+    return f"sentiment-api-image-signing-key-{env}"
+
+
 def fake_file_credential(name: str) -> dict:
     """A Secret file credential (its content is test data, not a key)."""
     return {"type": "file", "secret": f"file-content-of-{name}"}
@@ -57,7 +62,11 @@ CREDENTIALS = {
     credential: fake_credential(credential.removeprefix("sentiment-api-"))
     for env in ENVS
     for credential in (deploy_credential(env), registry_read_credential(env))
-} | {signing_key_credential(env): fake_file_credential(signing_key_credential(env)) for env in ENVS}
+} | {
+    key(env): fake_file_credential(key(env))
+    for env in ENVS
+    for key in (signing_key_credential, image_signing_key_credential)
+}
 
 
 def scenario(**overrides) -> dict:

@@ -26,7 +26,11 @@ READ_BINDING = 'credentialsId: "sentiment-api-registry-read-${params.ENV}"'
 SIGNING_BINDING = (
     "file(credentialsId: \"sentiment-api-model-signing-key-${params.ENV}\", variable: 'MODEL_SIGNING_KEY_FILE')"
 )
-SIGNS = {"publish"}  # the stages that sign, and so the only ones the signing key is bound in
+IMAGE_SIGNING_BINDING = (
+    "file(credentialsId: \"sentiment-api-image-signing-key-${params.ENV}\", variable: 'IMAGE_SIGNING_KEY_FILE')"
+)
+# The stages that sign, each with the one key it signs with: the only stage that key is bound in.
+SIGNS = {"publish": ("model-signing-key", SIGNING_BINDING), "build": ("image-signing-key", IMAGE_SIGNING_BINDING)}
 UNIT_TIER = "pytest tests/unit"
 INTEGRATION_TIER = "pytest tests/integration"
 PARSER = Parser(Language(tree_sitter_groovy.language()))
@@ -95,11 +99,12 @@ def check(source: str) -> list[str]:
             problems.append(
                 f"stage {name} binds credentials but calls no stage that needs them (tests run branch code)"
             )
-        signs = [sh for sh in calls(node, "sh") if set(re.findall(r"-m pipeline\.(\w+)", text(sh))) & SIGNS]
-        if signs and not all(any(SIGNING_BINDING in text(b) and text(sh) in text(b) for b in bindings) for sh in signs):
-            problems.append(f"stage {name} signs without its environment's signing key bound around the call")
-        if "model-signing-key" in text(node) and not called <= SIGNS:
-            problems.append(f"stage {name} binds the model signing key but does not (only) sign")
+        for signer, (credential, binding) in SIGNS.items():
+            signs = [sh for sh in calls(node, "sh") if signer in re.findall(r"-m pipeline\.(\w+)", text(sh))]
+            if signs and not all(any(binding in text(b) and text(sh) in text(b) for b in bindings) for sh in signs):
+                problems.append(f"stage {name} signs without its environment's {credential} bound around the call")
+            if credential in text(node) and not called <= {signer}:
+                problems.append(f"stage {name} binds the {credential} but does not (only) run {signer}, which signs")
         if called == {"gate"} and AWS_BINDING in text(node):
             problems.append(f"stage {name} only reads, but binds the deploy credential (which writes)")
     problems += shape_problems(pipe)
@@ -171,6 +176,7 @@ def test_options_parameters_triggers_and_credentials():
         "failFast true",
         READ_BINDING,
         SIGNING_BINDING,
+        IMAGE_SIGNING_BINDING,
         "archiveArtifacts",
         "artifacts/**/*.json",
     ):
@@ -213,10 +219,17 @@ MUTATIONS = {
     "Gate with the deploy credential": lambda s: s.replace(READ_BINDING, AWS_BINDING),
     "Publish without the signing key": lambda s: s.replace(",\n" + " " * 33 + SIGNING_BINDING, ""),
     "signing key bound in Build too": lambda s: s.replace(
-        # pragma: allowlist nextline secret (test data, not a credential)
-        "passwordVariable: 'AWS_SECRET_ACCESS_KEY')]) {\n                    script {",
-        # pragma: allowlist nextline secret (test data, not a credential)
-        f"passwordVariable: 'AWS_SECRET_ACCESS_KEY'), {SIGNING_BINDING}]) {{\n                    script {{",
+        f"{IMAGE_SIGNING_BINDING}]) {{\n                    script {{",
+        f"{IMAGE_SIGNING_BINDING}, {SIGNING_BINDING}]) {{\n                    script {{",
+    ),
+    "Build without the image signing key": lambda s: s.replace(",\n" + " " * 33 + IMAGE_SIGNING_BINDING, ""),
+    "image signing key bound in Publish too": lambda s: s.replace(
+        f"{SIGNING_BINDING}]) {{", f"{SIGNING_BINDING}, {IMAGE_SIGNING_BINDING}]) {{"
+    ),
+    "image signing key bound in Deploy": lambda s: s.replace(
+        "{\n                        sh '$PY -m pipeline.deploy --apply-plan'",
+        f"{{\n                        withCredentials([{IMAGE_SIGNING_BINDING}]) {{ sh 'true' }}\n"
+        "                        sh '$PY -m pipeline.deploy --apply-plan'",
     ),
     "stage without steps": lambda s: s.replace(
         "steps {\n                sh 'bash .ci/setup'\n            }", "sh 'bash .ci/setup'"

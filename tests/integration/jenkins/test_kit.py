@@ -207,7 +207,7 @@ def test_each_job_holds_exactly_the_credentials_its_builds_bind():
     *main_traces, branch_trace, branch_qa_trace = run([*mains, branch, branch_qa])
     assert [t["result"] for t in main_traces] == ["SUCCESS"] * 3, [t["steps"][-3:] for t in main_traces]
     used = {cid for t in main_traces for cid in t["credentialsUsed"]}
-    kinds = ("aws", "registry-read", "model-signing-key")
+    kinds = ("aws", "registry-read", "model-signing-key", "image-signing-key")
     assert used == {f"sentiment-api-{kind}-{env}" for kind in kinds for env in ENVS}
     assert branch_trace["result"] == "SUCCESS" and branch_trace["credentialsUsed"] == [
         "sentiment-api-registry-read-dev"
@@ -224,7 +224,8 @@ def test_no_credential_is_global_and_none_is_written_in_the_file():
             # Values from the controller's environment only: nothing secret is written in the file.
             if spec["type"] == "file":  # a Secret file: the content of the file a variable names
                 assert re.fullmatch(r"\$\{readFileBase64:\$\{[A-Z0-9_]+_FILE\}\}", spec["secretBytes"]), (item, cid)
-                assert cid.startswith("sentiment-api-model-signing-key-") and item == "sentiment-api-release", cid
+                signing_keys = ("sentiment-api-model-signing-key-", "sentiment-api-image-signing-key-")
+                assert cid.startswith(signing_keys) and item == "sentiment-api-release", cid
                 continue
             assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["username"]), (item, cid)
             assert re.fullmatch(r"\$\{[A-Z0-9_]+\}", spec["password"]), (item, cid)

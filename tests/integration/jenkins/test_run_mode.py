@@ -35,6 +35,7 @@ from jenkins_harness import (
     CREDENTIALS,
     JENKINSFILE,
     REPO,
+    image_signing_key_credential,
     lead_time,
     run,
     scenario,
@@ -61,20 +62,29 @@ def agent_environment() -> dict:
 def local_build(**overrides) -> dict:
     """A run-mode build on PROJECT_ENV=local, its artifacts in ARTIFACTS_DIR, setup and tests stubbed.
 
-    The model signing key is a real key pair, as in dev: Jenkins' store holds the private half (the Secret
-    file Publish binds) and the public half stands in for dev's committed one (MODEL_SIGNING_PUBLIC_KEY)."""
+    The signing keys are real key pairs, as in dev: Jenkins' store holds the private halves (the Secret files
+    Publish and Build bind) and the public halves stand in for dev's committed ones (MODEL_SIGNING_PUBLIC_KEY;
+    the image key's where `local` trusts it, <artifacts>/keys/image-signing.pub)."""
     artifacts = overrides.pop("artifacts")
     keys = Path(tempfile.mkdtemp(prefix="run-mode-keys-"))
     generate_key_pair(keys / "signing.key", keys / "signing.pub")
     signing = {"type": "file", "secret": (keys / "signing.key").read_text()}
     public_key = (keys / "signing.pub").read_text()
+    trusted_image_key = Path(artifacts) / "keys" / "image-signing.pub"
+    trusted_image_key.parent.mkdir(parents=True, exist_ok=True)
+    generate_key_pair(keys / "image-signing.key", trusted_image_key)
+    image_signing = {"type": "file", "secret": (keys / "image-signing.key").read_text()}
     shutil.rmtree(keys)
     return scenario(
         mode="run",
         workspace=str(REPO),
         forceEnv={"PROJECT_ENV": "local", "ARTIFACTS_DIR": artifacts, "MODEL_SIGNING_PUBLIC_KEY": public_key},
         sh=[{"match": command, "exit": 0} for command in SETUP_AND_TESTS],
-        credentials={**CREDENTIALS, signing_key_credential("dev"): signing},
+        credentials={
+            **CREDENTIALS,
+            signing_key_credential("dev"): signing,
+            image_signing_key_credential("dev"): image_signing,
+        },
         **overrides,
     )
 
@@ -139,7 +149,8 @@ def test_the_jenkinsfile_builds_a_live_local_release_on_main(local_environment, 
     # Each stage that calls AWS got exactly its credential, and the others none.
     assert {s["where"]: s["credentials"] for s in ran if s["credentials"]} == {
         "Gate": ["sentiment-api-registry-read-dev"],
-        **{stage: ["sentiment-api-aws-dev"] for stage in ("Provision", "Build", "Deploy", "Smoke")},
+        **{stage: ["sentiment-api-aws-dev"] for stage in ("Provision", "Deploy", "Smoke")},
+        "Build": ["sentiment-api-aws-dev", "sentiment-api-image-signing-key-dev"],
         "Publish": ["sentiment-api-aws-dev", "sentiment-api-model-signing-key-dev"],
     }
     assert [s["stage"] for s in times["stages"]][-1] == "Smoke" and times["lead_time_s"] > 0

@@ -18,6 +18,7 @@ from jenkins_harness import (
     CREDENTIALS,
     JENKINSFILE,
     deploy_credential,
+    image_signing_key_credential,
     registry_read_credential,
     run,
     scenario,
@@ -61,8 +62,10 @@ MAIN_ONLY = ["Provision", "Publish", "Build", "Deploy", "Smoke"]
 # (writes) for the release stages.
 NEEDS = {"Gate": registry_read_credential, **dict.fromkeys(MAIN_ONLY, deploy_credential)}
 AWS = {"AWS_ACCESS_KEY_ID": "****", "AWS_SECRET_ACCESS_KEY": "****"}
-# Publish, the one stage that signs, also gets the model signing key (a Secret file: its path, masked).
-SIGNS = {"Publish": {"MODEL_SIGNING_KEY_FILE": "****"}}
+# The stages that sign also get their signing key (a Secret file: its path, masked): Publish the model
+# signing key, Build the image signing key; no other stage gets either.
+SIGNS = {"Publish": {"MODEL_SIGNING_KEY_FILE": "****"}, "Build": {"IMAGE_SIGNING_KEY_FILE": "****"}}
+SIGNING_KEY = {"Publish": signing_key_credential, "Build": image_signing_key_credential}
 
 
 def bound_env(where: str) -> dict:
@@ -101,8 +104,8 @@ def assert_envs(trace: dict, **base) -> None:
 def assert_bound(step: dict, env: str) -> None:
     needs = NEEDS.get(step["where"])
     want = [needs(env)] if needs else []
-    if step["where"] in SIGNS:
-        want.append(signing_key_credential(env))
+    if step["where"] in SIGNING_KEY:
+        want.append(SIGNING_KEY[step["where"]](env))
     assert step["credentials"] == want, f"{step['where']} bound {step['credentials']}, needs {want}"
 
 
@@ -135,6 +138,7 @@ def check_push_to_main(trace: dict) -> None:
         "sentiment-api-registry-read-dev",
         "sentiment-api-aws-dev",
         "sentiment-api-model-signing-key-dev",
+        "sentiment-api-image-signing-key-dev",
     ]
     assert trace["post"] == ["always", "success"]
     assert_reports_published(trace)
@@ -177,6 +181,7 @@ def check_prod_approved(trace: dict) -> None:
         "sentiment-api-registry-read-prod",
         "sentiment-api-aws-prod",
         "sentiment-api-model-signing-key-prod",
+        "sentiment-api-image-signing-key-prod",
     ]
     assert trace["post"] == ["always", "success"]
     assert trace["result"] == "SUCCESS"

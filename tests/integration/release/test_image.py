@@ -5,6 +5,7 @@ Needs a container engine (docker, or podman as .ci/containers sets it up) and De
 Takes about a minute (wheelhouse + build).
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -21,11 +22,17 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import environments
 from pipeline.environments import container_engine, image_registry, local_release, processes
 from pipeline.environments import emulator as localaws
 from pipeline.model_registry import ModelRegistryWriter
-from pipeline.records import PublishedVersion
+from pipeline.records import ProvisionedStack, PublishedVersion
+from pipeline.release import deployment
+from pipeline.settings import PipelineSettings
 from pipeline.stages.publish import publishable_files
+from pipeline.supply_chain import image_signatures
+from pipeline.supply_chain.keys import generate_key_pair
+from pipeline.supply_chain.oci_registry import Repository
 from sentiment.app import release_id
 from sentiment.model_registry import s3_client
 
@@ -165,6 +172,220 @@ def test_the_image_holds_the_service_and_not_the_pipeline(built):
     checks = [f"print(Settings(project_env={env!r}).trusted_model_key() == {key!r})" for env, key in committed.items()]
     keys = python("from sentiment.settings import Settings; " + "; ".join(checks))
     assert keys.stdout.split() == ["True"] * 3, keys.stderr
+
+
+# --- signed images ----------------------------------------------------------------------------------
+
+
+def repository_of(built) -> Repository:
+    return Repository(built["registry"], built["repository"], insecure=True)
+
+
+def local_public_key(env) -> bytes:
+    return (Path(env["ARTIFACTS_DIR"]) / "keys" / "image-signing.pub").read_bytes()
+
+
+def same_image_another_digest(built, tag: str, indent: int) -> str:
+    """The built image under `tag` with a new digest and nothing signed: its manifest re-serialised (same
+    config, same layers), so no rebuild and no push of layers."""
+    url = f"http://{built['registry']}/v2/{built['repository']}/manifests"
+    request = urllib.request.Request(f"{url}/{built['digest']}", headers={"Accept": image_registry.MANIFEST_TYPES})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        media_type, manifest = resp.headers["Content-Type"], json.loads(resp.read())
+    body = json.dumps(manifest, indent=indent).encode()
+    put = urllib.request.Request(f"{url}/{tag}", data=body, method="PUT", headers={"Content-Type": media_type})
+    with urllib.request.urlopen(put, timeout=10) as resp:
+        digest = resp.headers["Docker-Content-Digest"]
+    assert digest == "sha256:" + hashlib.sha256(body).hexdigest() != built["digest"]
+    return f"{built['registry']}/{built['repository']}@{digest}"
+
+
+@pytest.fixture(scope="module")
+def unsigned_and_foreign(workspace, built, tmp_path_factory):
+    """Two images of the build's repository: one nobody signed, one signed with a key that is not the
+    environment's (an attacker who can push to the repository, and sign, but not with the pipeline's key)."""
+    unsigned = same_image_another_digest(built, "unsigned", indent=1)
+    foreign = same_image_another_digest(built, "foreign", indent=2)
+    other = tmp_path_factory.mktemp("other-key")
+    generate_key_pair(other / "other.key", other / "other.pub")
+    repository_of(built).upload(image_signatures.signature_upload(foreign, (other / "other.key").read_bytes()))
+    return unsigned, foreign
+
+
+def test_build_signs_the_pushed_image_by_digest_with_a_local_key_made_on_first_use(workspace, built):
+    env, _, _ = workspace
+    keys = Path(env["ARTIFACTS_DIR"]) / "keys"
+    assert (keys / "image-signing.key").stat().st_mode & 0o777 == 0o600
+    signature = repository_of(built).manifest(image_signatures.signature_tag(built["digest"]))
+    assert signature is not None, "the signature is a sigstore attachment beside the image"
+    image_signatures.verify(built["pinned"], repository_of(built).reader(), local_public_key(env))
+
+
+def deploy(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.deploy", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def provisioned(env, built) -> dict:
+    """The shared stack's record as provision writes it (deploy reads it before it checks the image)."""
+    ProvisionedStack(
+        model_bucket_name=f"{env['PROJECT_NAME']}-local-models",
+        model_bucket_arn="arn:aws:s3:::b",
+        model_bucket_kms_key_arn="arn:aws:kms:eu-west-1:000000000000:key/k",
+        repository_url=f"{built['registry']}/{built['repository']}",
+        repository_arn="arn:aws:ecr:eu-west-1:000000000000:repository/r",
+        changed=False,
+    ).write(Path(env["ARTIFACTS_DIR"]))
+    return env
+
+
+@pytest.mark.parametrize(
+    ("which", "says"),
+    [
+        ("unsigned", r"is unsigned: .* has no signature sha256-[0-9a-f]{64}\.sig"),
+        ("foreign", r"is not signed with this environment's image signing key: signed with another key, or altered"),
+    ],
+)
+def test_deploy_refuses_an_unsigned_or_foreign_signed_image_in_one_line_before_it_plans(
+    workspace, built, unsigned_and_foreign, which, says
+):
+    env, _, _ = workspace
+    image = dict(zip(("unsigned", "foreign"), unsigned_and_foreign, strict=True))[which]
+    env = provisioned(env, built)
+    out = deploy(env, "--plan-only", "--image", image)
+    assert out.returncode == 1, out.stdout + out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith(f"deploy: error: refusing to run an image that does not verify: image {image} ")
+    assert re.search(says, line), line
+    assert not (Path(env["ARTIFACTS_DIR"]) / "terraform" / "local" / "service.tfplan").exists(), "nothing planned"
+
+
+def test_deploy_verifies_the_signed_image_before_it_plans(workspace, built):
+    env, _, _ = workspace
+    env = provisioned(env, built)
+    settings = PipelineSettings(
+        **{k.lower(): v for k, v in env.items() if k in ("PROJECT_NAME", "PROJECT_ENV", "ARTIFACTS_DIR")},
+        _env_file=None,
+    )
+    environment = environments.current(settings)
+    assert deployment.verified_image(environment, built["pinned"]) == built["pinned"]
+    assert deployment.release_for(environment, built["pinned"], None, built["git_sha"]).image == built["pinned"]
+
+
+def test_a_signature_for_another_image_does_not_verify(workspace, built):
+    """A valid signature by the environment's key, copied under another image's signature tag."""
+    env, _, _ = workspace
+    other = same_image_another_digest(built, "stolen", indent=3)
+    repository = repository_of(built)
+    own = repository.manifest(image_signatures.signature_tag(built["digest"]))
+    repository.upload(
+        image_signatures.SignatureUpload(image_signatures.signature_tag(other.partition("@")[2]), [], own)
+    )
+    with pytest.raises(image_signatures.ImageSignatureError, match=r"the signature is for another image"):
+        image_signatures.verify(other, repository.reader(), local_public_key(env))
+
+
+def test_the_container_engine_refuses_what_the_signature_policy_refuses(
+    workspace, built, unsigned_and_foreign, tmp_path
+):
+    """podman enforces the same rule with a policy.json (`sigstoreSigned`), where it is built with sigstore."""
+    if ENGINE.name != "podman":
+        pytest.skip("NOT TESTED: the signature policy is podman's (containers/image)")
+    env, _, _ = workspace
+    public_key = tmp_path / "image-signing.pub"
+    public_key.write_bytes(local_public_key(env))
+    policy = tmp_path / "policy.json"
+    scope = f"{built['registry']}/{built['repository']}"
+    policy.write_text(json.dumps(image_signatures.policy(scope, public_key)))
+    # podman reads use-sigstore-attachments from the user's registries.d only (no flag): one file, this registry.
+    registries_d = (
+        Path.home() / ".config/containers/registries.d" / f"sentiment-api-{built['registry'].replace(':', '-')}.yaml"
+    )
+    registries_d.parent.mkdir(parents=True, exist_ok=True)
+    registries_d.write_text(image_signatures.registries_d(built["registry"]))
+
+    def pull(image):
+        return subprocess.run(
+            [ENGINE.path, "pull", "--tls-verify=false", "--signature-policy", str(policy), image],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    try:
+        unsigned, foreign = unsigned_and_foreign
+        refused = pull(unsigned)  # every podman refuses this one, with or without sigstore
+        assert refused.returncode != 0 and "A signature was required, but no signature exists" in refused.stderr
+        signed = pull(built["pinned"])
+        if "sigstore disabled" in signed.stderr:
+            reason = signed.stderr.strip().splitlines()[-1]
+            pytest.skip(f"NOT TESTED (the signed and the other key's image): podman built without sigstore ({reason})")
+        assert signed.returncode == 0, signed.stderr
+        refused = pull(foreign)
+        assert refused.returncode != 0 and "rejected" in refused.stderr, refused.stderr
+    finally:
+        registries_d.unlink()
+
+
+USER_DATA = REPO / "infra/modules/server/templates/user_data.sh.tftpl"
+HEREDOCS = {
+    "key": re.compile(r"^cat > /etc/sentiment/image-signing\.pub <<'PUBLIC_KEY'\n(.*?)^PUBLIC_KEY$", re.S | re.M),
+    "verifier": re.compile(r"^cat > /usr/local/bin/verify-image <<'VERIFY_IMAGE'\n(.*?)^VERIFY_IMAGE$", re.S | re.M),
+    "unit": re.compile(r"^cat > /etc/systemd/system/sentiment\.service <<'UNIT'\n(.*?)^UNIT$", re.S | re.M),
+}
+
+
+def instance_files(image: str, public_key: str, workdir: Path) -> dict[str, str]:
+    """What the user data, as Terraform renders it for an instance running `image`, writes: the public key,
+    the verify-image script and the unit."""
+    values = {
+        "image": image, "registry": image.split("/")[0], "model_version": "0123456789ab", "model_bucket": "models",
+        "region": "eu-west-1", "port": 8000, "service_port": 8001, "service": "sentiment-api-dev",
+        "log_group": "sentiment-api-dev/service", "environment": "dev", "image_signing_public_key": public_key,
+    }  # fmt: skip
+    arguments = ", ".join(f"{name} = {json.dumps(value)}" for name, value in values.items())
+    verifier = json.dumps(str(USER_DATA.with_name("verify-image.py")))
+    expression = (
+        f"base64encode(templatefile({json.dumps(str(USER_DATA))}, {{ {arguments}, verify_image = file({verifier}) }}))"
+    )
+    console = subprocess.run(
+        ["terraform", "console"], input=expression, cwd=workdir, capture_output=True, text=True, timeout=60
+    )
+    assert console.returncode == 0, console.stderr
+    rendered = base64.b64decode(json.loads(console.stdout.strip())).decode()
+    return {name: heredoc.findall(rendered)[0] for name, heredoc in HEREDOCS.items()}
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="NOT TESTED: terraform missing")
+def test_the_instance_runs_only_what_verifies_with_the_key_its_user_data_holds(
+    workspace, built, unsigned_and_foreign, tmp_path
+):
+    """The rendered user data's verify-image, run as the unit runs it (before `docker pull`) with the system's
+    python3 and openssl, against the image registry: the signed image passes, the others are refused in one line."""
+    env, _, _ = workspace
+
+    def verify_on_the_instance(image: str, public_key: str) -> subprocess.CompletedProcess:
+        files = instance_files(image, public_key, tmp_path)
+        (tmp_path / "image-signing.pub").write_text(files["key"])
+        (tmp_path / "verify-image").write_text(files["verifier"])
+        assert f"ExecStartPre=/usr/local/bin/verify-image {image} /etc/sentiment/image-signing.pub " in files["unit"]
+        # --insecure instead of the unit's --ecr-region: the registry here is on loopback, without auth.
+        command = ["/usr/bin/python3", str(tmp_path / "verify-image"), image, str(tmp_path / "image-signing.pub")]
+        return subprocess.run([*command, "--insecure"], capture_output=True, text=True, timeout=60)
+
+    key = local_public_key(env).decode()
+    passed = verify_on_the_instance(built["pinned"], key)
+    assert passed.returncode == 0, passed.stderr
+    unsigned, foreign = unsigned_and_foreign
+    for image, says in [
+        (unsigned, "it is unsigned"),
+        (foreign, "it is not signed with this environment's image signing key"),
+        (built["pinned"].replace("@", ":"), "it is not pinned by digest"),
+    ]:
+        refused = verify_on_the_instance(image, key)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.stderr.startswith(f"verify-image: refusing to run {image}: {says}"), refused.stderr
+    no_key = verify_on_the_instance(built["pinned"], "")  # an empty key refuses everything
+    assert no_key.returncode == 1 and "holds no public key" in no_key.stderr, no_key.stderr
 
 
 def test_pushed_image_pulls_back_by_digest(built):

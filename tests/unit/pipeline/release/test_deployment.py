@@ -5,6 +5,7 @@ import pytest
 from pipeline.errors import StageError
 from pipeline.release import deployment, promotion, rollback
 from pipeline.release.smoke import SmokeOptions
+from pipeline.supply_chain import image_signatures
 
 OWN = "127.0.0.1:5000/sentiment-api-local"
 DIGEST = "sha256:" + "a" * 64
@@ -65,6 +66,49 @@ def test_a_champion_naming_an_image_in_another_registry_is_refused_before_any_pl
     options = SmokeOptions(1.0, 1, tmp_path / "smoke.toml", tmp_path)
     with pytest.raises(StageError, match=r"refusing image 'evil\.example\.com/sentiment@"):
         rollback.roll_back(Environment(champion), None, None, options, print)
+
+
+class Signed(Environment):
+    """The champion's image in the environment's repository, signed with `signed_with` (a key file) or not."""
+
+    traffic_in_terraform = False
+    service_stack = None
+
+    def __init__(self, tmp_path, champion, signed_with):
+        from pipeline.settings import PipelineSettings
+        from pipeline.supply_chain.keys import generate_key_pair
+
+        super().__init__(champion)
+        self.settings = PipelineSettings(project_env="local", artifacts_dir=tmp_path, _env_file=None)
+        keys = tmp_path / "keys"
+        generate_key_pair(keys / "image-signing.key", keys / "image-signing.pub")  # the environment's pair
+        generate_key_pair(tmp_path / "other.key", tmp_path / "other.pub")
+        self.uploads = {}
+        if signed_with is not None:
+            upload = image_signatures.signature_upload(champion["image"], (tmp_path / signed_with).read_bytes())
+            self.uploads = {upload.tag: upload.manifest, **{image_signatures.digest_of(b): b for b in upload.blobs}}
+
+    def image_registry_access(self, registry, repository):
+        return self
+
+    def reader(self):
+        return image_signatures.RegistryReader(self.uploads.get, self.uploads.__getitem__)
+
+
+@pytest.mark.parametrize(
+    ("signed_with", "says"),
+    [(None, "is unsigned"), ("other.key", "signed with another key"), ("keys/image-signing.key", None)],
+)
+def test_a_rollback_runs_only_an_image_signed_with_the_environments_key(tmp_path, signed_with, says):
+    champion = {"version": "0123456789ab", "image": f"{OWN}@{DIGEST}", "image_built": True}
+    environment = Signed(tmp_path, champion, signed_with)
+    options = SmokeOptions(1.0, 1, tmp_path / "smoke.toml", tmp_path)
+    if says is None:  # verified: the rollback goes on (to the parked release, which this fake refuses)
+        with pytest.raises(AssertionError, match="went on to plan"):
+            rollback.roll_back(environment, None, None, options, print)
+        return
+    with pytest.raises(StageError, match=f"^refusing to run an image that does not verify: image {OWN}@.* {says}"):
+        rollback.roll_back(environment, None, None, options, print)
 
 
 # --- an unchanged rerun ---------------------------------------------------------------------------
