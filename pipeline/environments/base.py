@@ -214,7 +214,7 @@ class Environment(ABC):
         return model_registry
 
     def model_registry(self) -> ModelRegistryWriter:
-        """The model model_registry in this environment's bucket, which the provision stage creates."""
+        """The model registry in this environment's bucket, which the provision stage creates."""
         model_registry = self.existing_model_registry()
         if model_registry is None:
             bucket = self.settings.model_bucket

@@ -51,9 +51,9 @@ def verified_image(environment: Environment, image: str) -> str:
     image = checked_image(environment, image)
     public_key = trusted_image_key(environment.settings)
     repository, _, _ = image.partition("@")
-    registry, _, name = repository.partition("/")
+    image_registry, _, name = repository.partition("/")
     try:
-        image_signatures.verify(image, environment.image_registry_access(registry, name).reader(), public_key)
+        image_signatures.verify(image, environment.image_registry_access(image_registry, name).reader(), public_key)
     except (ImageSignatureError, RegistryError) as exc:
         raise StageError(f"refusing to run an image that does not verify: {exc}") from None
     return image
@@ -72,10 +72,10 @@ def release_for(
         model_version = checked_version(model_version)
     shared = ProvisionedStack.read(artifacts)
     version = model_version or PublishedVersion.read(artifacts).version
-    registry = environment.model_registry()
+    model_registry = environment.model_registry()
     if version == "champion":
-        version = registry.resolve("champion")
-    registry.verified_manifest(version)  # nothing is deployed that does not verify
+        version = model_registry.resolve("champion")
+    model_registry.verified_manifest(version)  # nothing is deployed that does not verify
     if image is None:
         if ImageRecord.path(artifacts).is_file() or not environment.serves_without_image:
             image, built = ImageRecord.read(artifacts).pinned, True

@@ -61,7 +61,7 @@ def build_image(settings: PipelineSettings, engine: Engine, reference: str, labe
 
 
 def stored_sbom(
-    registry: ModelRegistryWriter,
+    model_registry: ModelRegistryWriter,
     engine: Engine,
     reference: str,
     version: str,
@@ -72,7 +72,7 @@ def stored_sbom(
     """<reports>/sbom.cdx.json (Jenkins archives it): the image's SBOM, made once per image digest and kept
     beside the model version it serves."""
     local = reports / SBOM_FILE
-    stored = registry.sbom(version, digest)
+    stored = model_registry.sbom(version, digest)
     if stored is not None:
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_bytes(stored)
@@ -81,7 +81,7 @@ def stored_sbom(
         engine.pull(reference, insecure=insecure)
     log(STAGE, f"listing the image's Python packages (CycloneDX SBOM: {local})")
     image_sbom(engine, reference, local)
-    registry.put_sbom(version, digest, local.read_bytes())
+    model_registry.put_sbom(version, digest, local.read_bytes())
     return local
 
 
@@ -90,8 +90,8 @@ def signed(environment: Environment, pinned: str, reused: bool) -> None:
     the image registry), unless it already carries a signature that verifies (a reused image). The result is
     checked with the environment's public key, so a bound key that does not match stops the build here."""
     repository, _, _ = pinned.partition("@")
-    registry, _, name = repository.partition("/")
-    access = environment.image_registry_access(registry, name)
+    image_registry, _, name = repository.partition("/")
+    access = environment.image_registry_access(image_registry, name)
     if reused and image_public_key_file(environment.settings).is_file():
         try:
             image_signatures.verify(pinned, access.reader(), trusted_image_key(environment.settings))
@@ -114,10 +114,10 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
     settings = environment.settings
     environment.connect()
     model_version = model_version or PublishedVersion.read(settings.artifacts_dir).version
-    registry = environment.model_registry()
+    model_registry = environment.model_registry()
     if model_version == "champion":
-        model_version = registry.resolve("champion")
-    registry.verified_manifest(model_version)  # an image is built only for a version that verifies
+        model_version = model_registry.resolve("champion")
+    model_registry.verified_manifest(model_version)  # an image is built only for a version that verifies
     sha = git_sha()
     tag = image_tag(sha, model_version)
     destination = environment.image_destination(engine)
@@ -133,7 +133,9 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
         digest = engine.push(reference, insecure=destination.insecure)
     signed(environment, f"{repository}@{digest}", reused)
     size = engine.inspect(reference)["Size"] if engine.image_exists(reference) else None
-    sbom = stored_sbom(registry, engine, reference, model_version, digest, destination.insecure, settings.reports_dir)
+    sbom = stored_sbom(
+        model_registry, engine, reference, model_version, digest, destination.insecure, settings.reports_dir
+    )
     record = ImageRecord(
         reference=reference,
         digest=digest,
@@ -148,7 +150,7 @@ def build(environment: Environment, engine: Engine, model_version: str | None = 
         size_bytes=size,
         reused=reused,
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        sbom=f"s3://{registry.bucket}/{registry.sbom_key(model_version, digest)}",
+        sbom=f"s3://{model_registry.bucket}/{model_registry.sbom_key(model_version, digest)}",
         sbom_sha256=hashlib.sha256(sbom.read_bytes()).hexdigest(),
     )
     path = record.write(settings.artifacts_dir)
