@@ -53,3 +53,29 @@ def test_a_data_directory_that_lost_its_backend_initialises_again(stack):
     (tf.work_dir / ".terraform" / "terraform.tfstate").unlink()
     stack().init(backend)
     assert len(stack.runs) == 2
+
+
+def destroy_runs(stack, failures):
+    """The runs a destroy makes when its first `failures` runs fail with the given errors."""
+    tf, runs = stack(), []
+
+    def run(*args, **kwargs):
+        runs.append(args)
+        if len(runs) <= len(failures):
+            raise terraform.StageError(failures[len(runs) - 1])
+
+    tf.run = run
+    tf.destroy({})
+    return runs
+
+
+def test_a_destroy_whose_delete_found_the_object_gone_runs_once_more(stack):
+    gone = "deleting EC2 Launch Template (lt-1): api error InvalidLaunchTemplateName.NotFoundException"
+    assert len(destroy_runs(stack, [gone])) == 2
+
+
+def test_any_other_failure_of_a_destroy_stops_it(stack):
+    with pytest.raises(terraform.StageError, match="AccessDenied"):
+        destroy_runs(stack, ["terraform apply of infra/service failed: deleting S3 Bucket: AccessDenied"])
+    with pytest.raises(terraform.StageError, match="NotFound"):
+        destroy_runs(stack, ["deleting (lt-1): NotFound", "deleting (lt-1): NotFound"])
