@@ -39,20 +39,26 @@ def generate_key_pair(private_file: Path, public_file: Path) -> None:
     )
 
 
+def _bound_key(variable: str, path: Path) -> Path:
+    """The private key file a credential binding names (Jenkins writes it before the stage runs)."""
+    if not path.is_file():
+        raise StageError(f"{variable} names {path}, which does not exist")
+    return path
+
+
 def signing_key(settings: PipelineSettings, progress=print) -> Path:
     """The private key file to sign with; where no public key is trusted yet (a fresh local checkout), a key
     pair is made under <artifacts>/keys/. A StageError where a public key is trusted but no key is bound."""
     if settings.model_signing_key_file is not None:
-        if not settings.model_signing_key_file.is_file():
-            raise StageError(f"MODEL_SIGNING_KEY_FILE names {settings.model_signing_key_file}, which does not exist")
-        return settings.model_signing_key_file
+        return _bound_key("MODEL_SIGNING_KEY_FILE", settings.model_signing_key_file)
     private_file = settings.local_public_key_file.with_name(LOCAL_PRIVATE_KEY)
     if private_file.is_file():
         return private_file
     if settings.trusted_model_key() is not None:
         raise StageError(
             f"no model signing key: MODEL_SIGNING_KEY_FILE must name the private key of {settings.project_env}'s "
-            f"public key (Jenkins binds the secret file credential model-signing-key-{settings.project_env})"
+            "public key (Jenkins binds the secret file credential "
+            f"sentiment-api-model-signing-key-{settings.project_env} in Publish)"
         )
     generate_key_pair(private_file, settings.local_public_key_file)
     progress(f"made a local model signing key pair in {private_file.parent} (never commit it)")
@@ -89,9 +95,7 @@ def image_signing_key(settings: PipelineSettings, progress=print) -> Path:
     """The private key file `build` signs images with. Where a public key is committed (dev/qa/prod) only the
     bound credential (IMAGE_SIGNING_KEY_FILE) will do; elsewhere a pair is made on first use under <artifacts>/keys/."""
     if settings.image_signing_key_file is not None:
-        if not settings.image_signing_key_file.is_file():
-            raise StageError(f"IMAGE_SIGNING_KEY_FILE names {settings.image_signing_key_file}, which does not exist")
-        return settings.image_signing_key_file
+        return _bound_key("IMAGE_SIGNING_KEY_FILE", settings.image_signing_key_file)
     if committed_image_public_key_file(settings).is_file():
         raise StageError(
             f"no image signing key: IMAGE_SIGNING_KEY_FILE must name the private key of {settings.project_env}'s "

@@ -27,7 +27,8 @@ def test_locally_a_key_pair_is_made_on_first_use_readable_by_its_owner_only(tmp_
 
 @pytest.mark.parametrize("env", ["dev", "qa", "prod"])
 def test_aws_environments_sign_only_with_the_key_jenkins_binds(env, tmp_path):
-    with pytest.raises(StageError, match=f"MODEL_SIGNING_KEY_FILE must name the private key .*model-signing-key-{env}"):
+    needs = f"MODEL_SIGNING_KEY_FILE must name the private key .*sentiment-api-model-signing-key-{env} in Publish"
+    with pytest.raises(StageError, match=needs):
         signing_key(PipelineSettings(project_env=env, artifacts_dir=tmp_path))
     assert not (tmp_path / "keys").exists()
     bound = tmp_path / "bound.pem"
